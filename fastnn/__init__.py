@@ -1,0 +1,22 @@
+"""fastnn: dense neural networks from the math up, in loop, NumPy and Numba backends."""
+
+from .backends import available as available_backends
+from .gradcheck import check_gradients
+from .layers import Dense
+from .model import Sequential
+from .optimizers import SGD, Adam
+from .training import History, TrainingDivergedError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Adam",
+    "Dense",
+    "History",
+    "SGD",
+    "Sequential",
+    "TrainingDivergedError",
+    "available_backends",
+    "check_gradients",
+    "__version__",
+]

@@ -1,0 +1,50 @@
+"""The backend registry: ``get(name)`` imports a backend lazily and caches it.
+
+``"auto"`` picks ``numba`` when Numba imports and its kernels compile here, else ``numpy``. The
+loop backend is only used when asked for by name: it is the readable reference, not a fast path.
+"""
+
+import importlib
+
+from ._ops import OPS
+
+NAMES = ("loop", "numpy", "numba")
+_MODULES = {"loop": "._loop", "numpy": "._numpy", "numba": "._numba"}
+_cache: dict = {}
+_failures: dict = {}
+
+
+def get(name: str):
+    """The backend module called ``name`` (``"loop"``, ``"numpy"``, ``"numba"`` or ``"auto"``)."""
+    if name == "auto":
+        name = auto()
+    if name not in _MODULES:
+        raise ValueError(f"backend: unknown name {name!r}; choose one of 'auto', "
+                         + ", ".join(repr(n) for n in NAMES))
+    if name not in _cache:
+        try:
+            _cache[name] = importlib.import_module(_MODULES[name], __name__)
+        except ImportError as error:
+            _failures[name] = error
+            raise ImportError(f"backend {name!r} is not available here: {error}") from error
+    return _cache[name]
+
+
+def available() -> list:
+    """The backends that import here, in the order loop, numpy, numba."""
+    names = []
+    for name in NAMES:
+        try:
+            get(name)
+        except ImportError:
+            continue
+        names.append(name)
+    return names
+
+
+def auto() -> str:
+    """The rule for ``backend="auto"``: numba if it is available, else numpy."""
+    return "numba" if "numba" in available() else "numpy"
+
+
+__all__ = ["OPS", "NAMES", "get", "available", "auto"]

@@ -1,0 +1,22 @@
+"""Where each layer's W and b live inside the flat parameter vector."""
+
+import numpy as np
+
+
+def param_count(sizes) -> int:
+    """Number of parameters of a network with layer widths ``sizes`` (input first)."""
+    return int(sum(sizes[i] * sizes[i + 1] + sizes[i + 1] for i in range(len(sizes) - 1)))
+
+
+def layer_views(flat: np.ndarray, sizes) -> list:
+    """``[(W1, b1), (W2, b2), ...]`` as views into ``flat``: W (n_in, n_out), b (n_out,)."""
+    views = []
+    offset = 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        n_in, n_out = int(n_in), int(n_out)
+        W = flat[offset:offset + n_in * n_out].reshape(n_in, n_out)
+        offset += n_in * n_out
+        b = flat[offset:offset + n_out]
+        offset += n_out
+        views.append((W, b))
+    return views

@@ -1,0 +1,227 @@
+"""The loop backend: plain Python loops, sample by sample, neuron by neuron.
+
+This is the readable reference, written the way the tutorials compute a network. No vectorized
+NumPy inside the kernels: arrays are only used to hold numbers. It is slow on purpose; the numpy
+and numba backends compute the same thing fast, and the tests compare them with this one.
+"""
+
+import math
+
+import numpy as np
+
+from .. import activations as act_codes
+from .. import losses as loss_codes
+from . import _network
+
+
+def _sigmoid(z):
+    """1 / (1 + exp(-z)), without overflow for any z."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def _activate_row(act, z_row, a_row):
+    """a_row[j] = f(z_row[j]) for one sample."""
+    n = len(z_row)
+    if act == act_codes.SOFTMAX:
+        # softmax(z)_j = exp(z_j - max z) / sum_k exp(z_k - max z)
+        z_max = z_row[0]
+        for j in range(1, n):
+            if z_row[j] > z_max:
+                z_max = z_row[j]
+        total = 0.0
+        for j in range(n):
+            a_row[j] = math.exp(z_row[j] - z_max)
+            total += a_row[j]
+        for j in range(n):
+            a_row[j] = a_row[j] / total
+        return
+    for j in range(n):
+        z = z_row[j]
+        if act == act_codes.LINEAR:
+            a_row[j] = z
+        elif act == act_codes.SIGMOID:
+            a_row[j] = _sigmoid(z)
+        elif act == act_codes.TANH:
+            a_row[j] = math.tanh(z)
+        elif act == act_codes.RELU:
+            a_row[j] = z if z > 0 else 0.0
+        else:  # leaky relu
+            a_row[j] = z if z > 0 else act_codes.LEAKY_SLOPE * z
+
+
+def dense_forward(X, W, b, act):
+    """Z[i, j] = sum_k X[i, k] W[k, j] + b[j];  A = act(Z).  X (m, n_in) -> Z, A (m, n_out)."""
+    m, n_in = X.shape
+    n_out = W.shape[1]
+    Z = np.empty((m, n_out), dtype=W.dtype)
+    A = np.empty((m, n_out), dtype=W.dtype)
+    for i in range(m):
+        for j in range(n_out):
+            z = b[j]
+            for k in range(n_in):
+                z += X[i, k] * W[k, j]
+            Z[i, j] = z
+        _activate_row(act, Z[i], A[i])
+    return Z, A
+
+
+def activation_backward(act, Z, A, dA):
+    """dZ = dA * f'(Z); for softmax dZ_j = A_j (dA_j - sum_k dA_k A_k).  All (m, n)."""
+    m, n = Z.shape
+    dZ = np.empty_like(dA)
+    for i in range(m):
+        if act == act_codes.SOFTMAX:
+            s = 0.0
+            for j in range(n):
+                s += dA[i, j] * A[i, j]
+            for j in range(n):
+                dZ[i, j] = A[i, j] * (dA[i, j] - s)
+            continue
+        for j in range(n):
+            if act == act_codes.LINEAR:
+                slope = 1.0
+            elif act == act_codes.SIGMOID:
+                slope = A[i, j] * (1.0 - A[i, j])
+            elif act == act_codes.TANH:
+                slope = 1.0 - A[i, j] * A[i, j]
+            elif act == act_codes.RELU:
+                slope = 1.0 if Z[i, j] > 0 else 0.0
+            else:  # leaky relu
+                slope = 1.0 if Z[i, j] > 0 else act_codes.LEAKY_SLOPE
+            dZ[i, j] = dA[i, j] * slope
+    return dZ
+
+
+def dense_backward(dZ, X, W, need_dX):
+    """dW[k, j] = sum_i X[i, k] dZ[i, j];  db[j] = sum_i dZ[i, j];
+    dX[i, k] = sum_j dZ[i, j] W[k, j] (only if need_dX, else None)."""
+    m, n_in = X.shape
+    n_out = W.shape[1]
+    dW = np.zeros_like(W)
+    db = np.zeros(n_out, dtype=W.dtype)
+    for i in range(m):
+        for j in range(n_out):
+            db[j] += dZ[i, j]
+            for k in range(n_in):
+                dW[k, j] += X[i, k] * dZ[i, j]
+    if not need_dX:
+        return None, dW, db
+    dX = np.zeros((m, n_in), dtype=W.dtype)
+    for i in range(m):
+        for k in range(n_in):
+            total = 0.0
+            for j in range(n_out):
+                total += dZ[i, j] * W[k, j]
+            dX[i, k] = total
+    return dX, dW, db
+
+
+def _clip(a):
+    """Keep a probability away from 0 and 1 before a logarithm."""
+    return min(max(a, loss_codes.LOG_EPS), 1.0 - loss_codes.LOG_EPS)
+
+
+def loss_value(loss, act, Z, A, Y):
+    """The loss of a batch (see ``fastnn.losses``); bce and cce from the logits when fused."""
+    m, k = A.shape
+    total = 0.0
+    for i in range(m):
+        if loss == loss_codes.CCE and act == act_codes.SOFTMAX:
+            # -sum_j y_j log softmax(z)_j = sum_j y_j (logsumexp(z) - z_j)
+            z_max = Z[i, 0]
+            for j in range(1, k):
+                z_max = max(z_max, Z[i, j])
+            sum_exp = 0.0
+            for j in range(k):
+                sum_exp += math.exp(Z[i, j] - z_max)
+            log_sum_exp = z_max + math.log(sum_exp)
+            for j in range(k):
+                total += Y[i, j] * (log_sum_exp - Z[i, j])
+            continue
+        for j in range(k):
+            a, y = A[i, j], Y[i, j]
+            if loss in (loss_codes.MSE, loss_codes.SSE):
+                total += (a - y) ** 2
+            elif loss == loss_codes.BCE and act == act_codes.SIGMOID:
+                # -[y log s(z) + (1 - y) log(1 - s(z))] = max(z, 0) - z y + log(1 + exp(-|z|))
+                z = Z[i, j]
+                total += max(z, 0.0) - z * y + math.log1p(math.exp(-abs(z)))
+            elif loss == loss_codes.BCE:
+                a = _clip(a)
+                total -= y * math.log(a) + (1.0 - y) * math.log(1.0 - a)
+            else:  # cce without softmax
+                total -= y * math.log(_clip(a))
+    if loss == loss_codes.SSE:
+        return float(total)
+    if loss == loss_codes.CCE:
+        return float(total / m)
+    return float(total / (m * k))
+
+
+def output_delta(loss, act, Z, A, Y):
+    """dL/dZ of the output layer: (A - Y) / scale for the fused pairs, else dL/dA through f'."""
+    m, k = A.shape
+    fused = (loss == loss_codes.BCE and act == act_codes.SIGMOID) or (
+        loss == loss_codes.CCE and act == act_codes.SOFTMAX
+    )
+    scale = 1.0 if loss == loss_codes.SSE else (m if loss == loss_codes.CCE else m * k)
+    dA = np.empty_like(A)
+    for i in range(m):
+        for j in range(k):
+            a, y = A[i, j], Y[i, j]
+            if fused:
+                dA[i, j] = (a - y) / scale
+            elif loss in (loss_codes.MSE, loss_codes.SSE):
+                dA[i, j] = 2.0 * (a - y) / scale
+            elif loss == loss_codes.BCE:
+                a = _clip(a)
+                dA[i, j] = (a - y) / (a * (1.0 - a)) / scale
+            else:  # cce without softmax
+                dA[i, j] = -y / _clip(a) / scale
+    if fused:
+        return dA
+    return activation_backward(act, Z, A, dA)
+
+
+def correct_count(loss, A, Y):
+    """bce: outputs on the right side of 0.5; cce: rows whose largest output is the target."""
+    m, k = A.shape
+    correct = 0
+    for i in range(m):
+        if loss == loss_codes.CCE:
+            best = 0
+            for j in range(1, k):
+                if A[i, j] > A[i, best]:
+                    best = j
+            correct += 1 if Y[i, best] == 1 else 0
+        elif loss == loss_codes.BCE:
+            for j in range(k):
+                predicted = 1.0 if A[i, j] > 0.5 else 0.0
+                correct += 1 if predicted == Y[i, j] else 0
+    return correct
+
+
+def sgd_step(params, grads, velocity, lr, momentum):
+    """velocity = momentum velocity - lr grad;  params += velocity (Keras' momentum)."""
+    for i in range(len(params)):
+        velocity[i] = momentum * velocity[i] - lr * grads[i]
+        params[i] += velocity[i]
+
+
+def adam_step(params, grads, m, v, t, lr, beta1, beta2, eps):
+    """Adam (Kingma & Ba): bias-corrected first and second moments; step number t >= 1."""
+    correction1 = 1.0 - beta1**t
+    correction2 = 1.0 - beta2**t
+    for i in range(len(params)):
+        g = grads[i]
+        m[i] = beta1 * m[i] + (1.0 - beta1) * g
+        v[i] = beta2 * v[i] + (1.0 - beta2) * g * g
+        m_hat = m[i] / correction1
+        v_hat = v[i] / correction2
+        params[i] -= lr * m_hat / (math.sqrt(v_hat) + eps)
+
+
+forward, loss_and_gradients, train_epoch = _network.bind(globals())

@@ -1,0 +1,133 @@
+"""The numpy backend: each kernel is a few vectorized NumPy expressions (BLAS for the products)."""
+
+import numpy as np
+
+from .. import activations as act_codes
+from .. import losses as loss_codes
+from . import _network
+
+
+def _sigmoid(Z):
+    """1 / (1 + exp(-Z)) without overflow: exp is only taken of -|Z|."""
+    E = np.exp(-np.abs(Z))
+    return np.where(Z >= 0, 1.0 / (1.0 + E), E / (1.0 + E)).astype(Z.dtype, copy=False)
+
+
+def _softmax(Z):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def _activate(act, Z):
+    if act == act_codes.LINEAR:
+        return Z.copy()
+    if act == act_codes.SIGMOID:
+        return _sigmoid(Z)
+    if act == act_codes.TANH:
+        return np.tanh(Z)
+    if act == act_codes.RELU:
+        return np.maximum(Z, 0)
+    if act == act_codes.LEAKY_RELU:
+        return np.where(Z > 0, Z, Z * Z.dtype.type(act_codes.LEAKY_SLOPE))
+    return _softmax(Z)
+
+
+def dense_forward(X, W, b, act):
+    """Z = X @ W + b;  A = act(Z).  X (m, n_in) -> Z, A (m, n_out)."""
+    Z = X @ W
+    Z += b
+    return Z, _activate(act, Z)
+
+
+def activation_backward(act, Z, A, dA):
+    """dZ = dA * f'(Z); for softmax dZ = A * (dA - sum(dA * A, axis=1))."""
+    if act == act_codes.LINEAR:
+        return dA.copy()
+    if act == act_codes.SIGMOID:
+        return dA * A * (1 - A)
+    if act == act_codes.TANH:
+        return dA * (1 - A * A)
+    if act == act_codes.RELU:
+        return np.where(Z > 0, dA, 0).astype(dA.dtype, copy=False)
+    if act == act_codes.LEAKY_RELU:
+        return np.where(Z > 0, dA, dA * dA.dtype.type(act_codes.LEAKY_SLOPE))
+    return A * (dA - (dA * A).sum(axis=1, keepdims=True))
+
+
+def dense_backward(dZ, X, W, need_dX):
+    """dW = X.T @ dZ;  db = dZ summed over samples;  dX = dZ @ W.T (only if need_dX)."""
+    dX = dZ @ W.T if need_dX else None
+    return dX, X.T @ dZ, dZ.sum(axis=0)
+
+
+def _scale(loss, m, k):
+    if loss == loss_codes.SSE:
+        return 1.0
+    return float(m) if loss == loss_codes.CCE else float(m * k)
+
+
+def loss_value(loss, act, Z, A, Y):
+    """The loss of a batch (see ``fastnn.losses``); bce and cce from the logits when fused."""
+    m, k = A.shape
+    if loss in (loss_codes.MSE, loss_codes.SSE):
+        total = np.sum((A - Y) ** 2)
+    elif loss == loss_codes.BCE and act == act_codes.SIGMOID:
+        total = np.sum(np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z))))
+    elif loss == loss_codes.BCE:
+        Ac = np.clip(A, loss_codes.LOG_EPS, 1 - loss_codes.LOG_EPS)
+        total = -np.sum(Y * np.log(Ac) + (1 - Y) * np.log(1 - Ac))
+    elif act == act_codes.SOFTMAX:
+        z_max = Z.max(axis=1, keepdims=True)
+        log_sum_exp = z_max + np.log(np.exp(Z - z_max).sum(axis=1, keepdims=True))
+        total = np.sum(Y * (log_sum_exp - Z))
+    else:
+        total = -np.sum(Y * np.log(np.clip(A, loss_codes.LOG_EPS, 1 - loss_codes.LOG_EPS)))
+    return float(total / _scale(loss, m, k))
+
+
+def output_delta(loss, act, Z, A, Y):
+    """dL/dZ of the output layer: (A - Y) / scale for the fused pairs, else dL/dA through f'."""
+    m, k = A.shape
+    scale = A.dtype.type(_scale(loss, m, k))
+    if (loss == loss_codes.BCE and act == act_codes.SIGMOID) or (
+        loss == loss_codes.CCE and act == act_codes.SOFTMAX
+    ):
+        return (A - Y) / scale
+    if loss in (loss_codes.MSE, loss_codes.SSE):
+        dA = 2 * (A - Y) / scale
+    elif loss == loss_codes.BCE:
+        Ac = np.clip(A, loss_codes.LOG_EPS, 1 - loss_codes.LOG_EPS)
+        dA = (Ac - Y) / (Ac * (1 - Ac)) / scale
+    else:
+        dA = -Y / np.clip(A, loss_codes.LOG_EPS, 1 - loss_codes.LOG_EPS) / scale
+    return activation_backward(act, Z, A, dA.astype(A.dtype, copy=False))
+
+
+def correct_count(loss, A, Y):
+    """bce: outputs on the right side of 0.5; cce: rows whose largest output is the target."""
+    if loss == loss_codes.CCE:
+        return int((Y[np.arange(len(A)), A.argmax(axis=1)] == 1).sum())
+    if loss == loss_codes.BCE:
+        return int(((A > 0.5) == (Y == 1)).sum())
+    return 0
+
+
+def sgd_step(params, grads, velocity, lr, momentum):
+    """velocity = momentum velocity - lr grad;  params += velocity (Keras' momentum)."""
+    velocity *= momentum
+    velocity -= lr * grads
+    params += velocity
+
+
+def adam_step(params, grads, m, v, t, lr, beta1, beta2, eps):
+    """Adam (Kingma & Ba): bias-corrected first and second moments; step number t >= 1."""
+    m *= beta1
+    m += (1 - beta1) * grads
+    v *= beta2
+    v += (1 - beta2) * grads * grads
+    m_hat = m / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
+    params -= lr * m_hat / (np.sqrt(v_hat) + eps)
+
+
+forward, loss_and_gradients, train_epoch = _network.bind(globals())

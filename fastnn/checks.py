@@ -1,0 +1,137 @@
+"""Input validation: every user input is checked here, once, before any work starts.
+
+Errors name the argument and say what was wrong: ``ValueError`` for bad values and shapes,
+``TypeError`` for values of the wrong kind.
+"""
+
+import numbers
+
+import numpy as np
+
+from . import activations, losses
+
+DTYPES = ("float64", "float32")
+
+
+def choice(name: str, value, registry: dict, aliases: dict | None = None) -> str:
+    """The canonical name of ``value`` in ``registry`` (a dict of names), or a ValueError."""
+    if isinstance(value, str):
+        key = value.lower()
+    elif value is None:
+        key = None
+    else:
+        raise TypeError(f"{name}: expected a name (str), got {type(value).__name__} {value!r}")
+    key = (aliases or {}).get(key, key)
+    if key not in registry:
+        known = ", ".join(repr(k) for k in registry)
+        raise ValueError(f"{name}: unknown name {value!r}; choose one of {known}")
+    return key
+
+
+def dtype_name(dtype) -> str:
+    """'float64' or 'float32' from a name or NumPy dtype; anything else is a ValueError."""
+    try:
+        name = np.dtype(dtype).name
+    except TypeError as error:
+        raise ValueError(f"dtype: {dtype!r} is not a dtype; use 'float64' or 'float32'") from error
+    if name not in DTYPES:
+        raise ValueError(f"dtype: {dtype!r} is not supported; use 'float64' or 'float32'")
+    return name
+
+
+def positive_int(name: str, value, allow_zero: bool = False) -> int:
+    """An int > 0 (or >= 0 with allow_zero); bools and floats are a TypeError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {type(value).__name__} {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name}: must be {bound}, got {value}")
+    return int(value)
+
+
+def positive_float(name: str, value, allow_zero: bool = False, below_one: bool = False) -> float:
+    """A finite real > 0 (or >= 0), optionally < 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name}: must be a finite number {bound}, got {value}")
+    if below_one and value >= 1:
+        raise ValueError(f"{name}: must be < 1, got {value}")
+    return value
+
+
+def _numeric(name: str, values) -> np.ndarray:
+    array = np.asarray(values)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected numbers, got an array of dtype {array.dtype} "
+                        f"({'strings' if array.dtype.kind in 'USa' else 'objects'})")
+    return array
+
+
+def _all_finite(name: str, array: np.ndarray) -> None:
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        kind = "NaN" if np.isnan(array[tuple(bad)]) else "infinite"
+        count = int((~np.isfinite(array)).sum())
+        raise ValueError(f"{name}: contains {count} NaN or infinite value(s); the first, "
+                         f"at index {tuple(int(i) for i in bad)}, is {kind}")
+
+
+def features(X, n_features: int | None, dtype: str, name: str = "X") -> np.ndarray:
+    """X as a C-contiguous ``(n_samples, n_features)`` array of ``dtype``, checked."""
+    X = _numeric(name, X)
+    if X.ndim != 2:
+        hint = " (one sample? use X.reshape(1, -1))" if X.ndim == 1 else ""
+        raise ValueError(f"{name}: expected a 2-D array (n_samples, n_features), "
+                         f"got shape {X.shape}{hint}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name}: is empty (0 samples)")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"{name}: expected {n_features} features per sample, got {X.shape[1]} "
+                         f"(shape {X.shape})")
+    _all_finite(name, X)
+    return np.ascontiguousarray(X, dtype=dtype)
+
+
+def targets(y, n_samples: int, n_out: int, loss: int, dtype: str, name: str = "y") -> np.ndarray:
+    """y as a C-contiguous ``(n_samples, n_out)`` array of ``dtype``, checked for ``loss``.
+
+    Integer class labels ``(n,)`` become one-hot rows for ``cce``; ``bce`` labels must be 0 or 1.
+    """
+    y = _numeric(name, y)
+    if y.ndim == 0 or y.ndim > 2:
+        raise ValueError(f"{name}: expected shape ({n_samples},) or ({n_samples}, {n_out}), "
+                         f"got {y.shape}")
+    if y.shape[0] != n_samples:
+        raise ValueError(f"{name}: has {y.shape[0]} samples but X has {n_samples}")
+    _all_finite(name, y)
+    if loss == losses.CCE and (y.ndim == 1 or (y.shape[1] == 1 and n_out > 1)):
+        labels = y.reshape(-1)
+        if (labels != np.round(labels)).any() or labels.min() < 0 or labels.max() >= n_out:
+            bad = labels[(labels != np.round(labels)) | (labels < 0) | (labels >= n_out)][0].item()
+            raise ValueError(f"{name}: class labels must be integers in [0, {n_out - 1}] for "
+                             f"'cce' with {n_out} outputs, got {bad!r}")
+        one_hot = np.zeros((n_samples, n_out), dtype=dtype)
+        one_hot[np.arange(n_samples), labels.astype(np.int64)] = 1
+        return one_hot
+    if y.ndim == 1:
+        y = y.reshape(-1, 1)
+    if y.shape[1] != n_out:
+        raise ValueError(f"{name}: expected {n_out} target value(s) per sample to match the "
+                         f"output layer, got shape {y.shape}")
+    if loss == losses.BCE and not np.isin(y, (0, 1)).all():
+        bad = y[~np.isin(y, (0, 1))][0].item()
+        raise ValueError(f"{name}: labels for 'bce' must be 0 or 1, got {bad!r}")
+    if loss == losses.CCE and not (np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()):
+        raise ValueError(f"{name}: one-hot rows for 'cce' must hold a single 1 and zeros elsewhere")
+    return np.ascontiguousarray(y, dtype=dtype)
+
+
+def activation_name(value) -> str:
+    return choice("activation", value, activations.ACTIVATIONS, activations.ALIASES)
+
+
+def loss_name(value) -> str:
+    return choice("loss", value, losses.LOSSES, losses.ALIASES)

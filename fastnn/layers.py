@@ -1,0 +1,31 @@
+"""Layers: configuration only. The math is in the backends."""
+
+from . import checks
+
+
+class Dense:
+    """A fully connected layer: ``Z = X @ W + b``, ``A = activation(Z)``.
+
+    Parameters
+    ----------
+    units : int
+        Number of outputs (neurons), ``n_out``.
+    activation : str
+        ``"linear"``, ``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"leaky_relu"`` or ``"softmax"``.
+    use_bias : bool
+        With False, b stays zero and is not trained (seed 004's linear network).
+    """
+
+    def __init__(self, units: int, activation: str = "linear", use_bias: bool = True):
+        self.units = checks.positive_int("units", units)
+        self.activation = checks.activation_name(activation)
+        if not isinstance(use_bias, bool):
+            raise TypeError(f"use_bias: expected True or False, got {use_bias!r}")
+        self.use_bias = use_bias
+
+    def get_config(self) -> dict:
+        return {"units": self.units, "activation": self.activation, "use_bias": self.use_bias}
+
+    def __repr__(self) -> str:
+        return (f"Dense({self.units}, activation={self.activation!r}"
+                + ("" if self.use_bias else ", use_bias=False") + ")")

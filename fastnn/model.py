@@ -1,0 +1,232 @@
+"""Sequential: a stack of Dense layers with its weights in one flat vector.
+
+The model knows *what* to compute; a backend (``fastnn.backends``) knows *how*.
+"""
+
+import numpy as np
+
+from . import backends, checks, initializers, losses, optimizers, training
+from .activations import ACTIVATIONS
+from .backends._layout import layer_views
+from .layers import Dense
+
+
+class Sequential:
+    """A feedforward network of Dense layers.
+
+    Parameters
+    ----------
+    layers : list of Dense
+    input_dim : int, optional
+        Features per sample. Without it the model is built by the first ``fit``/``predict``.
+    init : str
+        ``"zeros"``, ``"ones"``, ``"normal"``, ``"small"``, ``"lecun"``, ``"xavier"``, ``"he"``.
+    seed : int, optional
+        Seeds the initial weights (the same on every backend) and, unless ``fit`` gets its own
+        seed, the shuffling.
+    dtype : str
+        ``"float64"`` or ``"float32"``: weights, and every array that comes back.
+    """
+
+    def __init__(self, layers=None, input_dim: int | None = None, init: str = "xavier",
+                 seed: int | None = None, dtype: str = "float64"):
+        self.layers: list = []
+        for layer in layers or []:
+            self.add(layer)
+        self.init = checks.choice("init", init, initializers.INITIALIZERS, initializers.ALIASES)
+        if seed is not None:
+            checks.positive_int("seed", seed, allow_zero=True)
+        self.seed = seed
+        self.dtype = checks.dtype_name(dtype)
+        self.loss: str | None = None
+        self.optimizer: optimizers.Optimizer | None = None
+        self.history = training.History()
+        self._flat: np.ndarray | None = None
+        self._sizes: tuple = ()
+        if input_dim is not None:
+            self.build(input_dim)
+
+    # ------------------------------------------------------------------ structure
+    def add(self, layer: Dense) -> None:
+        """Append a layer (before the model is built)."""
+        if not isinstance(layer, Dense):
+            raise TypeError(f"layers: expected fastnn.Dense, got {type(layer).__name__}")
+        if getattr(self, "_flat", None) is not None:
+            raise ValueError("layers: the model is already built; add layers before fit/predict")
+        self.layers.append(layer)
+
+    def build(self, input_dim: int) -> None:
+        """Draw the initial weights for ``input_dim`` features per sample."""
+        input_dim = checks.positive_int("input_dim", input_dim)
+        if not self.layers:
+            raise ValueError("layers: the model has no layers; pass a list of fastnn.Dense")
+        self._sizes = (input_dim,) + tuple(layer.units for layer in self.layers)
+        self._flat = initializers.initial_weights(self.init, self._sizes, self.seed, self.dtype)
+        for layer, (_, b) in zip(self.layers, self._views()):
+            if not layer.use_bias:
+                b[...] = 0
+
+    @property
+    def built(self) -> bool:
+        return self._flat is not None
+
+    @property
+    def input_dim(self) -> int | None:
+        return self._sizes[0] if self.built else None
+
+    @property
+    def output_dim(self) -> int:
+        return self.layers[-1].units
+
+    def _views(self) -> list:
+        return layer_views(self._flat, self._sizes)
+
+    def _net(self) -> tuple:
+        """``(sizes, acts, biases)`` int64 arrays for the kernels."""
+        return (np.array(self._sizes, dtype=np.int64),
+                np.array([ACTIVATIONS[layer.activation] for layer in self.layers], dtype=np.int64),
+                np.array([layer.use_bias for layer in self.layers], dtype=np.int64))
+
+    def _require_built(self, X=None) -> None:
+        if not self.built:
+            if X is None:
+                raise ValueError("the model is not built yet: pass input_dim, or call fit first")
+            shape = np.shape(X)
+            if len(shape) != 2:
+                checks.features(X, None, self.dtype)  # raises the shape error
+            self.build(shape[1])
+
+    # ------------------------------------------------------------------ weights
+    def get_weights(self) -> list:
+        """``[W1, b1, W2, b2, ...]`` as copies; W (n_in, n_out), b (n_out,)."""
+        self._require_built()
+        return [array.copy() for pair in self._views() for array in pair]
+
+    def set_weights(self, weights) -> None:
+        """Replace every weight; shapes must match ``get_weights()``, values are cast to dtype."""
+        self._require_built()
+        current = [array for pair in self._views() for array in pair]
+        weights = list(weights)
+        if len(weights) != len(current):
+            raise ValueError(f"weights: expected {len(current)} arrays (W and b per layer), "
+                             f"got {len(weights)}")
+        checked = []
+        for index, (new, old) in enumerate(zip(weights, current)):
+            new = np.asarray(new)
+            if new.shape != old.shape:
+                raise ValueError(f"weights[{index}]: expected shape {old.shape}, got {new.shape}")
+            checked.append(checks.features(new.reshape(1, -1), None, self.dtype,
+                                           name=f"weights[{index}]").reshape(old.shape))
+        for new, old in zip(checked, current):
+            old[...] = new
+
+    def count_params(self) -> int:
+        self._require_built()
+        return int(self._flat.size)
+
+    # ------------------------------------------------------------------ computing
+    def _loss_code(self, loss) -> int:
+        if loss is None:
+            loss = self.loss or {"sigmoid": "bce", "softmax": "cce"}.get(
+                self.layers[-1].activation, "mse")
+        return losses.LOSSES[checks.loss_name(loss)]
+
+    def predict(self, X, backend: str = "auto") -> np.ndarray:
+        """The outputs for X (n_samples, n_features) -> (n_samples, n_out)."""
+        kernels = backends.get(backend)
+        self._require_built(X)
+        X = checks.features(X, self.input_dim, self.dtype)
+        return kernels.forward(self._flat, self._net(), X)[1]
+
+    def gradients(self, X, y, loss: str | None = None, backend: str = "auto") -> list:
+        """Gradients of ``loss`` over the batch (X, y), in the order and shapes of get_weights()."""
+        kernels = backends.get(backend)
+        code = self._loss_code(loss)
+        self._require_built(X)
+        X = checks.features(X, self.input_dim, self.dtype)
+        Y = checks.targets(y, X.shape[0], self.output_dim, code, self.dtype)
+        grads = np.zeros_like(self._flat)
+        kernels.loss_and_gradients(self._flat, self._net(), code, X, Y, grads)
+        return [array.copy() for pair in layer_views(grads, self._sizes) for array in pair]
+
+    def evaluate(self, X, y, loss: str | None = None, backend: str = "auto") -> dict:
+        """``{"loss": ..., "accuracy": ...}`` (accuracy for the classification losses)."""
+        kernels = backends.get(backend)
+        code = self._loss_code(loss)
+        self._require_built(X)
+        X = checks.features(X, self.input_dim, self.dtype)
+        Y = checks.targets(y, X.shape[0], self.output_dim, code, self.dtype)
+        return self._evaluate_checked(kernels, X, Y, code)
+
+    def _evaluate_checked(self, kernels, X, Y, loss: int) -> dict:
+        act = ACTIVATIONS[self.layers[-1].activation]
+        Z, A = kernels.forward(self._flat, self._net(), X)
+        result = {"loss": kernels.loss_value(loss, act, Z, A, Y)}
+        if loss in losses.CLASSIFICATION:
+            elements = X.shape[0] if loss == losses.CCE else Y.size
+            result["accuracy"] = kernels.correct_count(loss, A, Y) / elements
+        return result
+
+    def fit(self, X, y, loss: str | None = None, optimizer=None, epochs: int = 1,
+            batch_size: int | None = None, shuffle: bool = True, seed: int | None = None,
+            backend: str = "auto", validation_data=None, verbose: int = 0,
+            log_every: int | None = None) -> training.History:
+        """Train with mini-batch gradient descent; returns the History (also ``model.history``).
+
+        ``batch_size=None`` is full batch, 1 is per-sample SGD. ``optimizer``: an SGD/Adam
+        instance, ``"sgd"``/``"adam"``, or None for the last one used (else ``SGD(lr=0.01)``).
+        ``loss``: None means the last loss used, else bce for a sigmoid output, cce for softmax,
+        mse otherwise. ``verbose=1`` prints a line every ``log_every`` epochs (default: about 20
+        lines per fit). Every argument is checked before any work starts.
+        """
+        kernels = backends.get(backend)
+        code = self._loss_code(loss)
+        if optimizer is None:
+            optimizer = self.optimizer or optimizers.SGD(lr=0.01)
+        optimizer = optimizers.get(optimizer)
+        epochs = checks.positive_int("epochs", epochs, allow_zero=True)
+        if batch_size is not None:
+            batch_size = checks.positive_int("batch_size", batch_size)
+        if seed is not None:
+            checks.positive_int("seed", seed, allow_zero=True)
+        if not isinstance(shuffle, bool):
+            raise TypeError(f"shuffle: expected True or False, got {shuffle!r}")
+        verbose = checks.positive_int("verbose", verbose, allow_zero=True)
+        if log_every is not None:
+            log_every = checks.positive_int("log_every", log_every)
+        self._require_built(X)
+        X = checks.features(X, self.input_dim, self.dtype)
+        Y = checks.targets(y, X.shape[0], self.output_dim, code, self.dtype)
+        validation = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise ValueError("validation_data: expected a pair (X_val, y_val)")
+            X_val = checks.features(validation_data[0], self.input_dim, self.dtype, "X_val")
+            Y_val = checks.targets(validation_data[1], X_val.shape[0], self.output_dim, code,
+                                   self.dtype, "y_val")
+            validation = (X_val, Y_val)
+        batch = X.shape[0] if batch_size is None else min(batch_size, X.shape[0])
+        if verbose and log_every is None:
+            log_every = max(1, epochs // 20)
+        rng = np.random.RandomState(seed if seed is not None else self.seed)
+        self.loss = next(name for name, c in losses.LOSSES.items() if c == code)
+        self.optimizer = optimizer
+        return training.run(self, kernels, X, Y, code, optimizer, epochs, batch, shuffle, rng,
+                            validation, log_every if verbose else None, self.history)
+
+    def summary(self) -> str:
+        """A table of the layers, their output shapes and parameter counts."""
+        lines = [f"{'layer':<28}{'output':>12}{'params':>12}"]
+        n_in = self.input_dim
+        total = 0
+        for index, layer in enumerate(self.layers):
+            params = (n_in * layer.units + layer.units) if n_in else 0
+            total += params
+            lines.append(f"{f'dense_{index} ({layer.activation})':<28}"
+                         f"{f'(None, {layer.units})':>12}{params:>12}")
+            n_in = layer.units
+        lines.append(f"total parameters: {total} ({self.dtype})")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"Sequential({self.layers!r}, input_dim={self.input_dim}, dtype={self.dtype!r})"

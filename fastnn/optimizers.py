@@ -1,0 +1,108 @@
+"""Optimizers: hyperparameters and state arrays; the update rule itself lives in each backend.
+
+State is kept flat, like the model's parameters, so ``fit`` can resume where it stopped and a
+model file can store it.
+"""
+
+import numpy as np
+
+from . import checks
+from .backends import get as get_backend
+from .backends._ops import OPT_ADAM, OPT_SGD
+
+
+class Optimizer:
+    """Base: state arrays sized to the parameters on first use; ``update`` applies one step."""
+
+    code = -1
+    name = ""
+
+    def __init__(self):
+        self.state1 = None
+        self.state2 = None
+        self.step = np.zeros(1, dtype=np.int64)
+
+    def hyper(self) -> np.ndarray:
+        """``[lr, momentum, beta1, beta2, eps]`` as float64, the kernels' order."""
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        raise NotImplementedError
+
+    def bind(self, params: np.ndarray) -> tuple:
+        """The ``opt`` tuple for the kernels; fresh state if the parameters changed shape."""
+        state = self.state1
+        if state is None or state.shape != params.shape or state.dtype != params.dtype:
+            self.reset(params)
+        return (self.code, self.hyper(), self.state1, self.state2, self.step)
+
+    def reset(self, params: np.ndarray) -> None:
+        """Forget the state (velocity or moments) and the step count."""
+        self.state1 = np.zeros_like(params)
+        self.state2 = np.zeros_like(params)
+        self.step[0] = 0
+
+    def update(self, params: np.ndarray, grads: np.ndarray, backend: str = "numpy") -> None:
+        """One step on the flat ``params`` (in place) from the flat ``grads``."""
+        kernels = get_backend(backend)
+        code, hyper, state1, state2, step = self.bind(params)
+        lr, momentum, beta1, beta2, eps = (float(h) for h in hyper)
+        if code == OPT_SGD:
+            kernels.sgd_step(params, grads, state1, lr, momentum)
+        else:
+            step[0] += 1
+            kernels.adam_step(params, grads, state1, state2, int(step[0]), lr, beta1, beta2, eps)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Gradient descent, with momentum: ``v = momentum v - lr g; w += v`` (plain when 0)."""
+
+    code = OPT_SGD
+    name = "sgd"
+
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0):
+        super().__init__()
+        self.lr = checks.positive_float("lr", lr)
+        self.momentum = checks.positive_float("momentum", momentum, allow_zero=True,
+                                              below_one=True)
+
+    def hyper(self) -> np.ndarray:
+        return np.array([self.lr, self.momentum, 0.0, 0.0, 0.0])
+
+    def get_config(self) -> dict:
+        return {"lr": self.lr, "momentum": self.momentum}
+
+
+class Adam(Optimizer):
+    """Adam: bias-corrected moving averages of the gradient and its square."""
+
+    code = OPT_ADAM
+    name = "adam"
+
+    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8):
+        super().__init__()
+        self.lr = checks.positive_float("lr", lr)
+        self.beta1 = checks.positive_float("beta1", beta1, allow_zero=True, below_one=True)
+        self.beta2 = checks.positive_float("beta2", beta2, allow_zero=True, below_one=True)
+        self.eps = checks.positive_float("eps", eps)
+
+    def hyper(self) -> np.ndarray:
+        return np.array([self.lr, 0.0, self.beta1, self.beta2, self.eps])
+
+    def get_config(self) -> dict:
+        return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+
+
+def get(optimizer) -> Optimizer:
+    """An Optimizer from an instance or a name (``"sgd"``, ``"adam"``, with default settings)."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    return OPTIMIZERS[checks.choice("optimizer", optimizer, OPTIMIZERS)]()

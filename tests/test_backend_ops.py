@@ -1,0 +1,228 @@
+"""Each kernel of each backend: against the loop reference and against central differences."""
+
+import inspect
+import warnings
+
+import numpy as np
+import pytest
+from conftest import ACTIVATIONS, BACKENDS, FD_ATOL, FD_RTOL, LOSSES, assert_close, get
+
+from fastnn import activations as act_codes
+from fastnn import losses as loss_codes
+from fastnn.backends import OPS
+
+CODES = act_codes.ACTIVATIONS
+LOSS_CODES = loss_codes.LOSSES
+
+
+def test_every_backend_defines_exactly_the_contract():
+    for name in BACKENDS:
+        module = get(name)
+        public = {n for n, f in vars(module).items()
+                  if callable(f) and not n.startswith("_") and not inspect.isclass(f)
+                  and getattr(f, "__module__", module.__name__) == module.__name__}
+        defined = [n for n in OPS if callable(getattr(module, n, None))]
+        assert defined == list(OPS), name
+        extra = public - set(OPS)
+        assert not extra, f"{name} has public names outside the contract: {extra}"
+
+
+def _layer(rng, m=5, n_in=4, n_out=3, dtype="float64", scale=1.0):
+    X = rng.normal(size=(m, n_in)).astype(dtype)
+    W = (rng.normal(size=(n_in, n_out)) * scale).astype(dtype)
+    b = rng.normal(size=n_out).astype(dtype)
+    return X, W, b
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+def test_dense_forward_matches_loop(name, activation, dtype):
+    rng = np.random.default_rng(1)
+    X, W, b = _layer(rng, dtype=dtype)
+    expected = get("loop").dense_forward(X, W, b, CODES[activation])
+    got = get(name).dense_forward(X, W, b, CODES[activation])
+    for e, g in zip(expected, got):
+        assert g.dtype == np.dtype(dtype)
+        assert_close(e, g, dtype)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_extreme_logits_stay_finite(backend, activation):
+    Z = np.array([[-1000.0, 0.0, 1000.0], [745.0, -745.0, 1e-300]])
+    W = np.eye(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, A = get(backend).dense_forward(Z, W, np.zeros(3), CODES[activation])
+    assert np.isfinite(A).all()
+    if activation == "sigmoid":
+        np.testing.assert_array_equal(A[0], [0.0, 0.5, 1.0])
+
+
+def test_zero_rows_and_single_sample(backend):
+    rng = np.random.default_rng(2)
+    X, W, b = _layer(rng, m=1)
+    X[0] = 0
+    Z, A = get(backend).dense_forward(X, W, b, CODES["relu"])
+    assert_close(b.reshape(1, -1), Z, "float64")
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_activation_backward_against_finite_differences(backend, activation):
+    """dZ from activation_backward equals d/dZ of sum(A * G) by central differences."""
+    rng = np.random.default_rng(3)
+    kernels = get(backend)
+    Z = rng.normal(size=(4, 3))
+    Z[Z == 0] = 0.1
+    G = rng.normal(size=(4, 3))
+    identity = np.eye(3)
+    act = CODES[activation]
+
+    def objective(Z):
+        return float(np.sum(kernels.dense_forward(Z, identity, np.zeros(3), act)[1] * G))
+
+    _, A = kernels.dense_forward(Z, identity, np.zeros(3), act)
+    got = kernels.activation_backward(act, Z, A, G)
+    expected = _numeric_gradient(objective, Z)
+    np.testing.assert_allclose(got, expected, rtol=FD_RTOL, atol=FD_ATOL)
+
+
+def _numeric_gradient(objective, array, eps=1e-6):
+    grad = np.zeros_like(array)
+    for index in np.ndindex(array.shape):
+        original = array[index]
+        array[index] = original + eps
+        plus = objective(array)
+        array[index] = original - eps
+        minus = objective(array)
+        array[index] = original
+        grad[index] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def test_dense_backward_against_finite_differences(backend):
+    """dX, dW, db from dense_backward are the gradients of sum(Z * G)."""
+    rng = np.random.default_rng(4)
+    kernels = get(backend)
+    X, W, b = _layer(rng)
+    G = rng.normal(size=(X.shape[0], W.shape[1]))
+    linear = CODES["linear"]
+
+    def objective_of(which):
+        arrays = {"X": X, "W": W, "b": b}
+
+        def objective(value):
+            arrays[which] = value
+            return float(np.sum(kernels.dense_forward(arrays["X"], arrays["W"], arrays["b"],
+                                                      linear)[0] * G))
+        return objective
+
+    dX, dW, db = kernels.dense_backward(G, X, W, True)
+    np.testing.assert_allclose(dX, _numeric_gradient(objective_of("X"), X.copy()),
+                               rtol=FD_RTOL, atol=FD_ATOL)
+    np.testing.assert_allclose(dW, _numeric_gradient(objective_of("W"), W.copy()),
+                               rtol=FD_RTOL, atol=FD_ATOL)
+    np.testing.assert_allclose(db, _numeric_gradient(objective_of("b"), b.copy()),
+                               rtol=FD_RTOL, atol=FD_ATOL)
+    assert kernels.dense_backward(G, X, W, False)[0] is None
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+def test_dense_backward_matches_loop(name, dtype):
+    rng = np.random.default_rng(5)
+    X, W, _ = _layer(rng, m=7, n_in=6, n_out=5, dtype=dtype)
+    dZ = rng.normal(size=(7, 5)).astype(dtype)
+    for e, g in zip(get("loop").dense_backward(dZ, X, W, True),
+                    get(name).dense_backward(dZ, X, W, True)):
+        assert g.dtype == np.dtype(dtype)
+        assert_close(e, g, dtype)
+
+
+LOSS_PAIRS = [(loss, act) for loss in LOSSES for act in ACTIVATIONS
+              if not (loss in ("bce", "cce") and act in ("linear", "relu", "leaky_relu", "tanh"))]
+
+
+@pytest.mark.parametrize("loss,activation", LOSS_PAIRS)
+def test_loss_and_output_delta_against_finite_differences(backend, loss, activation):
+    """output_delta(Z) is d loss_value / dZ, for every loss with every output it makes sense for."""
+    rng = np.random.default_rng(6)
+    kernels = get(backend)
+    m, k = 4, 3
+    Z = rng.normal(size=(m, k))
+    Y = (np.eye(k)[rng.integers(0, k, m)] if loss == "cce"
+         else rng.integers(0, 2, (m, k)).astype(float) if loss == "bce"
+         else rng.normal(size=(m, k)))
+    identity = np.eye(k)
+    act, code = CODES[activation], LOSS_CODES[loss]
+
+    def objective(Z):
+        Zc, A = kernels.dense_forward(Z, identity, np.zeros(k), act)
+        return kernels.loss_value(code, act, Zc, A, Y)
+
+    Zc, A = kernels.dense_forward(Z, identity, np.zeros(k), act)
+    got = kernels.output_delta(code, act, Zc, A, Y)
+    np.testing.assert_allclose(got, _numeric_gradient(objective, Z), rtol=1e-5, atol=1e-8)
+    expected_value = get("loop").loss_value(code, act, Zc, A, Y)
+    assert kernels.loss_value(code, act, Zc, A, Y) == pytest.approx(expected_value, rel=1e-12)
+
+
+@pytest.mark.parametrize("loss,activation", [("bce", "sigmoid"), ("cce", "softmax")])
+def test_fused_losses_are_finite_at_saturated_outputs(backend, loss, activation):
+    """A confident wrong prediction gives a large finite loss, never log(0)."""
+    kernels = get(backend)
+    Z = np.array([[800.0, -800.0]])
+    Y = np.array([[0.0, 1.0]])
+    act, code = CODES[activation], LOSS_CODES[loss]
+    Zc, A = kernels.dense_forward(Z, np.eye(2), np.zeros(2), act)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = kernels.loss_value(code, act, Zc, A, Y)
+        delta = kernels.output_delta(code, act, Zc, A, Y)
+    expected = 800.0 if loss == "bce" else 1600.0
+    assert value == pytest.approx(expected, rel=1e-12)
+    assert np.isfinite(delta).all()
+
+
+def test_loss_values_match_their_definitions(backend):
+    """mse, sse, bce and cce as api.md defines them, on numbers small enough to check by hand."""
+    kernels = get(backend)
+    A = np.array([[0.8], [0.4]])
+    Y = np.array([[1.0], [0.0]])
+    linear, sigmoid = CODES["linear"], CODES["sigmoid"]
+    assert kernels.loss_value(LOSS_CODES["mse"], linear, A, A, Y) == pytest.approx(0.1)
+    assert kernels.loss_value(LOSS_CODES["sse"], linear, A, A, Y) == pytest.approx(0.2)
+    Z = np.log(A / (1 - A))
+    expected_bce = -(np.log(0.8) + np.log(0.6)) / 2
+    assert kernels.loss_value(LOSS_CODES["bce"], sigmoid, Z, A, Y) == pytest.approx(expected_bce)
+    P = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    T = np.array([[1.0, 0, 0], [0, 0, 1.0]])
+    expected_cce = -(np.log(0.7) + np.log(0.8)) / 2
+    got = kernels.loss_value(LOSS_CODES["cce"], CODES["softmax"], np.log(P), P, T)
+    assert got == pytest.approx(expected_cce)
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+def test_optimizer_steps_match_loop(name, dtype):
+    rng = np.random.default_rng(7)
+    params = rng.normal(size=20).astype(dtype)
+    grads = rng.normal(size=20).astype(dtype)
+    state = [rng.normal(size=20).astype(dtype), rng.random(20).astype(dtype)]
+    results = {}
+    for backend_name in ("loop", name):
+        kernels = get(backend_name)
+        p, s1, s2 = params.copy(), state[0].copy(), state[1].copy()
+        kernels.sgd_step(p, grads, s1, 0.1, 0.9)
+        kernels.adam_step(p, grads, s1, s2, 3, 0.01, 0.9, 0.999, 1e-8)
+        results[backend_name] = (p, s1, s2)
+    for e, g in zip(results["loop"], results[name]):
+        assert_close(e, g, dtype)
+
+
+def test_correct_count(backend):
+    kernels = get(backend)
+    A = np.array([[0.9], [0.2], [0.6]])
+    Y = np.array([[1.0], [1.0], [0.0]])
+    assert kernels.correct_count(LOSS_CODES["bce"], A, Y) == 1
+    P = np.array([[0.7, 0.3], [0.4, 0.6]])
+    T = np.array([[1.0, 0.0], [1.0, 0.0]])
+    assert kernels.correct_count(LOSS_CODES["cce"], P, T) == 1
+    assert kernels.correct_count(LOSS_CODES["mse"], A, Y) == 0
