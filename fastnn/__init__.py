@@ -1,7 +1,9 @@
 """fastnn: dense neural networks from the math up, in loop, NumPy and Numba backends."""
 
+from . import datasets
 from .backends import available as available_backends
 from .gradcheck import check_gradients
+from .io import load_model
 from .layers import Dense
 from .model import Sequential
 from .optimizers import SGD, Adam
@@ -18,5 +20,7 @@ __all__ = [
     "TrainingDivergedError",
     "available_backends",
     "check_gradients",
+    "datasets",
+    "load_model",
     "__version__",
 ]

@@ -5,7 +5,7 @@ The model knows *what* to compute; a backend (``fastnn.backends``) knows *how*.
 
 import numpy as np
 
-from . import backends, checks, initializers, losses, optimizers, training
+from . import backends, checks, initializers, io, losses, optimizers, training
 from .activations import ACTIVATIONS
 from .backends._layout import layer_views
 from .layers import Dense
@@ -213,6 +213,13 @@ class Sequential:
         self.optimizer = optimizer
         return training.run(self, kernels, X, Y, code, optimizer, epochs, batch, shuffle, rng,
                             validation, log_every if verbose else None, self.history)
+
+    def save(self, path) -> None:
+        """Write the model (architecture, weights, optimizer state, history) to HDF5 at ``path``.
+
+        The file appears whole or not at all: a temporary file is moved onto ``path``.
+        """
+        io.save_model(self, path)
 
     def summary(self) -> str:
         """A table of the layers, their output shapes and parameter counts."""

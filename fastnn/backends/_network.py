@@ -73,12 +73,13 @@ def bind(kernels):
         lr, momentum, beta1, beta2, eps = (float(h) for h in hyper)
         grads = np.empty_like(flat)
         n = len(order)
+        in_order = bool((order == np.arange(n)).all())  # then batches are views, not copies
         total, correct = 0.0, 0
         for start in range(0, n, batch_size):
-            rows = order[start:start + batch_size]
+            rows = slice(start, start + batch_size) if in_order else order[start:start + batch_size]
             value, batch_correct = _batch(flat, net, loss, X[rows], Y[rows], grads)
             correct += batch_correct
-            total += value if loss in loss_codes.SUM_LOSSES else value * len(rows)
+            total += value if loss in loss_codes.SUM_LOSSES else value * min(batch_size, n - start)
             if code == OPT_SGD:
                 sgd_step(flat, grads, state1, lr, momentum)
             else:
