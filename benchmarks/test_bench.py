@@ -1,0 +1,40 @@
+"""Loop vs NumPy vs Numba on the cat data: ``pytest benchmarks --benchmark-only``.
+
+One group per workload and dtype, the three backends side by side. JIT compile time never counts:
+every callable runs once before timing. ``extra_info`` carries the FLOPs and the samples covered,
+so the report (``python benchmarks/report.py``) can show GFLOP/s and scale the loop backend.
+"""
+
+import numpy as np
+import pytest
+from workloads import FULL_SAMPLES, WORKLOADS
+
+from fastnn import backends
+
+DTYPES = ("float64", "float32")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("backend", backends.NAMES)
+@pytest.mark.parametrize("workload", list(WORKLOADS))
+def test_workload(benchmark, workload, backend, dtype):
+    run, flops, samples, source = WORKLOADS[workload](backend, dtype)
+    benchmark.group = f"{workload}|{dtype}"
+    benchmark.extra_info.update({
+        "workload": workload, "backend": backend, "dtype": dtype, "flops": flops,
+        "samples": samples, "full_samples": FULL_SAMPLES[workload], "data": source,
+    })
+    rounds = 3 if backend == "loop" else 20
+    benchmark.pedantic(run, rounds=rounds, warmup_rounds=1, iterations=1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_peak(benchmark, dtype):
+    """The machine's ceiling: a 2048 x 2048 NumPy (BLAS) matmul, measured in the same run."""
+    n = 2048
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(n, n)).astype(dtype), rng.normal(size=(n, n)).astype(dtype)
+    benchmark.group = f"gemm_peak|{dtype}"
+    benchmark.extra_info.update({"workload": "gemm_peak", "backend": "numpy", "dtype": dtype,
+                                 "flops": 2 * n**3, "samples": n, "full_samples": n})
+    benchmark.pedantic(lambda: a @ b, rounds=5, warmup_rounds=1, iterations=1)
