@@ -9,10 +9,11 @@ import math
 import warnings
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from .. import activations as act_codes
 from .. import losses as loss_codes
+from . import _network
 
 # fastmath without "nnan"/"ninf": NaN and inf checks must keep working.
 FASTMATH = frozenset({"contract", "arcp", "afn", "reassoc", "nsz"})
@@ -114,54 +115,191 @@ def _activation_backward(act, Z, A, dA, dZ):
                 dZ[i, j] = dA[i, j] if Z[i, j] > 0 else slope * dA[i, j]
 
 
-# ---------------------------------------------------------------- dense layer
+# ---------------------------------------------------------------- products (register tiles)
+# C[i, j] += sum_t A[i, t] B[j, t]: both operands are read along contiguous rows, and a 4 x 4 tile
+# of C stays in registers over the whole t loop (16 independent sums that LLVM vectorizes along
+# t), so each loaded value feeds four multiply-adds. One tile routine serves the forward product
+# (A = inputs, B = W transposed) and the input gradient (A = dZ, B = W).
 
-@_jit(parallel=True)
-def _dense_forward(X, rows, W, b, act, Z, A):
-    """Z[r] = X[rows[r]] @ W + b;  A = f(Z).  Parallel over samples (disjoint rows of Z, A)."""
+@_jit()
+def _dot4x4(a0, a1, a2, a3, b0, b1, b2, b3):
+    z = a0.dtype.type(0)
+    s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = z
+    s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = z
+    for t in range(a0.shape[0]):
+        x0, x1, x2, x3 = a0[t], a1[t], a2[t], a3[t]
+        y0, y1, y2, y3 = b0[t], b1[t], b2[t], b3[t]
+        s00 += x0 * y0
+        s01 += x0 * y1
+        s02 += x0 * y2
+        s03 += x0 * y3
+        s10 += x1 * y0
+        s11 += x1 * y1
+        s12 += x1 * y2
+        s13 += x1 * y3
+        s20 += x2 * y0
+        s21 += x2 * y1
+        s22 += x2 * y2
+        s23 += x2 * y3
+        s30 += x3 * y0
+        s31 += x3 * y1
+        s32 += x3 * y2
+        s33 += x3 * y3
+    return ((s00, s01, s02, s03), (s10, s11, s12, s13), (s20, s21, s22, s23),
+            (s30, s31, s32, s33))
+
+
+@_jit()
+def _dot1(a, b):
+    total = a.dtype.type(0)
+    for t in range(a.shape[0]):
+        total += a[t] * b[t]
+    return total
+
+
+@_jit()
+def _matmul_nt_rows(A, rows, i0, i1, B, C, t0, t1):
+    """C[i, :] += A[rows[i], t0:t1] @ B[:, t0:t1].T for i0 <= i < i1 (4 x 4 tiles, then edges)."""
+    n = B.shape[0]
+    i = i0
+    while i < i1:
+        if i + 4 <= i1:
+            a0, a1 = A[rows[i], t0:t1], A[rows[i + 1], t0:t1]
+            a2, a3 = A[rows[i + 2], t0:t1], A[rows[i + 3], t0:t1]
+            j = 0
+            while j + 4 <= n:
+                tile = _dot4x4(a0, a1, a2, a3, B[j, t0:t1], B[j + 1, t0:t1], B[j + 2, t0:t1],
+                               B[j + 3, t0:t1])
+                for di in range(4):
+                    for dj in range(4):
+                        C[i + di, j + dj] += tile[di][dj]
+                j += 4
+            for edge in range(j, n):
+                b = B[edge, t0:t1]
+                C[i, edge] += _dot1(a0, b)
+                C[i + 1, edge] += _dot1(a1, b)
+                C[i + 2, edge] += _dot1(a2, b)
+                C[i + 3, edge] += _dot1(a3, b)
+            i += 4
+        else:
+            a = A[rows[i], t0:t1]
+            for j in range(n):
+                C[i, j] += _dot1(a, B[j, t0:t1])
+            i += 1
+
+
+# ---------------------------------------------------------------- dense layer
+# Each kernel is compiled twice from one source: serial, for small work (per-sample SGD, where
+# starting threads would cost more than the work), and parallel over equal chunks of disjoint
+# outputs, for large work. PARALLEL_MIN_WORK multiply-adds decide.
+
+PARALLEL_MIN_WORK = 200_000
+T_BLOCK = 4096  # a block of the reduction: the tile's rows of A and B stay in L1/L2
+SMALL_LAYER = 256  # n_in * n_out up to which plain loops beat the tiles
+K_BLOCK = 128  # rows of dW updated together while eight samples' rows stream by
+
+
+def _dense_forward_src(X, rows, W, b, act, WT, Z, A, chunks):
+    """Z[r] = X[rows[r]] @ W + b;  A = f(Z).  Large layers go through WT, a (n_out, n_in) buffer
+    that receives W transposed, so both tile operands are read along rows."""
     m = rows.shape[0]
     n_in, n_out = W.shape
-    for r in prange(m):
-        i = rows[r]
-        for j in range(n_out):
-            Z[r, j] = b[j]
-        for k in range(n_in):
-            x = X[i, k]
-            for j in range(n_out):
-                Z[r, j] += x * W[k, j]
-        _activate(act, Z[r:r + 1], A[r:r + 1])
+    small = n_in * n_out <= SMALL_LAYER
+    if not small:
+        _transpose_into(W, WT)
+    for chunk in prange(chunks):
+        r0, r1 = m * chunk // chunks, m * (chunk + 1) // chunks
+        if small:
+            for r in range(r0, r1):
+                x = X[rows[r]]
+                for j in range(n_out):
+                    z = b[j]
+                    for k in range(n_in):
+                        z += x[k] * W[k, j]
+                    Z[r, j] = z
+        else:
+            Z[r0:r1] = 0
+            for t0 in range(0, n_in, T_BLOCK):
+                _matmul_nt_rows(X, rows, r0, r1, WT, Z, t0, min(t0 + T_BLOCK, n_in))
+            for r in range(r0, r1):
+                Z[r] += b
+        _activate(act, Z[r0:r1], A[r0:r1])
 
 
-@_jit(parallel=True)
-def _dense_backward_weights(X, rows, dZ, dW, db):
-    """dW[k] = sum_r X[rows[r], k] dZ[r];  db = sum_r dZ[r].  Parallel over inputs k (disjoint)."""
+def _dense_backward_weights_src(X, rows, dZ, dW):
+    """dW[k] = sum_r X[rows[r], k] dZ[r]: eight samples per pass over a block of 128 dW rows;
+    the blocks are disjoint, so they run in parallel."""
     m = rows.shape[0]
     n_in, n_out = dW.shape
-    for k in prange(n_in):
-        for j in range(n_out):
-            dW[k, j] = 0
-        for r in range(m):
-            x = X[rows[r], k]
-            for j in range(n_out):
-                dW[k, j] += x * dZ[r, j]
-    for j in range(n_out):
-        db[j] = 0
-    for r in range(m):
-        for j in range(n_out):
-            db[j] += dZ[r, j]
+    for block in prange((n_in + K_BLOCK - 1) // K_BLOCK):
+        k0, k1 = block * K_BLOCK, min((block + 1) * K_BLOCK, n_in)
+        dW[k0:k1] = 0
+        r = 0
+        while r + 8 <= m:
+            x0, x1, x2, x3 = X[rows[r]], X[rows[r + 1]], X[rows[r + 2]], X[rows[r + 3]]
+            x4, x5, x6, x7 = X[rows[r + 4]], X[rows[r + 5]], X[rows[r + 6]], X[rows[r + 7]]
+            d0, d1, d2, d3 = dZ[r], dZ[r + 1], dZ[r + 2], dZ[r + 3]
+            d4, d5, d6, d7 = dZ[r + 4], dZ[r + 5], dZ[r + 6], dZ[r + 7]
+            for k in range(k0, k1):
+                e0, e1, e2, e3 = x0[k], x1[k], x2[k], x3[k]
+                e4, e5, e6, e7 = x4[k], x5[k], x6[k], x7[k]
+                row = dW[k]
+                for j in range(n_out):
+                    row[j] += (e0 * d0[j] + e1 * d1[j] + e2 * d2[j] + e3 * d3[j]
+                               + e4 * d4[j] + e5 * d5[j] + e6 * d6[j] + e7 * d7[j])
+            r += 8
+        for rest in range(r, m):
+            x0, d0 = X[rows[rest]], dZ[rest]
+            for k in range(k0, k1):
+                e0 = x0[k]
+                row = dW[k]
+                for j in range(n_out):
+                    row[j] += e0 * d0[j]
 
 
-@_jit(parallel=True)
-def _dense_backward_input(dZ, W, dX):
-    """dX[r, k] = sum_j dZ[r, j] W[k, j].  Parallel over samples."""
+def _dense_backward_input_src(dZ, W, dX, ident, chunks):
+    """dX = dZ @ W.T, (m, n_in): the forward's tiles, with W's rows as the second operand.
+    ``ident`` is arange(m) (the tiles read their first operand through a row index)."""
     m, n_out = dZ.shape
     n_in = W.shape[0]
-    for r in prange(m):
-        for k in range(n_in):
-            total = dX.dtype.type(0)
-            for j in range(n_out):
-                total += dZ[r, j] * W[k, j]
-            dX[r, k] = total
+    for chunk in prange(chunks):
+        r0, r1 = m * chunk // chunks, m * (chunk + 1) // chunks
+        if n_in * n_out <= SMALL_LAYER:
+            for r in range(r0, r1):
+                for k in range(n_in):
+                    total = dX.dtype.type(0)
+                    for j in range(n_out):
+                        total += dZ[r, j] * W[k, j]
+                    dX[r, k] = total
+        else:
+            dX[r0:r1] = 0
+            _matmul_nt_rows(dZ, ident, r0, r1, W, dX, 0, n_out)
+
+
+_dense_forward_serial = _jit()(_dense_forward_src)
+_dense_forward_parallel = _jit(parallel=True)(_dense_forward_src)
+_dense_backward_weights_serial = _jit()(_dense_backward_weights_src)
+_dense_backward_weights_parallel = _jit(parallel=True)(_dense_backward_weights_src)
+_dense_backward_input_serial = _jit()(_dense_backward_input_src)
+_dense_backward_input_parallel = _jit(parallel=True)(_dense_backward_input_src)
+
+
+@_jit()
+def _transpose_into(W, WT):
+    """WT = W.T, in blocks of 64 rows of W, so reads and writes both stay in cache."""
+    n_in, n_out = W.shape
+    for k0 in range(0, n_in, 64):
+        k1 = min(k0 + 64, n_in)
+        for j in range(n_out):
+            for k in range(k0, k1):
+                WT[j, k] = W[k, j]
+
+
+@_jit()
+def _column_sums_into(dZ, db):
+    db[:] = 0
+    for r in range(dZ.shape[0]):
+        db += dZ[r]
 
 
 # ---------------------------------------------------------------- losses
@@ -279,17 +417,20 @@ def _adam_step(params, grads, m, v, t, lr, beta1, beta2, eps):
 
 @_jit()
 def _workspace(net, batch, dtype_example):
-    """Buffers for one batch size: Z and A of every layer, two delta buffers, sample indices."""
+    """Buffers for one batch size: Z and A of every layer, two delta buffers, sample indices,
+    and room for one transposed weight matrix."""
     sizes = net[0]
     units = 0
     widest = 0
+    weights = 0
     for layer in range(1, sizes.shape[0]):
         units += sizes[layer]
         widest = max(widest, sizes[layer])
+        weights = max(weights, sizes[layer - 1] * sizes[layer])
     dtype = dtype_example.dtype
     return (np.empty(batch * units, dtype), np.empty(batch * units, dtype),
             np.empty(batch * widest, dtype), np.empty(batch * widest, dtype),
-            np.arange(batch))
+            np.arange(batch), np.empty(weights, dtype))
 
 
 @_jit()
@@ -317,18 +458,19 @@ def _unit_view(buffer, sizes, layer, m):
 def _net_forward(flat, net, X, rows, ws):
     """Forward through every layer into the workspace; returns the output layer index."""
     sizes, acts, _ = net
-    Zbuf, Abuf, _, _, ident = ws
+    Zbuf, Abuf, _, _, ident, WTbuf = ws
     m = rows.shape[0]
     n_layers = sizes.shape[0] - 1
     for layer in range(n_layers):
         W, b = _param_views(flat, sizes, layer)
         Z = _unit_view(Zbuf, sizes, layer, m)
         A = _unit_view(Abuf, sizes, layer, m)
+        WT = WTbuf[:W.size].reshape((W.shape[1], W.shape[0]))
         if layer == 0:
-            _dense_forward(X, rows, W, b, acts[layer], Z, A)
+            _dense_forward_serial(X, rows, W, b, acts[layer], WT, Z, A, 1)
         else:
             A_in = _unit_view(Abuf, sizes, layer - 1, m)
-            _dense_forward(A_in, ident[:m], W, b, acts[layer], Z, A)
+            _dense_forward_serial(A_in, ident[:m], W, b, acts[layer], WT, Z, A, 1)
     return n_layers - 1
 
 
@@ -336,7 +478,7 @@ def _net_forward(flat, net, X, rows, ws):
 def _net_gradients(flat, net, loss, X, Y, rows, ws, grads):
     """``(loss, correct)`` of the batch X[rows], Y[rows]; fills ``grads`` by backpropagation."""
     sizes, acts, biases = net
-    Zbuf, Abuf, D1, D2, ident = ws
+    Zbuf, Abuf, D1, D2, ident, _ = ws
     m = rows.shape[0]
     last = _net_forward(flat, net, X, rows, ws)
     Z = _unit_view(Zbuf, sizes, last, m)
@@ -349,17 +491,18 @@ def _net_gradients(flat, net, loss, X, Y, rows, ws, grads):
         W, _ = _param_views(flat, sizes, layer)
         dW, db = _param_views(grads, sizes, layer)
         if layer == 0:
-            _dense_backward_weights(X, rows, dZ, dW, db)
+            _dense_backward_weights_serial(X, rows, dZ, dW)
         else:
             A_in = _unit_view(Abuf, sizes, layer - 1, m)
-            _dense_backward_weights(A_in, ident[:m], dZ, dW, db)
+            _dense_backward_weights_serial(A_in, ident[:m], dZ, dW)
+        _column_sums_into(dZ, db)
         if biases[layer] == 0:
             db[:] = 0
         if layer == 0:
             break
         spare = D2 if layer % 2 == last % 2 else D1
         dX = spare[:m * sizes[layer]].reshape((m, sizes[layer]))
-        _dense_backward_input(dZ, W, dX)
+        _dense_backward_input_serial(dZ, W, dX, ident[:m], 1)
         Z_in = _unit_view(Zbuf, sizes, layer - 1, m)
         _activation_backward(acts[layer - 1], Z_in, A_in, dX, dX)
         dZ = dX
@@ -389,13 +532,29 @@ def _train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
 
 
 # ---------------------------------------------------------------- the backend contract
+# Large batches run layer by layer from Python, with the parallel kernels (a compiled function
+# that calls a parallel one cannot be cached on disk: numba/numba#9938); small ones run whole
+# epochs in one compiled call with the serial kernels. COMPILED_MAX_WORK multiply-adds per batch
+# decide.
+
+COMPILED_MAX_WORK = 2_000_000
+
+
+def _parallel(work) -> bool:
+    return work >= PARALLEL_MIN_WORK and get_num_threads() > 1
+
 
 def dense_forward(X, W, b, act):
     """Z = X @ W + b;  A = act(Z).  X (m, n_in) -> Z, A (m, n_out)."""
     X = np.ascontiguousarray(X)
     Z = np.empty((X.shape[0], W.shape[1]), W.dtype)
     A = np.empty_like(Z)
-    _dense_forward(X, np.arange(X.shape[0]), np.ascontiguousarray(W), b, act, Z, A)
+    WT = np.empty((W.shape[1], W.shape[0]), W.dtype)
+    rows = np.arange(X.shape[0])
+    if _parallel(X.shape[0] * W.size):
+        _dense_forward_parallel(X, rows, W, b, act, WT, Z, A, get_num_threads())
+    else:
+        _dense_forward_serial(X, rows, W, b, act, WT, Z, A, 1)
     return Z, A
 
 
@@ -408,14 +567,22 @@ def activation_backward(act, Z, A, dA):
 
 def dense_backward(dZ, X, W, need_dX):
     """dW = X.T @ dZ;  db = column sums of dZ;  dX = dZ @ W.T (only if need_dX)."""
-    dZ, X = np.ascontiguousarray(dZ), np.ascontiguousarray(X)
+    dZ, X, W = np.ascontiguousarray(dZ), np.ascontiguousarray(X), np.ascontiguousarray(W)
     dW = np.empty_like(W)
     db = np.empty(W.shape[1], W.dtype)
-    _dense_backward_weights(X, np.arange(X.shape[0]), dZ, dW, db)
+    parallel = _parallel(X.shape[0] * W.size)
+    backward_weights = (_dense_backward_weights_parallel if parallel
+                        else _dense_backward_weights_serial)
+    backward_weights(X, np.arange(X.shape[0]), dZ, dW)
+    _column_sums_into(dZ, db)
     dX = None
     if need_dX:
         dX = np.empty((dZ.shape[0], W.shape[0]), W.dtype)
-        _dense_backward_input(dZ, np.ascontiguousarray(W), dX)
+        ident = np.arange(dZ.shape[0])
+        if parallel:
+            _dense_backward_input_parallel(dZ, W, dX, ident, get_num_threads())
+        else:
+            _dense_backward_input_serial(dZ, W, dX, ident, 1)
     return dX, dW, db
 
 
@@ -446,25 +613,43 @@ def adam_step(params, grads, m, v, t, lr, beta1, beta2, eps):
     _adam_step(params, grads, m, v, int(t), float(lr), float(beta1), float(beta2), float(eps))
 
 
+_layerwise_forward, _layerwise_gradients, _layerwise_epoch = _network.bind(globals())
+
+
+def _compiled(net, batch) -> bool:
+    """Whether a batch is small enough for the compiled, serial whole-network path."""
+    sizes = net[0]
+    return batch * int(np.sum(sizes[:-1] * sizes[1:])) < COMPILED_MAX_WORK
+
+
 def forward(flat, net, X):
     """The output layer's Z and A for X (m, n_in), each (m, k)."""
     X = np.ascontiguousarray(X)
-    rows = np.arange(X.shape[0])
-    ws = _workspace(net, X.shape[0], flat)
-    last = _net_forward(flat, net, X, rows, ws)
     m = X.shape[0]
+    if not _compiled(net, m):
+        return _layerwise_forward(flat, net, X)
+    ws = _workspace(net, m, flat)
+    last = _net_forward(flat, net, X, np.arange(m), ws)
     return _unit_view(ws[0], net[0], last, m).copy(), _unit_view(ws[1], net[0], last, m).copy()
 
 
 def loss_and_gradients(flat, net, loss, X, Y, grads):
     """Forward, loss, then backpropagation; fills ``grads`` (flat); returns the loss."""
     X, Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
-    rows = np.arange(X.shape[0])
-    ws = _workspace(net, X.shape[0], flat)
-    return float(_net_gradients(flat, net, loss, X, Y, rows, ws, grads)[0])
+    m = X.shape[0]
+    if not _compiled(net, m):
+        return _layerwise_gradients(flat, net, loss, X, Y, grads)
+    ws = _workspace(net, m, flat)
+    return float(_net_gradients(flat, net, loss, X, Y, np.arange(m), ws, grads)[0])
 
 
 def train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
-    """One epoch of updates over ``order`` in batches, compiled whole; ``(loss, correct)``."""
+    """One epoch of updates over ``order`` in batches; ``(loss, correct)``.
+
+    Small batches: the whole epoch (batches, layers, optimizer) in one compiled call. Large
+    ones: batch by batch, each layer's kernels run in parallel.
+    """
+    if not _compiled(net, min(batch_size, len(order))):
+        return _layerwise_epoch(flat, net, loss, X, Y, order, batch_size, opt)
     value, correct = _train_epoch(flat, net, loss, X, Y, order, batch_size, opt)
     return float(value), int(correct)
