@@ -27,11 +27,14 @@ LEAKY_SLOPE = act_codes.LEAKY_SLOPE
 LOG_EPS = loss_codes.LOG_EPS
 
 
-def _jit(parallel=False):
-    """njit with the backend's options; caches on disk, or compiles in memory where it can't."""
+def _jit(parallel=False, inline="never"):
+    """njit with the backend's options; caches on disk, or compiles in memory where it can't.
+    ``inline="always"`` inlines a per-sample helper into its caller at Numba's level, so the
+    reference counts of the arrays it touches cancel out there."""
 
     def decorate(func):
-        options = dict(fastmath=set(FASTMATH), error_model="numpy", parallel=parallel)
+        options = dict(fastmath=set(FASTMATH), error_model="numpy", parallel=parallel,
+                       inline=inline)
         try:
             return njit(cache=True, **options)(func)
         except RuntimeError as error:  # "no locator available": read-only install, no cache dir
@@ -42,7 +45,10 @@ def _jit(parallel=False):
     return decorate
 
 
-# ---------------------------------------------------------------- activations (row blocks)
+# ---------------------------------------------------------------- activations
+# The per-sample helpers work on a segment [o, o + n) of 1-D buffers, so the compiled
+# whole-network path can keep every layer of a sample in one flat buffer; the 2-D kernels of the
+# contract call them row by row.
 
 @_jit()
 def _sigmoid(z):
@@ -53,66 +59,72 @@ def _sigmoid(z):
     return e / (1.0 + e)
 
 
+@_jit(inline="always")
+def _activate_segment(act, Z, A, o, n):
+    """A[o:o+n] = f(Z[o:o+n]): one sample's units of one layer."""
+    if act == SOFTMAX:
+        z_max = Z[o]
+        for j in range(o + 1, o + n):
+            z_max = max(z_max, Z[j])
+        total = Z.dtype.type(0)
+        for j in range(o, o + n):
+            A[j] = np.exp(Z[j] - z_max)
+            total += A[j]
+        for j in range(o, o + n):
+            A[j] = A[j] / total
+        return
+    slope = Z.dtype.type(LEAKY_SLOPE)
+    for j in range(o, o + n):
+        z = Z[j]
+        if act == LINEAR:
+            A[j] = z
+        elif act == SIGMOID:
+            A[j] = _sigmoid(float(z))
+        elif act == TANH:
+            A[j] = np.tanh(z)
+        elif act == RELU:
+            A[j] = z if z > 0 else 0
+        else:
+            A[j] = z if z > 0 else slope * z
+
+
+@_jit(inline="always")
+def _activation_backward_segment(act, Z, A, zo, dA, dZ, do, n):
+    """dZ[do:do+n] = dA[do:do+n] * f'(Z[zo:zo+n]); dZ may be dA. Softmax: A_j (dA_j - sum dA A)."""
+    if act == SOFTMAX:
+        s = Z.dtype.type(0)
+        for j in range(n):
+            s += dA[do + j] * A[zo + j]
+        for j in range(n):
+            dZ[do + j] = A[zo + j] * (dA[do + j] - s)
+        return
+    slope = Z.dtype.type(LEAKY_SLOPE)
+    for j in range(n):
+        z, a, g = Z[zo + j], A[zo + j], dA[do + j]
+        if act == LINEAR:
+            dZ[do + j] = g
+        elif act == SIGMOID:
+            dZ[do + j] = g * a * (1 - a)
+        elif act == TANH:
+            dZ[do + j] = g * (1 - a * a)
+        elif act == RELU:
+            dZ[do + j] = g if z > 0 else 0
+        else:
+            dZ[do + j] = g if z > 0 else slope * g
+
+
 @_jit()
 def _activate(act, Z, A):
     """A = f(Z) row by row, Z and A (m, n)."""
-    m, n = Z.shape
-    slope = Z.dtype.type(LEAKY_SLOPE)
-    for i in range(m):
-        if act == SOFTMAX:
-            z_max = Z[i, 0]
-            for j in range(1, n):
-                z_max = max(z_max, Z[i, j])
-            total = Z.dtype.type(0)
-            for j in range(n):
-                A[i, j] = np.exp(Z[i, j] - z_max)
-                total += A[i, j]
-            for j in range(n):
-                A[i, j] = A[i, j] / total
-        elif act == LINEAR:
-            for j in range(n):
-                A[i, j] = Z[i, j]
-        elif act == SIGMOID:
-            for j in range(n):
-                A[i, j] = _sigmoid(float(Z[i, j]))
-        elif act == TANH:
-            for j in range(n):
-                A[i, j] = np.tanh(Z[i, j])
-        elif act == RELU:
-            for j in range(n):
-                A[i, j] = Z[i, j] if Z[i, j] > 0 else 0
-        else:
-            for j in range(n):
-                A[i, j] = Z[i, j] if Z[i, j] > 0 else slope * Z[i, j]
+    for i in range(Z.shape[0]):
+        _activate_segment(act, Z[i], A[i], 0, Z.shape[1])
 
 
 @_jit()
 def _activation_backward(act, Z, A, dA, dZ):
-    """dZ = dA * f'(Z) (dZ may be dA itself); softmax: dZ_j = A_j (dA_j - sum_k dA_k A_k)."""
-    m, n = Z.shape
-    slope = Z.dtype.type(LEAKY_SLOPE)
-    for i in range(m):
-        if act == SOFTMAX:
-            s = Z.dtype.type(0)
-            for j in range(n):
-                s += dA[i, j] * A[i, j]
-            for j in range(n):
-                dZ[i, j] = A[i, j] * (dA[i, j] - s)
-        elif act == LINEAR:
-            for j in range(n):
-                dZ[i, j] = dA[i, j]
-        elif act == SIGMOID:
-            for j in range(n):
-                dZ[i, j] = dA[i, j] * A[i, j] * (1 - A[i, j])
-        elif act == TANH:
-            for j in range(n):
-                dZ[i, j] = dA[i, j] * (1 - A[i, j] * A[i, j])
-        elif act == RELU:
-            for j in range(n):
-                dZ[i, j] = dA[i, j] if Z[i, j] > 0 else 0
-        else:
-            for j in range(n):
-                dZ[i, j] = dA[i, j] if Z[i, j] > 0 else slope * dA[i, j]
+    """dZ = dA * f'(Z) row by row (dZ may be dA)."""
+    for i in range(Z.shape[0]):
+        _activation_backward_segment(act, Z[i], A[i], 0, dA[i], dZ[i], 0, Z.shape[1])
 
 
 # ---------------------------------------------------------------- products (register tiles)
@@ -303,6 +315,7 @@ def _column_sums_into(dZ, db):
 
 
 # ---------------------------------------------------------------- losses
+# Per sample: the output layer's k units sit at [o, o + k) of Z and A, the targets in Y[i].
 
 @_jit()
 def _loss_scale(loss, m, k):
@@ -313,37 +326,81 @@ def _loss_scale(loss, m, k):
     return float(m * k)
 
 
+@_jit(inline="always")
+def _sample_loss(loss, act, Z, A, o, Y, i, k):
+    """One sample's loss before scaling; bce and cce from the logits when fused."""
+    total = 0.0
+    if loss == CCE and act == SOFTMAX:
+        z_max = Z[o]
+        for j in range(1, k):
+            z_max = max(z_max, Z[o + j])
+        sum_exp = 0.0
+        for j in range(k):
+            sum_exp += np.exp(Z[o + j] - z_max)
+        log_sum_exp = z_max + np.log(sum_exp)
+        for j in range(k):
+            total += Y[i, j] * (log_sum_exp - Z[o + j])
+        return total
+    for j in range(k):
+        a = float(A[o + j])
+        y = float(Y[i, j])
+        if loss == MSE or loss == SSE:
+            total += (a - y) ** 2
+        elif loss == BCE and act == SIGMOID:
+            z = float(Z[o + j])
+            total += max(z, 0.0) - z * y + np.log1p(np.exp(-abs(z)))
+        elif loss == BCE:
+            a = min(max(a, LOG_EPS), 1.0 - LOG_EPS)
+            total -= y * np.log(a) + (1.0 - y) * np.log(1.0 - a)
+        else:
+            total -= y * np.log(min(max(a, LOG_EPS), 1.0 - LOG_EPS))
+    return total
+
+
+@_jit(inline="always")
+def _sample_delta(loss, act, Z, A, o, Y, i, k, scale, D):
+    """dL/dZ of one sample's output units into D[0:k]; ``scale`` divides the batch loss."""
+    fused = (loss == BCE and act == SIGMOID) or (loss == CCE and act == SOFTMAX)
+    for j in range(k):
+        a = float(A[o + j])
+        y = float(Y[i, j])
+        if fused:
+            D[j] = (a - y) / scale
+        elif loss == MSE or loss == SSE:
+            D[j] = 2.0 * (a - y) / scale
+        elif loss == BCE:
+            a = min(max(a, LOG_EPS), 1.0 - LOG_EPS)
+            D[j] = (a - y) / (a * (1.0 - a)) / scale
+        else:
+            D[j] = -y / min(max(a, LOG_EPS), 1.0 - LOG_EPS) / scale
+    if not fused:
+        _activation_backward_segment(act, Z, A, o, D, D, 0, k)
+
+
+@_jit(inline="always")
+def _sample_correct(loss, A, o, Y, i, k):
+    """bce: outputs on the right side of 0.5; cce: 1 if the largest output is the target."""
+    correct = 0
+    if loss == CCE:
+        best = 0
+        for j in range(1, k):
+            if A[o + j] > A[o + best]:
+                best = j
+        correct = 1 if Y[i, best] == 1 else 0
+    elif loss == BCE:
+        for j in range(k):
+            predicted = 1.0 if A[o + j] > 0.5 else 0.0
+            correct += 1 if predicted == Y[i, j] else 0
+    return correct
+
+
 @_jit()
 def _loss_value(loss, act, Z, A, Y, rows):
-    """The loss of a batch whose targets are Y[rows]; fused pairs from the logits."""
+    """The loss of a batch whose targets are Y[rows]."""
     m, k = A.shape
     total = 0.0
     for r in range(m):
-        i = rows[r]
-        if loss == CCE and act == SOFTMAX:
-            z_max = Z[r, 0]
-            for j in range(1, k):
-                z_max = max(z_max, Z[r, j])
-            sum_exp = 0.0
-            for j in range(k):
-                sum_exp += np.exp(Z[r, j] - z_max)
-            log_sum_exp = z_max + np.log(sum_exp)
-            for j in range(k):
-                total += Y[i, j] * (log_sum_exp - Z[r, j])
-            continue
-        for j in range(k):
-            a = float(A[r, j])
-            y = float(Y[i, j])
-            if loss == MSE or loss == SSE:
-                total += (a - y) ** 2
-            elif loss == BCE and act == SIGMOID:
-                z = float(Z[r, j])
-                total += max(z, 0.0) - z * y + np.log1p(np.exp(-abs(z)))
-            elif loss == BCE:
-                a = min(max(a, LOG_EPS), 1.0 - LOG_EPS)
-                total -= y * np.log(a) + (1.0 - y) * np.log(1.0 - a)
-            else:
-                total -= y * np.log(min(max(a, LOG_EPS), 1.0 - LOG_EPS))
+        total += _sample_loss(loss, act, Z[r], A[r], 0, Y, rows[r], k)
     return total / _loss_scale(loss, m, k)
 
 
@@ -351,56 +408,30 @@ def _loss_value(loss, act, Z, A, Y, rows):
 def _output_delta(loss, act, Z, A, Y, rows, dZ):
     """dL/dZ of the output layer into dZ (m, k); targets Y[rows]."""
     m, k = A.shape
-    fused = (loss == BCE and act == SIGMOID) or (loss == CCE and act == SOFTMAX)
     scale = _loss_scale(loss, m, k)
     for r in range(m):
-        i = rows[r]
-        for j in range(k):
-            a = float(A[r, j])
-            y = float(Y[i, j])
-            if fused:
-                dZ[r, j] = (a - y) / scale
-            elif loss == MSE or loss == SSE:
-                dZ[r, j] = 2.0 * (a - y) / scale
-            elif loss == BCE:
-                a = min(max(a, LOG_EPS), 1.0 - LOG_EPS)
-                dZ[r, j] = (a - y) / (a * (1.0 - a)) / scale
-            else:
-                dZ[r, j] = -y / min(max(a, LOG_EPS), 1.0 - LOG_EPS) / scale
-    if not fused:
-        _activation_backward(act, Z, A, dZ, dZ)
+        _sample_delta(loss, act, Z[r], A[r], 0, Y, rows[r], k, scale, dZ[r])
 
 
 @_jit()
 def _correct_count(loss, A, Y, rows):
-    """bce: outputs on the right side of 0.5; cce: rows whose largest output is the target."""
     m, k = A.shape
     correct = 0
     for r in range(m):
-        i = rows[r]
-        if loss == CCE:
-            best = 0
-            for j in range(1, k):
-                if A[r, j] > A[r, best]:
-                    best = j
-            correct += 1 if Y[i, best] == 1 else 0
-        elif loss == BCE:
-            for j in range(k):
-                predicted = 1.0 if A[r, j] > 0.5 else 0.0
-                correct += 1 if predicted == Y[i, j] else 0
+        correct += _sample_correct(loss, A[r], 0, Y, rows[r], k)
     return correct
 
 
 # ---------------------------------------------------------------- optimizers
 
-@_jit()
+@_jit(inline="always")
 def _sgd_step(params, grads, velocity, lr, momentum):
     for i in range(params.shape[0]):
         velocity[i] = momentum * velocity[i] - lr * grads[i]
         params[i] += velocity[i]
 
 
-@_jit()
+@_jit(inline="always")
 def _adam_step(params, grads, m, v, t, lr, beta1, beta2, eps):
     correction1 = 1.0 - beta1**t
     correction2 = 1.0 - beta2**t
@@ -413,114 +444,132 @@ def _adam_step(params, grads, m, v, t, lr, beta1, beta2, eps):
         params[i] -= lr * m_hat / (math.sqrt(v_hat) + eps)
 
 
-# ---------------------------------------------------------------- whole network
+# ---------------------------------------------------------------- whole network, sample by sample
+# For small batches: every layer of one sample lives in flat buffers (Zs, As: all units; D, E:
+# deltas), parameters are read from ``flat`` by offset, and the gradients of a batch add up
+# sample by sample. No views, no allocation inside the epoch: per-sample SGD stays in registers
+# and L1.
 
 @_jit()
-def _workspace(net, batch, dtype_example):
-    """Buffers for one batch size: Z and A of every layer, two delta buffers, sample indices,
-    and room for one transposed weight matrix."""
-    sizes = net[0]
-    units = 0
-    widest = 0
-    weights = 0
-    for layer in range(1, sizes.shape[0]):
-        units += sizes[layer]
-        widest = max(widest, sizes[layer])
-        weights = max(weights, sizes[layer - 1] * sizes[layer])
-    dtype = dtype_example.dtype
-    return (np.empty(batch * units, dtype), np.empty(batch * units, dtype),
-            np.empty(batch * widest, dtype), np.empty(batch * widest, dtype),
-            np.arange(batch), np.empty(weights, dtype))
+def _offsets(sizes):
+    """Where each layer's W and its units start: (w_offsets, unit_offsets, units, widest)."""
+    layers = sizes.shape[0] - 1
+    w_offsets = np.empty(layers, np.int64)
+    u_offsets = np.empty(layers, np.int64)
+    w, u, widest = 0, 0, 0
+    for layer in range(layers):
+        w_offsets[layer], u_offsets[layer] = w, u
+        w += sizes[layer] * sizes[layer + 1] + sizes[layer + 1]
+        u += sizes[layer + 1]
+        widest = max(widest, sizes[layer + 1])
+    return w_offsets, u_offsets, u, widest
 
 
-@_jit()
-def _param_views(flat, sizes, layer):
-    offset = 0
-    for previous in range(layer):
-        offset += sizes[previous] * sizes[previous + 1] + sizes[previous + 1]
-    n_in, n_out = sizes[layer], sizes[layer + 1]
-    W = flat[offset:offset + n_in * n_out].reshape((n_in, n_out))
-    b = flat[offset + n_in * n_out:offset + n_in * n_out + n_out]
-    return W, b
-
-
-@_jit()
-def _unit_view(buffer, sizes, layer, m):
-    """Layer ``layer``'s (m, n_out) block of a Z or A buffer."""
-    offset = 0
-    for previous in range(1, layer + 1):
-        offset += sizes[previous]
-    n_out = sizes[layer + 1]
-    return buffer[offset * m:(offset + n_out) * m].reshape((m, n_out))
-
-
-@_jit()
-def _net_forward(flat, net, X, rows, ws):
-    """Forward through every layer into the workspace; returns the output layer index."""
+@_jit(inline="always")
+def _sample_forward(flat, net, offsets, X, i, Zs, As):
+    """One sample, X[i], through every layer into Zs, As."""
     sizes, acts, _ = net
-    Zbuf, Abuf, _, _, ident, WTbuf = ws
-    m = rows.shape[0]
-    n_layers = sizes.shape[0] - 1
-    for layer in range(n_layers):
-        W, b = _param_views(flat, sizes, layer)
-        Z = _unit_view(Zbuf, sizes, layer, m)
-        A = _unit_view(Abuf, sizes, layer, m)
-        WT = WTbuf[:W.size].reshape((W.shape[1], W.shape[0]))
-        if layer == 0:
-            _dense_forward_serial(X, rows, W, b, acts[layer], WT, Z, A, 1)
-        else:
-            A_in = _unit_view(Abuf, sizes, layer - 1, m)
-            _dense_forward_serial(A_in, ident[:m], W, b, acts[layer], WT, Z, A, 1)
-    return n_layers - 1
+    w_offsets, u_offsets = offsets[0], offsets[1]
+    for layer in range(sizes.shape[0] - 1):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        wo, zo = w_offsets[layer], u_offsets[layer]
+        io = u_offsets[layer - 1] if layer > 0 else 0
+        for j in range(n_out):
+            z = flat[wo + n_in * n_out + j]
+            if layer == 0:
+                for k in range(n_in):
+                    z += X[i, k] * flat[wo + k * n_out + j]
+            else:
+                for k in range(n_in):
+                    z += As[io + k] * flat[wo + k * n_out + j]
+            Zs[zo + j] = z
+        _activate_segment(acts[layer], Zs, As, zo, n_out)
 
 
-@_jit()
-def _net_gradients(flat, net, loss, X, Y, rows, ws, grads):
-    """``(loss, correct)`` of the batch X[rows], Y[rows]; fills ``grads`` by backpropagation."""
+@_jit(inline="always")
+def _sample_backward(flat, net, offsets, X, i, Zs, As, D, E, grads):
+    """Add the gradients of sample X[i] to ``grads``; D holds dL/dZ of the output layer."""
     sizes, acts, biases = net
-    Zbuf, Abuf, D1, D2, ident, _ = ws
-    m = rows.shape[0]
-    last = _net_forward(flat, net, X, rows, ws)
-    Z = _unit_view(Zbuf, sizes, last, m)
-    A = _unit_view(Abuf, sizes, last, m)
-    value = _loss_value(loss, acts[last], Z, A, Y, rows)
-    correct = _correct_count(loss, A, Y, rows)
-    dZ = D1[:m * sizes[last + 1]].reshape((m, sizes[last + 1]))
-    _output_delta(loss, acts[last], Z, A, Y, rows, dZ)
-    for layer in range(last, -1, -1):
-        W, _ = _param_views(flat, sizes, layer)
-        dW, db = _param_views(grads, sizes, layer)
-        if layer == 0:
-            _dense_backward_weights_serial(X, rows, dZ, dW)
-        else:
-            A_in = _unit_view(Abuf, sizes, layer - 1, m)
-            _dense_backward_weights_serial(A_in, ident[:m], dZ, dW)
-        _column_sums_into(dZ, db)
-        if biases[layer] == 0:
-            db[:] = 0
+    w_offsets, u_offsets = offsets[0], offsets[1]
+    for layer in range(sizes.shape[0] - 2, -1, -1):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        wo = w_offsets[layer]
+        io = u_offsets[layer - 1] if layer > 0 else 0
+        for k in range(n_in):
+            a = X[i, k] if layer == 0 else As[io + k]
+            for j in range(n_out):
+                grads[wo + k * n_out + j] += a * D[j]
+        if biases[layer]:
+            for j in range(n_out):
+                grads[wo + n_in * n_out + j] += D[j]
         if layer == 0:
             break
-        spare = D2 if layer % 2 == last % 2 else D1
-        dX = spare[:m * sizes[layer]].reshape((m, sizes[layer]))
-        _dense_backward_input_serial(dZ, W, dX, ident[:m], 1)
-        Z_in = _unit_view(Zbuf, sizes, layer - 1, m)
-        _activation_backward(acts[layer - 1], Z_in, A_in, dX, dX)
-        dZ = dX
-    return value, correct
+        for k in range(n_in):
+            total = D.dtype.type(0)
+            for j in range(n_out):
+                total += D[j] * flat[wo + k * n_out + j]
+            E[k] = total
+        _activation_backward_segment(acts[layer - 1], Zs, As, io, E, E, 0, n_in)
+        D, E = E, D
+
+
+@_jit()
+def _workspace(net, flat):
+    offsets = _offsets(net[0])
+    units, widest = offsets[2], offsets[3]
+    buffers = (np.empty(units, flat.dtype), np.empty(units, flat.dtype),
+               np.empty(widest, flat.dtype), np.empty(widest, flat.dtype))
+    return offsets, buffers
+
+
+@_jit(inline="always")
+def _batch_gradients(flat, net, loss, X, Y, rows, work, grads):
+    """``(loss, correct)`` of the batch X[rows], Y[rows]; ``grads`` = its gradient."""
+    offsets, (Zs, As, D, E) = work
+    sizes, acts, _ = net
+    last = sizes.shape[0] - 2
+    k, o = sizes[last + 1], offsets[1][last]
+    m = rows.shape[0]
+    scale = _loss_scale(loss, m, k)
+    grads[:] = 0
+    value = 0.0
+    correct = 0
+    for r in range(m):
+        i = rows[r]
+        _sample_forward(flat, net, offsets, X, i, Zs, As)
+        value += _sample_loss(loss, acts[last], Zs, As, o, Y, i, k)
+        correct += _sample_correct(loss, As, o, Y, i, k)
+        _sample_delta(loss, acts[last], Zs, As, o, Y, i, k, scale, D)
+        _sample_backward(flat, net, offsets, X, i, Zs, As, D, E, grads)
+    return value / scale, correct
+
+
+@_jit()
+def _forward_samples(flat, net, X, Z, A):
+    """The output layer's Z and A (m, k) for every row of X."""
+    offsets, (Zs, As, _, _) = _workspace(net, flat)
+    sizes = net[0]
+    k, o = sizes[sizes.shape[0] - 1], offsets[1][sizes.shape[0] - 2]
+    for i in range(X.shape[0]):
+        _sample_forward(flat, net, offsets, X, i, Zs, As)
+        for j in range(k):
+            Z[i, j] = Zs[o + j]
+            A[i, j] = As[o + j]
 
 
 @_jit()
 def _train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
+    """One epoch of updates, batches, layers and optimizer in one compiled call."""
     code, hyper, state1, state2, step = opt
     lr, momentum, beta1, beta2, eps = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4]
-    ws = _workspace(net, min(batch_size, order.shape[0]), flat)
+    work = _workspace(net, flat)
     grads = np.empty_like(flat)
     n = order.shape[0]
     total = 0.0
     correct = 0
     for start in range(0, n, batch_size):
         rows = order[start:min(start + batch_size, n)]
-        value, batch_correct = _net_gradients(flat, net, loss, X, Y, rows, ws, grads)
+        value, batch_correct = _batch_gradients(flat, net, loss, X, Y, rows, work, grads)
         correct += batch_correct
         total += value if loss == SSE else value * rows.shape[0]
         if code == 0:
@@ -628,9 +677,10 @@ def forward(flat, net, X):
     m = X.shape[0]
     if not _compiled(net, m):
         return _layerwise_forward(flat, net, X)
-    ws = _workspace(net, m, flat)
-    last = _net_forward(flat, net, X, np.arange(m), ws)
-    return _unit_view(ws[0], net[0], last, m).copy(), _unit_view(ws[1], net[0], last, m).copy()
+    Z = np.empty((m, int(net[0][-1])), flat.dtype)
+    A = np.empty_like(Z)
+    _forward_samples(flat, net, X, Z, A)
+    return Z, A
 
 
 def loss_and_gradients(flat, net, loss, X, Y, grads):
@@ -639,8 +689,8 @@ def loss_and_gradients(flat, net, loss, X, Y, grads):
     m = X.shape[0]
     if not _compiled(net, m):
         return _layerwise_gradients(flat, net, loss, X, Y, grads)
-    ws = _workspace(net, m, flat)
-    return float(_net_gradients(flat, net, loss, X, Y, np.arange(m), ws, grads)[0])
+    work = _workspace(net, flat)
+    return float(_batch_gradients(flat, net, loss, X, Y, np.arange(m), work, grads)[0])
 
 
 def train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
