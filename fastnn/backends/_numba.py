@@ -6,10 +6,12 @@ in one compiled call. Parallel loops write disjoint outputs: no result depends o
 """
 
 import math
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import njit, uint64
 
 from .. import activations as act_codes
 from .. import losses as loss_codes
@@ -27,14 +29,13 @@ LEAKY_SLOPE = act_codes.LEAKY_SLOPE
 LOG_EPS = loss_codes.LOG_EPS
 
 
-def _jit(parallel=False, inline="never"):
+def _jit(inline="never"):
     """njit with the backend's options; caches on disk, or compiles in memory where it can't.
     ``inline="always"`` inlines a per-sample helper into its caller at Numba's level, so the
     reference counts of the arrays it touches cancel out there."""
 
     def decorate(func):
-        options = dict(fastmath=set(FASTMATH), error_model="numpy", parallel=parallel,
-                       inline=inline)
+        options = dict(fastmath=set(FASTMATH), error_model="numpy", nogil=True, inline=inline)
         try:
             return njit(cache=True, **options)(func)
         except RuntimeError as error:  # "no locator available": read-only install, no cache dir
@@ -128,19 +129,25 @@ def _activation_backward(act, Z, A, dA, dZ):
 
 
 # ---------------------------------------------------------------- products (register tiles)
-# C[i, j] += sum_t A[i, t] B[j, t]: both operands are read along contiguous rows, and a 4 x 4 tile
-# of C stays in registers over the whole t loop (16 independent sums that LLVM vectorizes along
-# t), so each loaded value feeds four multiply-adds. One tile routine serves the forward product
-# (A = inputs, B = W transposed) and the input gradient (A = dZ, B = W).
+# C[i, j] += sum_t A[rows[i], t] B[j, t]: both operands are read along contiguous rows, and a
+# 4 x 4 tile of C stays in registers over the whole t loop (16 independent sums that LLVM
+# vectorizes along t), so each loaded value feeds four multiply-adds. One routine serves the
+# forward product (A = inputs, B = W transposed), the input gradient (A = dZ, B = W) and the
+# weight gradient of a full batch (A = inputs transposed, B = dZ transposed). Indices are unsigned
+# so that Numba adds no negative-index wraparound, which would stop the vectorizer; no views are
+# made, since two threads taking views of one array contend for its reference count.
 
 @_jit()
-def _dot4x4(a0, a1, a2, a3, b0, b1, b2, b3):
-    z = a0.dtype.type(0)
+def _tile4x4(A, rows, i, B, j, t0, t1, C):
+    """C[i:i+4, j:j+4] += A[rows[i:i+4], t0:t1] @ B[j:j+4, t0:t1].T"""
+    a0, a1, a2, a3 = uint64(rows[i]), uint64(rows[i + 1]), uint64(rows[i + 2]), uint64(rows[i + 3])
+    b0, b1, b2, b3 = uint64(j), uint64(j + 1), uint64(j + 2), uint64(j + 3)
+    z = A.dtype.type(0)
     s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = z
     s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = z
-    for t in range(a0.shape[0]):
-        x0, x1, x2, x3 = a0[t], a1[t], a2[t], a3[t]
-        y0, y1, y2, y3 = b0[t], b1[t], b2[t], b3[t]
+    for t in range(uint64(t0), uint64(t1)):
+        x0, x1, x2, x3 = A[a0, t], A[a1, t], A[a2, t], A[a3, t]
+        y0, y1, y2, y3 = B[b0, t], B[b1, t], B[b2, t], B[b3, t]
         s00 += x0 * y0
         s01 += x0 * y1
         s02 += x0 * y2
@@ -157,15 +164,31 @@ def _dot4x4(a0, a1, a2, a3, b0, b1, b2, b3):
         s31 += x3 * y1
         s32 += x3 * y2
         s33 += x3 * y3
-    return ((s00, s01, s02, s03), (s10, s11, s12, s13), (s20, s21, s22, s23),
-            (s30, s31, s32, s33))
+    C[i, j] += s00
+    C[i, j + 1] += s01
+    C[i, j + 2] += s02
+    C[i, j + 3] += s03
+    C[i + 1, j] += s10
+    C[i + 1, j + 1] += s11
+    C[i + 1, j + 2] += s12
+    C[i + 1, j + 3] += s13
+    C[i + 2, j] += s20
+    C[i + 2, j + 1] += s21
+    C[i + 2, j + 2] += s22
+    C[i + 2, j + 3] += s23
+    C[i + 3, j] += s30
+    C[i + 3, j + 1] += s31
+    C[i + 3, j + 2] += s32
+    C[i + 3, j + 3] += s33
 
 
 @_jit()
-def _dot1(a, b):
-    total = a.dtype.type(0)
-    for t in range(a.shape[0]):
-        total += a[t] * b[t]
+def _dot1(A, a, B, b, t0, t1):
+    """sum_t A[a, t] B[b, t] over t0 <= t < t1."""
+    a, b = uint64(a), uint64(b)
+    total = A.dtype.type(0)
+    for t in range(uint64(t0), uint64(t1)):
+        total += A[a, t] * B[b, t]
     return total
 
 
@@ -174,126 +197,102 @@ def _matmul_nt_rows(A, rows, i0, i1, B, C, t0, t1):
     """C[i, :] += A[rows[i], t0:t1] @ B[:, t0:t1].T for i0 <= i < i1 (4 x 4 tiles, then edges)."""
     n = B.shape[0]
     i = i0
-    while i < i1:
-        if i + 4 <= i1:
-            a0, a1 = A[rows[i], t0:t1], A[rows[i + 1], t0:t1]
-            a2, a3 = A[rows[i + 2], t0:t1], A[rows[i + 3], t0:t1]
-            j = 0
-            while j + 4 <= n:
-                tile = _dot4x4(a0, a1, a2, a3, B[j, t0:t1], B[j + 1, t0:t1], B[j + 2, t0:t1],
-                               B[j + 3, t0:t1])
-                for di in range(4):
-                    for dj in range(4):
-                        C[i + di, j + dj] += tile[di][dj]
-                j += 4
-            for edge in range(j, n):
-                b = B[edge, t0:t1]
-                C[i, edge] += _dot1(a0, b)
-                C[i + 1, edge] += _dot1(a1, b)
-                C[i + 2, edge] += _dot1(a2, b)
-                C[i + 3, edge] += _dot1(a3, b)
-            i += 4
-        else:
-            a = A[rows[i], t0:t1]
-            for j in range(n):
-                C[i, j] += _dot1(a, B[j, t0:t1])
-            i += 1
+    while i + 4 <= i1:
+        j = 0
+        while j + 4 <= n:
+            _tile4x4(A, rows, i, B, j, t0, t1, C)
+            j += 4
+        for edge in range(j, n):
+            for di in range(4):
+                C[i + di, edge] += _dot1(A, rows[i + di], B, edge, t0, t1)
+        i += 4
+    for rest in range(i, i1):
+        for j in range(n):
+            C[rest, j] += _dot1(A, rows[rest], B, j, t0, t1)
 
 
 # ---------------------------------------------------------------- dense layer
-# Each kernel is compiled twice from one source: serial, for small work (per-sample SGD, where
-# starting threads would cost more than the work), and parallel over equal chunks of disjoint
-# outputs, for large work. PARALLEL_MIN_WORK multiply-adds decide.
+# Each kernel computes one chunk of disjoint outputs (rows r0:r1 of Z or dX, rows k0:k1 of dW),
+# serially and without the GIL. Large layers split into one chunk per thread of a Python thread
+# pool (``_run_chunks``); small ones run as one chunk. Numba's own parallel=True is not used: a
+# compiled function that calls it cannot be cached on disk (numba/numba#9938), and cached
+# parallel=True code runs about half as fast here (numba/numba#8085). Fixed chunks: no result
+# depends on thread timing.
 
-PARALLEL_MIN_WORK = 200_000
+PARALLEL_MIN_WORK = 200_000  # multiply-adds of a layer from which threads pay off
 T_BLOCK = 4096  # a block of the reduction: the tile's rows of A and B stay in L1/L2
 SMALL_LAYER = 256  # n_in * n_out up to which plain loops beat the tiles
 K_BLOCK = 128  # rows of dW updated together while eight samples' rows stream by
 
 
-def _dense_forward_src(X, rows, W, b, act, WT, Z, A, chunks):
-    """Z[r] = X[rows[r]] @ W + b;  A = f(Z).  Large layers go through WT, a (n_out, n_in) buffer
-    that receives W transposed, so both tile operands are read along rows."""
-    m = rows.shape[0]
+@_jit()
+def _dense_forward_chunk(X, rows, W, b, act, WT, Z, A, r0, r1):
+    """Z[r] = X[rows[r]] @ W + b;  A = f(Z), for r0 <= r < r1. Large layers read WT, W
+    transposed (n_out, n_in), so both tile operands are read along rows."""
     n_in, n_out = W.shape
-    small = n_in * n_out <= SMALL_LAYER
-    if not small:
-        _transpose_into(W, WT)
-    for chunk in prange(chunks):
-        r0, r1 = m * chunk // chunks, m * (chunk + 1) // chunks
-        if small:
-            for r in range(r0, r1):
-                x = X[rows[r]]
-                for j in range(n_out):
-                    z = b[j]
-                    for k in range(n_in):
-                        z += x[k] * W[k, j]
-                    Z[r, j] = z
-        else:
-            Z[r0:r1] = 0
-            for t0 in range(0, n_in, T_BLOCK):
-                _matmul_nt_rows(X, rows, r0, r1, WT, Z, t0, min(t0 + T_BLOCK, n_in))
-            for r in range(r0, r1):
-                Z[r] += b
-        _activate(act, Z[r0:r1], A[r0:r1])
+    if n_in * n_out <= SMALL_LAYER:
+        for r in range(r0, r1):
+            x = X[rows[r]]
+            for j in range(n_out):
+                z = b[j]
+                for k in range(n_in):
+                    z += x[k] * W[k, j]
+                Z[r, j] = z
+    else:
+        Z[r0:r1] = 0
+        for t0 in range(0, n_in, T_BLOCK):
+            _matmul_nt_rows(X, rows, r0, r1, WT, Z, t0, min(t0 + T_BLOCK, n_in))
+        for r in range(r0, r1):
+            Z[r] += b
+    _activate(act, Z[r0:r1], A[r0:r1])
 
 
-def _dense_backward_weights_src(X, rows, dZ, dW):
-    """dW[k] = sum_r X[rows[r], k] dZ[r]: eight samples per pass over a block of 128 dW rows;
-    the blocks are disjoint, so they run in parallel."""
+@_jit()
+def _dense_backward_weights_chunk(X, rows, dZ, dW, k0, k1):
+    """dW[k] = sum_r X[rows[r], k] dZ[r] for k0 <= k < k1: eight samples per pass over a block of
+    K_BLOCK rows of dW. Plain 2-D indexing, no row views in the inner loops."""
     m = rows.shape[0]
-    n_in, n_out = dW.shape
-    for block in prange((n_in + K_BLOCK - 1) // K_BLOCK):
-        k0, k1 = block * K_BLOCK, min((block + 1) * K_BLOCK, n_in)
-        dW[k0:k1] = 0
+    n_out = dW.shape[1]
+    for kb in range(k0, k1, K_BLOCK):
+        ke = min(kb + K_BLOCK, k1)
+        for k in range(kb, ke):
+            for j in range(n_out):
+                dW[k, j] = 0
         r = 0
         while r + 8 <= m:
-            x0, x1, x2, x3 = X[rows[r]], X[rows[r + 1]], X[rows[r + 2]], X[rows[r + 3]]
-            x4, x5, x6, x7 = X[rows[r + 4]], X[rows[r + 5]], X[rows[r + 6]], X[rows[r + 7]]
-            d0, d1, d2, d3 = dZ[r], dZ[r + 1], dZ[r + 2], dZ[r + 3]
-            d4, d5, d6, d7 = dZ[r + 4], dZ[r + 5], dZ[r + 6], dZ[r + 7]
-            for k in range(k0, k1):
-                e0, e1, e2, e3 = x0[k], x1[k], x2[k], x3[k]
-                e4, e5, e6, e7 = x4[k], x5[k], x6[k], x7[k]
-                row = dW[k]
+            i0, i1, i2, i3 = rows[r], rows[r + 1], rows[r + 2], rows[r + 3]
+            i4, i5, i6, i7 = rows[r + 4], rows[r + 5], rows[r + 6], rows[r + 7]
+            for k in range(kb, ke):
+                e0, e1, e2, e3 = X[i0, k], X[i1, k], X[i2, k], X[i3, k]
+                e4, e5, e6, e7 = X[i4, k], X[i5, k], X[i6, k], X[i7, k]
                 for j in range(n_out):
-                    row[j] += (e0 * d0[j] + e1 * d1[j] + e2 * d2[j] + e3 * d3[j]
-                               + e4 * d4[j] + e5 * d5[j] + e6 * d6[j] + e7 * d7[j])
+                    dW[k, j] += (e0 * dZ[r, j] + e1 * dZ[r + 1, j] + e2 * dZ[r + 2, j]
+                                 + e3 * dZ[r + 3, j] + e4 * dZ[r + 4, j] + e5 * dZ[r + 5, j]
+                                 + e6 * dZ[r + 6, j] + e7 * dZ[r + 7, j])
             r += 8
         for rest in range(r, m):
-            x0, d0 = X[rows[rest]], dZ[rest]
-            for k in range(k0, k1):
-                e0 = x0[k]
-                row = dW[k]
+            i0 = rows[rest]
+            for k in range(kb, ke):
+                e0 = X[i0, k]
                 for j in range(n_out):
-                    row[j] += e0 * d0[j]
+                    dW[k, j] += e0 * dZ[rest, j]
 
 
-def _dense_backward_input_src(dZ, W, dX, ident, chunks):
-    """dX = dZ @ W.T, (m, n_in): the forward's tiles, with W's rows as the second operand.
-    ``ident`` is arange(m) (the tiles read their first operand through a row index)."""
-    m, n_out = dZ.shape
-    n_in = W.shape[0]
-    for chunk in prange(chunks):
-        r0, r1 = m * chunk // chunks, m * (chunk + 1) // chunks
-        if n_in * n_out <= SMALL_LAYER:
-            for r in range(r0, r1):
-                for k in range(n_in):
-                    total = dX.dtype.type(0)
-                    for j in range(n_out):
-                        total += dZ[r, j] * W[k, j]
-                    dX[r, k] = total
-        else:
-            dX[r0:r1] = 0
-            _matmul_nt_rows(dZ, ident, r0, r1, W, dX, 0, n_out)
-
-
-_dense_forward_serial = _jit()(_dense_forward_src)
-_dense_forward_parallel = _jit(parallel=True)(_dense_forward_src)
-_dense_backward_weights_serial = _jit()(_dense_backward_weights_src)
-_dense_backward_weights_parallel = _jit(parallel=True)(_dense_backward_weights_src)
-_dense_backward_input_serial = _jit()(_dense_backward_input_src)
-_dense_backward_input_parallel = _jit(parallel=True)(_dense_backward_input_src)
+@_jit()
+def _dense_backward_input_chunk(dZ, W, dX, ident, r0, r1):
+    """dX[r] = dZ[r] @ W.T for r0 <= r < r1: the forward's tiles, with W's rows as the second
+    operand (``ident`` = arange(m): the tiles read their first operand through a row index)."""
+    n_in, n_out = W.shape
+    if n_in * n_out <= SMALL_LAYER:
+        for r in range(r0, r1):
+            for k in range(n_in):
+                total = dX.dtype.type(0)
+                for j in range(n_out):
+                    total += dZ[r, j] * W[k, j]
+                dX[r, k] = total
+    else:
+        dX[r0:r1] = 0
+        _matmul_nt_rows(dZ, ident, r0, r1, W, dX, 0, n_out)
 
 
 @_jit()
@@ -312,6 +311,28 @@ def _column_sums_into(dZ, db):
     db[:] = 0
     for r in range(dZ.shape[0]):
         db += dZ[r]
+
+
+def _num_threads() -> int:
+    """Threads for large layers: ``$FASTNN_NUM_THREADS``, else the machine's cores."""
+    return max(1, int(os.environ.get("FASTNN_NUM_THREADS") or os.cpu_count() or 1))
+
+
+_pool: list = []
+
+
+def _run_chunks(kernel, args, n, work):
+    """kernel(*args, lo, hi) over [0, n): one chunk per thread when ``work`` is large."""
+    threads = min(_num_threads(), n) if work >= PARALLEL_MIN_WORK else 1
+    if threads == 1:
+        kernel(*args, 0, n)
+        return
+    if not _pool or _pool[0]._max_workers != threads:
+        _pool[:] = [ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fastnn")]
+    bounds = [n * c // threads for c in range(threads + 1)]
+    futures = [_pool[0].submit(kernel, *args, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    for future in futures:
+        future.result()
 
 
 # ---------------------------------------------------------------- losses
@@ -581,29 +602,23 @@ def _train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
 
 
 # ---------------------------------------------------------------- the backend contract
-# Large batches run layer by layer from Python, with the parallel kernels (a compiled function
-# that calls a parallel one cannot be cached on disk: numba/numba#9938); small ones run whole
-# epochs in one compiled call with the serial kernels. COMPILED_MAX_WORK multiply-adds per batch
-# decide.
+# Large batches run layer by layer from Python, each layer's kernels split over threads; small
+# ones run whole epochs in one compiled call, sample by sample. COMPILED_MAX_WORK multiply-adds
+# per batch decide.
 
 COMPILED_MAX_WORK = 2_000_000
 
 
-def _parallel(work) -> bool:
-    return work >= PARALLEL_MIN_WORK and get_num_threads() > 1
-
-
 def dense_forward(X, W, b, act):
     """Z = X @ W + b;  A = act(Z).  X (m, n_in) -> Z, A (m, n_out)."""
-    X = np.ascontiguousarray(X)
-    Z = np.empty((X.shape[0], W.shape[1]), W.dtype)
+    X, W = np.ascontiguousarray(X), np.ascontiguousarray(W)
+    m = X.shape[0]
+    Z = np.empty((m, W.shape[1]), W.dtype)
     A = np.empty_like(Z)
     WT = np.empty((W.shape[1], W.shape[0]), W.dtype)
-    rows = np.arange(X.shape[0])
-    if _parallel(X.shape[0] * W.size):
-        _dense_forward_parallel(X, rows, W, b, act, WT, Z, A, get_num_threads())
-    else:
-        _dense_forward_serial(X, rows, W, b, act, WT, Z, A, 1)
+    if W.size > SMALL_LAYER:
+        _transpose_into(W, WT)
+    _run_chunks(_dense_forward_chunk, (X, np.arange(m), W, b, act, WT, Z, A), m, m * W.size)
     return Z, A
 
 
@@ -617,21 +632,16 @@ def activation_backward(act, Z, A, dA):
 def dense_backward(dZ, X, W, need_dX):
     """dW = X.T @ dZ;  db = column sums of dZ;  dX = dZ @ W.T (only if need_dX)."""
     dZ, X, W = np.ascontiguousarray(dZ), np.ascontiguousarray(X), np.ascontiguousarray(W)
+    m, (n_in, n_out) = X.shape[0], W.shape
     dW = np.empty_like(W)
-    db = np.empty(W.shape[1], W.dtype)
-    parallel = _parallel(X.shape[0] * W.size)
-    backward_weights = (_dense_backward_weights_parallel if parallel
-                        else _dense_backward_weights_serial)
-    backward_weights(X, np.arange(X.shape[0]), dZ, dW)
+    db = np.empty(n_out, W.dtype)
+    ident = np.arange(m)
+    _run_chunks(_dense_backward_weights_chunk, (X, ident, dZ, dW), n_in, m * W.size)
     _column_sums_into(dZ, db)
     dX = None
     if need_dX:
-        dX = np.empty((dZ.shape[0], W.shape[0]), W.dtype)
-        ident = np.arange(dZ.shape[0])
-        if parallel:
-            _dense_backward_input_parallel(dZ, W, dX, ident, get_num_threads())
-        else:
-            _dense_backward_input_serial(dZ, W, dX, ident, 1)
+        dX = np.empty((m, n_in), W.dtype)
+        _run_chunks(_dense_backward_input_chunk, (dZ, W, dX, ident), m, m * W.size)
     return dX, dW, db
 
 
