@@ -205,3 +205,21 @@ def make_planar(n: int = 400, seed: int | None = 1):
         X[rows] = np.c_[radius * np.sin(theta), radius * np.cos(theta)]
         y[rows] = label
     return X, y
+
+
+def make_spiral(n_per_class: int = 100, classes: int = 3, seed: int | None = 0):
+    """The CS231n spiral: ``classes`` arms of ``n_per_class`` 2-D points each, for a softmax
+    classifier. X (n, 2), y (n,) int64 with n = n_per_class * classes."""
+    n_per_class = checks.positive_int("n_per_class", n_per_class)
+    classes = checks.positive_int("classes", classes)
+    rng = np.random.RandomState(seed)
+    X = np.zeros((n_per_class * classes, 2))
+    y = np.zeros(n_per_class * classes, dtype=np.int64)
+    for label in range(classes):
+        rows = slice(n_per_class * label, n_per_class * (label + 1))
+        radius = np.linspace(0.0, 1, n_per_class)
+        theta = (np.linspace(label * 4, (label + 1) * 4, n_per_class)
+                 + rng.randn(n_per_class) * 0.2)
+        X[rows] = np.c_[radius * np.sin(theta), radius * np.cos(theta)]
+        y[rows] = label
+    return X, y

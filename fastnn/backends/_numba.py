@@ -248,6 +248,29 @@ def _dense_forward_chunk(X, rows, W, b, act, WT, Z, A, r0, r1):
 
 
 @_jit()
+def _column_gradient(X, rows, dZ, dW, j, kb, ke):
+    """dW[kb:ke, j] += sum_r X[rows[r], kb:ke] dZ[r, j], eight samples per pass along k."""
+    m = rows.shape[0]
+    ju = uint64(j)
+    r = 0
+    while r + 8 <= m:
+        i0, i1 = uint64(rows[r]), uint64(rows[r + 1])
+        i2, i3 = uint64(rows[r + 2]), uint64(rows[r + 3])
+        i4, i5 = uint64(rows[r + 4]), uint64(rows[r + 5])
+        i6, i7 = uint64(rows[r + 6]), uint64(rows[r + 7])
+        d0, d1, d2, d3 = dZ[r, j], dZ[r + 1, j], dZ[r + 2, j], dZ[r + 3, j]
+        d4, d5, d6, d7 = dZ[r + 4, j], dZ[r + 5, j], dZ[r + 6, j], dZ[r + 7, j]
+        for k in range(uint64(kb), uint64(ke)):
+            dW[k, ju] += (X[i0, k] * d0 + X[i1, k] * d1 + X[i2, k] * d2 + X[i3, k] * d3
+                          + X[i4, k] * d4 + X[i5, k] * d5 + X[i6, k] * d6 + X[i7, k] * d7)
+        r += 8
+    for rest in range(r, m):
+        i0, d0 = uint64(rows[rest]), dZ[rest, j]
+        for k in range(uint64(kb), uint64(ke)):
+            dW[k, ju] += X[i0, k] * d0
+
+
+@_jit()
 def _dense_backward_weights_chunk(X, rows, dZ, dW, k0, k1):
     """dW[k] = sum_r X[rows[r], k] dZ[r] for k0 <= k < k1: eight samples per pass over a block of
     K_BLOCK rows of dW. Plain 2-D indexing, no row views in the inner loops."""
@@ -258,6 +281,10 @@ def _dense_backward_weights_chunk(X, rows, dZ, dW, k0, k1):
         for k in range(kb, ke):
             for j in range(n_out):
                 dW[k, j] = 0
+        if n_out < 4:  # too few outputs to vectorize along j: go along k instead
+            for j in range(n_out):
+                _column_gradient(X, rows, dZ, dW, j, kb, ke)
+            continue
         r = 0
         while r + 8 <= m:
             i0, i1, i2, i3 = rows[r], rows[r + 1], rows[r + 2], rows[r + 3]
