@@ -126,14 +126,9 @@ def _missing_error(name: str, folders: list, reason: str) -> FileNotFoundError:
 
 
 def _read_split(path: Path, prefix: str, dtype: str):
-    import h5py
+    from .io import open_hdf5
 
-    try:
-        file = h5py.File(path, "r", locking=False)
-    except OSError as error:
-        raise ValueError(f"{path}: not a readable HDF5 file (truncated or corrupt?): {error}") \
-            from error
-    with file:
+    with open_hdf5(path, f"{path}: not a readable HDF5 file (truncated or corrupt?)") as file:
         wanted = [f"{prefix}_set_x", f"{prefix}_set_y", "list_classes"]
         missing = [key for key in wanted if key not in file]
         if missing:

@@ -23,6 +23,17 @@ FORMAT = "fastnn-model"
 FORMAT_VERSION = 1
 
 
+def open_hdf5(path: Path, problem: str):
+    """``h5py.File(path, "r")`` without file locking; a file h5py cannot open is a ValueError
+    that starts with ``problem``."""
+    import h5py
+
+    try:
+        return h5py.File(path, "r", locking=False)
+    except OSError as error:
+        raise ValueError(f"{problem}: {error}") from error
+
+
 def save_model(model, path) -> None:
     """Write ``model`` to ``path`` (HDF5), atomically."""
     import h5py
@@ -71,8 +82,6 @@ def _write(file, model) -> None:
 
 def load_model(path):
     """Read a model written by ``Sequential.save``; ValueError for a file that is not one."""
-    import h5py
-
     from . import optimizers
     from .layers import Dense
     from .model import Sequential
@@ -80,12 +89,7 @@ def load_model(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"path: no model file at {path}")
-    try:
-        file = h5py.File(path, "r", locking=False)
-    except OSError as error:
-        raise ValueError(f"path: {path} is not an HDF5 file (or it is damaged): {error}") \
-            from error
-    with file:
+    with open_hdf5(path, f"path: {path} is not an HDF5 file (or it is damaged)") as file:
         if file.attrs.get("format") != FORMAT:
             raise ValueError(f"path: {path} is an HDF5 file but not a fastnn model "
                              f"(no format='{FORMAT}' attribute)")

@@ -1,8 +1,11 @@
 """The numba backend: the same kernels as loops compiled by Numba, and a compiled whole epoch.
 
 Private ``_kernels`` are ``@njit``; the public functions of the backend contract are thin wrappers
-that allocate outputs. ``train_epoch`` runs every batch, every layer and the optimizer of an epoch
-in one compiled call. Parallel loops write disjoint outputs: no result depends on thread timing.
+that allocate outputs. Small batches (per-sample SGD) run whole epochs — every batch, layer and
+update — in one compiled call; large layers split into fixed chunks of disjoint outputs computed
+on several threads, so no result depends on thread timing. The kernels mirror ``_loop.py``; they
+are written out again here (not compiled from it) because Numba's disk cache only follows the
+file that holds a kernel.
 """
 
 import math
