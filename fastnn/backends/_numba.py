@@ -64,47 +64,49 @@ def _sigmoid(z):
 
 
 @_jit(inline="always")
-def _activate_segment(act, Z, A, o, n):
-    """A[o:o+n] = f(Z[o:o+n]): one sample's units of one layer."""
+def _activate_segment(act, Z, zo, A, ao, n):
+    """A[ao:ao+n] = f(Z[zo:zo+n]): one sample's units of one layer."""
     if act == SOFTMAX:
-        z_max = Z[o]
-        for j in range(o + 1, o + n):
-            z_max = max(z_max, Z[j])
+        z_max = Z[zo]
+        for j in range(1, n):
+            z_max = max(z_max, Z[zo + j])
         total = Z.dtype.type(0)
-        for j in range(o, o + n):
-            A[j] = np.exp(Z[j] - z_max)
-            total += A[j]
-        for j in range(o, o + n):
-            A[j] = A[j] / total
-        return
-    slope = Z.dtype.type(LEAKY_SLOPE)
-    for j in range(o, o + n):
-        z = Z[j]
-        if act == LINEAR:
-            A[j] = z
-        elif act == SIGMOID:
-            A[j] = _sigmoid(float(z))
-        elif act == TANH:
-            A[j] = np.tanh(z)
-        elif act == RELU:
-            A[j] = z if z > 0 else 0
-        else:
-            A[j] = z if z > 0 else slope * z
-
-
-@_jit(inline="always")
-def _activation_backward_segment(act, Z, A, zo, dA, dZ, do, n):
-    """dZ[do:do+n] = dA[do:do+n] * f'(Z[zo:zo+n]); dZ may be dA. Softmax: A_j (dA_j - sum dA A)."""
-    if act == SOFTMAX:
-        s = Z.dtype.type(0)
         for j in range(n):
-            s += dA[do + j] * A[zo + j]
+            A[ao + j] = np.exp(Z[zo + j] - z_max)
+            total += A[ao + j]
         for j in range(n):
-            dZ[do + j] = A[zo + j] * (dA[do + j] - s)
+            A[ao + j] = A[ao + j] / total
         return
     slope = Z.dtype.type(LEAKY_SLOPE)
     for j in range(n):
-        z, a, g = Z[zo + j], A[zo + j], dA[do + j]
+        z = Z[zo + j]
+        if act == LINEAR:
+            A[ao + j] = z
+        elif act == SIGMOID:
+            A[ao + j] = _sigmoid(float(z))
+        elif act == TANH:
+            A[ao + j] = np.tanh(z)
+        elif act == RELU:
+            A[ao + j] = z if z > 0 else 0
+        else:
+            A[ao + j] = z if z > 0 else slope * z
+
+
+@_jit(inline="always")
+def _activation_backward_segment(act, Z, zo, A, ao, dZ, do, n):
+    """dZ[do:do+n] *= f'(Z[zo:zo+n]) (in place: dZ holds dL/dA on entry).
+    Softmax: dZ_j = A_j (dA_j - sum_k dA_k A_k)."""
+    dA = dZ
+    if act == SOFTMAX:
+        s = Z.dtype.type(0)
+        for j in range(n):
+            s += dA[do + j] * A[ao + j]
+        for j in range(n):
+            dZ[do + j] = A[ao + j] * (dA[do + j] - s)
+        return
+    slope = Z.dtype.type(LEAKY_SLOPE)
+    for j in range(n):
+        z, a, g = Z[zo + j], A[ao + j], dA[do + j]
         if act == LINEAR:
             dZ[do + j] = g
         elif act == SIGMOID:
@@ -121,14 +123,15 @@ def _activation_backward_segment(act, Z, A, zo, dA, dZ, do, n):
 def _activate(act, Z, A):
     """A = f(Z) row by row, Z and A (m, n)."""
     for i in range(Z.shape[0]):
-        _activate_segment(act, Z[i], A[i], 0, Z.shape[1])
+        _activate_segment(act, Z[i], 0, A[i], 0, Z.shape[1])
 
 
 @_jit()
 def _activation_backward(act, Z, A, dA, dZ):
-    """dZ = dA * f'(Z) row by row (dZ may be dA)."""
+    """dZ = dA * f'(Z) row by row."""
+    dZ[...] = dA
     for i in range(Z.shape[0]):
-        _activation_backward_segment(act, Z[i], A[i], 0, dA[i], dZ[i], 0, Z.shape[1])
+        _activation_backward_segment(act, Z[i], 0, A[i], 0, dZ[i], 0, Z.shape[1])
 
 
 # ---------------------------------------------------------------- products (register tiles)
@@ -378,27 +381,28 @@ def _loss_scale(loss, m, k):
 
 
 @_jit(inline="always")
-def _sample_loss(loss, act, Z, A, o, Y, i, k):
-    """One sample's loss before scaling; bce and cce from the logits when fused."""
+def _sample_loss(loss, act, Z, zo, A, ao, Y, i, k):
+    """One sample's loss before scaling; bce and cce from the logits when fused. The k output
+    units sit at Z[zo:zo+k] and A[ao:ao+k]."""
     total = 0.0
     if loss == CCE and act == SOFTMAX:
-        z_max = Z[o]
+        z_max = Z[zo]
         for j in range(1, k):
-            z_max = max(z_max, Z[o + j])
+            z_max = max(z_max, Z[zo + j])
         sum_exp = 0.0
         for j in range(k):
-            sum_exp += np.exp(Z[o + j] - z_max)
+            sum_exp += np.exp(Z[zo + j] - z_max)
         log_sum_exp = z_max + np.log(sum_exp)
         for j in range(k):
-            total += Y[i, j] * (log_sum_exp - Z[o + j])
+            total += Y[i, j] * (log_sum_exp - Z[zo + j])
         return total
     for j in range(k):
-        a = float(A[o + j])
+        a = float(A[ao + j])
         y = float(Y[i, j])
         if loss == MSE or loss == SSE:
             total += (a - y) ** 2
         elif loss == BCE and act == SIGMOID:
-            z = float(Z[o + j])
+            z = float(Z[zo + j])
             total += max(z, 0.0) - z * y + np.log1p(np.exp(-abs(z)))
         elif loss == BCE:
             a = min(max(a, LOG_EPS), 1.0 - LOG_EPS)
@@ -409,23 +413,23 @@ def _sample_loss(loss, act, Z, A, o, Y, i, k):
 
 
 @_jit(inline="always")
-def _sample_delta(loss, act, Z, A, o, Y, i, k, scale, D):
-    """dL/dZ of one sample's output units into D[0:k]; ``scale`` divides the batch loss."""
+def _sample_delta(loss, act, Z, zo, A, ao, Y, i, k, scale, D, do):
+    """dL/dZ of one sample's output units into D[do:do+k]; ``scale`` divides the batch loss."""
     fused = (loss == BCE and act == SIGMOID) or (loss == CCE and act == SOFTMAX)
     for j in range(k):
-        a = float(A[o + j])
+        a = float(A[ao + j])
         y = float(Y[i, j])
         if fused:
-            D[j] = (a - y) / scale
+            D[do + j] = (a - y) / scale
         elif loss == MSE or loss == SSE:
-            D[j] = 2.0 * (a - y) / scale
+            D[do + j] = 2.0 * (a - y) / scale
         elif loss == BCE:
             a = min(max(a, LOG_EPS), 1.0 - LOG_EPS)
-            D[j] = (a - y) / (a * (1.0 - a)) / scale
+            D[do + j] = (a - y) / (a * (1.0 - a)) / scale
         else:
-            D[j] = -y / min(max(a, LOG_EPS), 1.0 - LOG_EPS) / scale
+            D[do + j] = -y / min(max(a, LOG_EPS), 1.0 - LOG_EPS) / scale
     if not fused:
-        _activation_backward_segment(act, Z, A, o, D, D, 0, k)
+        _activation_backward_segment(act, Z, zo, A, ao, D, do, k)
 
 
 @_jit(inline="always")
@@ -451,7 +455,7 @@ def _loss_value(loss, act, Z, A, Y, rows):
     m, k = A.shape
     total = 0.0
     for r in range(m):
-        total += _sample_loss(loss, act, Z[r], A[r], 0, Y, rows[r], k)
+        total += _sample_loss(loss, act, Z[r], 0, A[r], 0, Y, rows[r], k)
     return total / _loss_scale(loss, m, k)
 
 
@@ -461,7 +465,7 @@ def _output_delta(loss, act, Z, A, Y, rows, dZ):
     m, k = A.shape
     scale = _loss_scale(loss, m, k)
     for r in range(m):
-        _sample_delta(loss, act, Z[r], A[r], 0, Y, rows[r], k, scale, dZ[r])
+        _sample_delta(loss, act, Z[r], 0, A[r], 0, Y, rows[r], k, scale, dZ[r], 0)
 
 
 @_jit()
@@ -496,35 +500,45 @@ def _adam_step(params, grads, m, v, t, lr, beta1, beta2, eps):
 
 
 # ---------------------------------------------------------------- whole network, sample by sample
-# For small batches: every layer of one sample lives in flat buffers (Zs, As: all units; D, E:
-# deltas), parameters are read from ``flat`` by offset, and the gradients of a batch add up
-# sample by sample. No views, no allocation inside the epoch: per-sample SGD stays in registers
-# and L1.
+# For small batches: one int64 table describes the layers, one float buffer holds every unit of
+# one sample (Z, A) and two delta segments, parameters are read from ``flat`` by offset, and the
+# gradients of a batch add up sample by sample. Few arrays, no views, no allocation inside the
+# epoch: per-sample SGD stays in L1 and pays almost no reference counting.
+
+N_IN, N_OUT, ACT, BIAS, W_AT, U_AT = 0, 1, 2, 3, 4, 5  # columns of the layer table
+
 
 @_jit()
-def _offsets(sizes):
-    """Where each layer's W and its units start: (w_offsets, unit_offsets, units, widest)."""
-    layers = sizes.shape[0] - 1
-    w_offsets = np.empty(layers, np.int64)
-    u_offsets = np.empty(layers, np.int64)
-    w, u, widest = 0, 0, 0
-    for layer in range(layers):
-        w_offsets[layer], u_offsets[layer] = w, u
-        w += sizes[layer] * sizes[layer + 1] + sizes[layer + 1]
-        u += sizes[layer + 1]
-        widest = max(widest, sizes[layer + 1])
-    return w_offsets, u_offsets, u, widest
+def _layer_table(net):
+    """(layers, 6) int64: n_in, n_out, activation, bias, offset of W in flat, offset of units."""
+    sizes, acts, biases = net
+    table = np.empty((sizes.shape[0] - 1, 6), np.int64)
+    w, u = 0, 0
+    for layer in range(table.shape[0]):
+        n_in, n_out = sizes[layer], sizes[layer + 1]
+        table[layer] = (n_in, n_out, acts[layer], biases[layer], w, u)
+        w += n_in * n_out + n_out
+        u += n_out
+    return table
+
+
+@_jit()
+def _scratch(table, dtype_example):
+    """One buffer: Z and A of every unit, then two delta segments as wide as the widest layer.
+    Returns (buffer, z_at, a_at, d_at, e_at)."""
+    units = table[-1, U_AT] + table[-1, N_OUT]
+    widest = max(table[:, N_OUT].max(), table[:, N_IN].max())
+    buffer = np.empty(2 * units + 2 * widest, dtype_example.dtype)
+    return buffer, 0, units, 2 * units, 2 * units + widest
 
 
 @_jit(inline="always")
-def _sample_forward(flat, net, offsets, X, i, Zs, As):
-    """One sample, X[i], through every layer into Zs, As."""
-    sizes, acts, _ = net
-    w_offsets, u_offsets = offsets[0], offsets[1]
-    for layer in range(sizes.shape[0] - 1):
-        n_in, n_out = sizes[layer], sizes[layer + 1]
-        wo, zo = w_offsets[layer], u_offsets[layer]
-        io = u_offsets[layer - 1] if layer > 0 else 0
+def _sample_forward(flat, table, X, i, S, z_at, a_at):
+    """One sample, X[i], through every layer into S[z_at + unit], S[a_at + unit]."""
+    for layer in range(table.shape[0]):
+        n_in, n_out, act = table[layer, N_IN], table[layer, N_OUT], table[layer, ACT]
+        wo, zo = table[layer, W_AT], table[layer, U_AT]
+        io = a_at + table[layer - 1, U_AT] if layer > 0 else 0
         for j in range(n_out):
             z = flat[wo + n_in * n_out + j]
             if layer == 0:
@@ -532,54 +546,43 @@ def _sample_forward(flat, net, offsets, X, i, Zs, As):
                     z += X[i, k] * flat[wo + k * n_out + j]
             else:
                 for k in range(n_in):
-                    z += As[io + k] * flat[wo + k * n_out + j]
-            Zs[zo + j] = z
-        _activate_segment(acts[layer], Zs, As, zo, n_out)
+                    z += S[io + k] * flat[wo + k * n_out + j]
+            S[z_at + zo + j] = z
+        _activate_segment(act, S, z_at + zo, S, a_at + zo, n_out)
 
 
 @_jit(inline="always")
-def _sample_backward(flat, net, offsets, X, i, Zs, As, D, E, grads):
-    """Add the gradients of sample X[i] to ``grads``; D holds dL/dZ of the output layer."""
-    sizes, acts, biases = net
-    w_offsets, u_offsets = offsets[0], offsets[1]
-    for layer in range(sizes.shape[0] - 2, -1, -1):
-        n_in, n_out = sizes[layer], sizes[layer + 1]
-        wo = w_offsets[layer]
-        io = u_offsets[layer - 1] if layer > 0 else 0
+def _sample_backward(flat, table, X, i, S, z_at, a_at, d_at, e_at, grads):
+    """Add the gradients of sample X[i] to ``grads``; S[d_at:] holds dL/dZ of the output."""
+    for layer in range(table.shape[0] - 1, -1, -1):
+        n_in, n_out = table[layer, N_IN], table[layer, N_OUT]
+        wo = table[layer, W_AT]
+        io = table[layer - 1, U_AT] if layer > 0 else 0
         for k in range(n_in):
-            a = X[i, k] if layer == 0 else As[io + k]
+            a = X[i, k] if layer == 0 else S[a_at + io + k]
             for j in range(n_out):
-                grads[wo + k * n_out + j] += a * D[j]
-        if biases[layer]:
+                grads[wo + k * n_out + j] += a * S[d_at + j]
+        if table[layer, BIAS]:
             for j in range(n_out):
-                grads[wo + n_in * n_out + j] += D[j]
+                grads[wo + n_in * n_out + j] += S[d_at + j]
         if layer == 0:
             break
         for k in range(n_in):
-            total = D.dtype.type(0)
+            total = S.dtype.type(0)
             for j in range(n_out):
-                total += D[j] * flat[wo + k * n_out + j]
-            E[k] = total
-        _activation_backward_segment(acts[layer - 1], Zs, As, io, E, E, 0, n_in)
-        D, E = E, D
-
-
-@_jit()
-def _workspace(net, flat):
-    offsets = _offsets(net[0])
-    units, widest = offsets[2], offsets[3]
-    buffers = (np.empty(units, flat.dtype), np.empty(units, flat.dtype),
-               np.empty(widest, flat.dtype), np.empty(widest, flat.dtype))
-    return offsets, buffers
+                total += S[d_at + j] * flat[wo + k * n_out + j]
+            S[e_at + k] = total
+        _activation_backward_segment(table[layer - 1, ACT], S, z_at + io, S, a_at + io, S, e_at,
+                                     n_in)
+        d_at, e_at = e_at, d_at
 
 
 @_jit(inline="always")
-def _batch_gradients(flat, net, loss, X, Y, rows, work, grads):
+def _batch_gradients(flat, table, loss, X, Y, rows, scratch, grads):
     """``(loss, correct)`` of the batch X[rows], Y[rows]; ``grads`` = its gradient."""
-    offsets, (Zs, As, D, E) = work
-    sizes, acts, _ = net
-    last = sizes.shape[0] - 2
-    k, o = sizes[last + 1], offsets[1][last]
+    S, z_at, a_at, d_at, e_at = scratch
+    last = table.shape[0] - 1
+    k, o, act = table[last, N_OUT], table[last, U_AT], table[last, ACT]
     m = rows.shape[0]
     scale = _loss_scale(loss, m, k)
     grads[:] = 0
@@ -587,25 +590,32 @@ def _batch_gradients(flat, net, loss, X, Y, rows, work, grads):
     correct = 0
     for r in range(m):
         i = rows[r]
-        _sample_forward(flat, net, offsets, X, i, Zs, As)
-        value += _sample_loss(loss, acts[last], Zs, As, o, Y, i, k)
-        correct += _sample_correct(loss, As, o, Y, i, k)
-        _sample_delta(loss, acts[last], Zs, As, o, Y, i, k, scale, D)
-        _sample_backward(flat, net, offsets, X, i, Zs, As, D, E, grads)
+        _sample_forward(flat, table, X, i, S, z_at, a_at)
+        value += _sample_loss(loss, act, S, z_at + o, S, a_at + o, Y, i, k)
+        correct += _sample_correct(loss, S, a_at + o, Y, i, k)
+        _sample_delta(loss, act, S, z_at + o, S, a_at + o, Y, i, k, scale, S, d_at)
+        _sample_backward(flat, table, X, i, S, z_at, a_at, d_at, e_at, grads)
     return value / scale, correct
 
 
 @_jit()
 def _forward_samples(flat, net, X, Z, A):
     """The output layer's Z and A (m, k) for every row of X."""
-    offsets, (Zs, As, _, _) = _workspace(net, flat)
-    sizes = net[0]
-    k, o = sizes[sizes.shape[0] - 1], offsets[1][sizes.shape[0] - 2]
+    table = _layer_table(net)
+    S, z_at, a_at, _, _ = _scratch(table, flat)
+    k, o = table[-1, N_OUT], table[-1, U_AT]
     for i in range(X.shape[0]):
-        _sample_forward(flat, net, offsets, X, i, Zs, As)
+        _sample_forward(flat, table, X, i, S, z_at, a_at)
         for j in range(k):
-            Z[i, j] = Zs[o + j]
-            A[i, j] = As[o + j]
+            Z[i, j] = S[z_at + o + j]
+            A[i, j] = S[a_at + o + j]
+
+
+@_jit()
+def _gradients_compiled(flat, net, loss, X, Y, grads):
+    table = _layer_table(net)
+    return _batch_gradients(flat, table, loss, X, Y, np.arange(X.shape[0]),
+                            _scratch(table, flat), grads)
 
 
 @_jit()
@@ -613,14 +623,15 @@ def _train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
     """One epoch of updates, batches, layers and optimizer in one compiled call."""
     code, hyper, state1, state2, step = opt
     lr, momentum, beta1, beta2, eps = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4]
-    work = _workspace(net, flat)
+    table = _layer_table(net)
+    scratch = _scratch(table, flat)
     grads = np.empty_like(flat)
     n = order.shape[0]
     total = 0.0
     correct = 0
     for start in range(0, n, batch_size):
         rows = order[start:min(start + batch_size, n)]
-        value, batch_correct = _batch_gradients(flat, net, loss, X, Y, rows, work, grads)
+        value, batch_correct = _batch_gradients(flat, table, loss, X, Y, rows, scratch, grads)
         correct += batch_correct
         total += value if loss == SSE else value * rows.shape[0]
         if code == 0:
@@ -729,8 +740,7 @@ def loss_and_gradients(flat, net, loss, X, Y, grads):
     m = X.shape[0]
     if not _compiled(net, m):
         return _layerwise_gradients(flat, net, loss, X, Y, grads)
-    work = _workspace(net, flat)
-    return float(_batch_gradients(flat, net, loss, X, Y, np.arange(m), work, grads)[0])
+    return float(_gradients_compiled(flat, net, loss, X, Y, grads)[0])
 
 
 def train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
