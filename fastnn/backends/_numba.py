@@ -228,7 +228,7 @@ def _matmul_nt_rows(A, rows, i0, i1, B, C, t0, t1):
 PARALLEL_MIN_WORK = 200_000  # multiply-adds of a layer from which threads pay off
 T_BLOCK = 4096  # a block of the reduction: the tile's rows of A and B stay in L1/L2
 SMALL_LAYER = 256  # n_in * n_out up to which plain loops beat the tiles
-K_BLOCK = 128  # rows of dW updated together while eight samples' rows stream by
+K_BLOCK = 128  # columns of X transposed together for the weight gradient
 
 
 @_jit()
@@ -278,37 +278,31 @@ def _column_gradient(X, rows, dZ, dW, j, kb, ke):
 
 @_jit()
 def _dense_backward_weights_chunk(X, rows, dZ, dW, k0, k1):
-    """dW[k] = sum_r X[rows[r], k] dZ[r] for k0 <= k < k1: eight samples per pass over a block of
-    K_BLOCK rows of dW. Plain 2-D indexing, no row views in the inner loops."""
+    """dW[k] = sum_r X[rows[r], k] dZ[r] for k0 <= k < k1. Block by block, the block's columns
+    of X are first transposed into a buffer that stays in L2; then the forward's 4 x 4 tiles
+    compute dW[block] = buffer @ dZ, both read along the samples."""
     m = rows.shape[0]
     n_out = dW.shape[1]
-    for kb in range(k0, k1, K_BLOCK):
-        ke = min(kb + K_BLOCK, k1)
-        for k in range(kb, ke):
-            for j in range(n_out):
-                dW[k, j] = 0
-        if n_out < 4:  # too few outputs to vectorize along j: go along k instead
+    if n_out < 4:  # too few outputs for the tiles: go along k instead
+        for kb in range(k0, k1, K_BLOCK):
+            ke = min(kb + K_BLOCK, k1)
+            dW[kb:ke] = 0
             for j in range(n_out):
                 _column_gradient(X, rows, dZ, dW, j, kb, ke)
-            continue
-        r = 0
-        while r + 8 <= m:
-            i0, i1, i2, i3 = rows[r], rows[r + 1], rows[r + 2], rows[r + 3]
-            i4, i5, i6, i7 = rows[r + 4], rows[r + 5], rows[r + 6], rows[r + 7]
-            for k in range(kb, ke):
-                e0, e1, e2, e3 = X[i0, k], X[i1, k], X[i2, k], X[i3, k]
-                e4, e5, e6, e7 = X[i4, k], X[i5, k], X[i6, k], X[i7, k]
-                for j in range(n_out):
-                    dW[k, j] += (e0 * dZ[r, j] + e1 * dZ[r + 1, j] + e2 * dZ[r + 2, j]
-                                 + e3 * dZ[r + 3, j] + e4 * dZ[r + 4, j] + e5 * dZ[r + 5, j]
-                                 + e6 * dZ[r + 6, j] + e7 * dZ[r + 7, j])
-            r += 8
-        for rest in range(r, m):
-            i0 = rows[rest]
-            for k in range(kb, ke):
-                e0 = X[i0, k]
-                for j in range(n_out):
-                    dW[k, j] += e0 * dZ[rest, j]
+        return
+    dZT = np.empty((n_out, m), dW.dtype)
+    _transpose_into(dZ, dZT)
+    block = np.empty((K_BLOCK, m), dW.dtype)
+    ident = np.arange(K_BLOCK)
+    for kb in range(k0, k1, K_BLOCK):
+        width = min(K_BLOCK, k1 - kb)
+        for r in range(m):
+            i = uint64(rows[r])
+            for k in range(width):
+                block[k, r] = X[i, uint64(kb + k)]
+        out = dW[kb:kb + width]
+        out[:] = 0
+        _matmul_nt_rows(block, ident, 0, width, dZT, out, 0, m)
 
 
 @_jit()
