@@ -16,6 +16,7 @@ class Optimizer:
 
     code = -1
     name = ""
+    remembers = True  # whether a step depends on the state left by earlier steps
 
     def __init__(self):
         self.state1 = None
@@ -69,6 +70,7 @@ class SGD(Optimizer):
         self.lr = checks.positive_float("lr", lr)
         self.momentum = checks.positive_float("momentum", momentum, allow_zero=True,
                                               below_one=True)
+        self.remembers = self.momentum > 0
 
     def hyper(self) -> np.ndarray:
         return np.array([self.lr, self.momentum, 0.0, 0.0, 0.0])

@@ -46,15 +46,20 @@ def run(model, kernels, X, Y, loss, optimizer, epochs, batch_size, shuffle, rng,
     opt = optimizer.bind(flat)
     classify = loss in losses.CLASSIFICATION
     elements = n if loss == losses.CCE else Y.size
+    # What an epoch changes, and a copy of it to go back to if the epoch diverges. Plain SGD
+    # overwrites its velocity every step, so only the weights need keeping then.
+    state = [flat, opt[4]] + ([opt[2], opt[3]] if optimizer.remembers else [])
+    saved = [array.copy() for array in state]
     start = time.perf_counter()
     for epoch in range(epochs):
         order = rng.permutation(n) if shuffle else np.arange(n)
-        saved = (flat.copy(), opt[2].copy(), opt[3].copy(), opt[4].copy())
+        for array, copy in zip(state, saved):
+            np.copyto(copy, array)
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
             value, correct = kernels.train_epoch(flat, net, loss, X, Y, order, batch_size, opt)
         if not (np.isfinite(value) and np.isfinite(flat).all()):
-            for array, copy in zip((flat, opt[2], opt[3], opt[4]), saved):
-                array[...] = copy
+            for array, copy in zip(state, saved):
+                np.copyto(array, copy)
             raise TrainingDivergedError(
                 f"training diverged at epoch {epoch + 1} of {epochs}: the loss became {value} "
                 f"(try a smaller lr); the model keeps the weights from before that epoch")
