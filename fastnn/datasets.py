@@ -6,7 +6,8 @@
 2. the folder named by the environment variable ``FASTNN_DATA``;
 3. ``$XDG_CACHE_HOME/fastnn/datasets`` (default ``~/.cache/fastnn/datasets``), where
    ``fetch_cat`` downloads them;
-4. ``./datasets`` in the current folder.
+4. ``./datasets`` in the current folder;
+5. ``../shared/datasets``, the project's shared data folder beside a source checkout.
 
 Files whose SHA-256 differs from the pinned sums warn (or raise with ``strict=True``).
 """
@@ -50,7 +51,7 @@ def _search_folders(path) -> list:
         folders.append(Path(path))
     if os.environ.get("FASTNN_DATA"):
         folders.append(Path(os.environ["FASTNN_DATA"]))
-    folders += [cache_dir(), Path.cwd() / "datasets"]
+    folders += [cache_dir(), Path.cwd() / "datasets", Path.cwd().parent / "shared" / "datasets"]
     return folders
 
 

@@ -91,10 +91,12 @@ def test_training_script_reports_bad_flags_clearly(tmp_path):
     command = [sys.executable, str(ROOT / "examples/train_cat_classifier.py"), "--epochs", "-3",
                "--data", str(tmp_path)]
     env = {"PATH": "", "HOME": str(tmp_path), "FASTNN_CAT_URL": "http://127.0.0.1:9/none"}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env,
+                            cwd=tmp_path)
     assert result.returncode != 0
     assert result.stderr.startswith("error: --epochs: must be >= 0, got -3")
     command[3] = "3"
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env,
+                            cwd=tmp_path)
     assert result.stderr.startswith("error: train_catvnoncat.h5: not found")
     assert "Downloading them failed" in result.stderr and "Traceback" not in result.stderr

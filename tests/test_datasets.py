@@ -72,7 +72,8 @@ def test_missing_files_name_the_file_and_every_folder(isolated):
         datasets.load_cat(isolated / "nowhere", download=False)
     message = str(info.value)
     assert "train_catvnoncat.h5: not found" in message
-    for folder in (isolated / "nowhere", isolated / "cache/fastnn/datasets", isolated / "datasets"):
+    for folder in (isolated / "nowhere", isolated / "cache/fastnn/datasets", isolated / "datasets",
+                   isolated.parent / "shared/datasets"):
         assert str(folder) in message
     assert "FASTNN_DATA" in message and "fetch_cat" in message
 
