@@ -143,7 +143,7 @@ def _activation_backward(act, Z, A, dA, dZ):
 # so that Numba adds no negative-index wraparound, which would stop the vectorizer; no views are
 # made, since two threads taking views of one array contend for its reference count.
 
-@_jit()
+@_jit(inline="always")
 def _tile4x4(A, rows, i, B, j, t0, t1, C):
     """C[i:i+4, j:j+4] += A[rows[i:i+4], t0:t1] @ B[j:j+4, t0:t1].T"""
     a0, a1, a2, a3 = uint64(rows[i]), uint64(rows[i + 1]), uint64(rows[i + 2]), uint64(rows[i + 3])
@@ -188,7 +188,7 @@ def _tile4x4(A, rows, i, B, j, t0, t1, C):
     C[i + 3, j + 3] += s33
 
 
-@_jit()
+@_jit(inline="always")
 def _dot1(A, a, B, b, t0, t1):
     """sum_t A[a, t] B[b, t] over t0 <= t < t1."""
     a, b = uint64(a), uint64(b)
@@ -291,7 +291,7 @@ def _dense_backward_weights_chunk(X, rows, dZ, dW, k0, k1):
                 _column_gradient(X, rows, dZ, dW, j, kb, ke)
         return
     dZT = np.empty((n_out, m), dW.dtype)
-    _transpose_into(dZ, dZT)
+    _transpose_into(dZ, dZT, 0, m)
     block = np.empty((K_BLOCK, m), dW.dtype)
     ident = np.arange(K_BLOCK)
     for kb in range(k0, k1, K_BLOCK):
@@ -323,11 +323,11 @@ def _dense_backward_input_chunk(dZ, W, dX, ident, r0, r1):
 
 
 @_jit()
-def _transpose_into(W, WT):
-    """WT = W.T, in blocks of 64 rows of W, so reads and writes both stay in cache."""
-    n_in, n_out = W.shape
-    for k0 in range(0, n_in, 64):
-        k1 = min(k0 + 64, n_in)
+def _transpose_into(W, WT, lo, hi):
+    """WT[:, lo:hi] = W[lo:hi].T, in blocks of 64 rows of W, so reads and writes stay in cache."""
+    n_out = W.shape[1]
+    for k0 in range(lo, hi, 64):
+        k1 = min(k0 + 64, hi)
         for j in range(n_out):
             for k in range(k0, k1):
                 WT[j, k] = W[k, j]
@@ -342,7 +342,10 @@ def _column_sums_into(dZ, db):
 
 def _num_threads() -> int:
     """Threads for large layers: ``$FASTNN_NUM_THREADS``, else the machine's cores."""
-    return max(1, int(os.environ.get("FASTNN_NUM_THREADS") or os.cpu_count() or 1))
+    return max(1, int(os.environ.get("FASTNN_NUM_THREADS") or _CORES))
+
+
+_CORES = os.cpu_count() or 1
 
 
 _pool: list = []
@@ -354,10 +357,11 @@ def _run_chunks(kernel, args, n, work):
     if threads == 1:
         kernel(*args, 0, n)
         return
-    if not _pool or _pool[0]._max_workers != threads:
-        _pool[:] = [ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fastnn")]
+    if not _pool or _pool[0]._max_workers != threads - 1:
+        _pool[:] = [ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="fastnn")]
     bounds = [n * c // threads for c in range(threads + 1)]
-    futures = [_pool[0].submit(kernel, *args, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    futures = [_pool[0].submit(kernel, *args, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]
+    kernel(*args, bounds[0], bounds[1])  # the calling thread takes the first chunk
     for future in futures:
         future.result()
 
@@ -474,17 +478,17 @@ def _correct_count(loss, A, Y, rows):
 # ---------------------------------------------------------------- optimizers
 
 @_jit(inline="always")
-def _sgd_step(params, grads, velocity, lr, momentum):
-    for i in range(params.shape[0]):
+def _sgd_step(params, grads, velocity, lr, momentum, lo, hi):
+    for i in range(lo, hi):
         velocity[i] = momentum * velocity[i] - lr * grads[i]
         params[i] += velocity[i]
 
 
 @_jit(inline="always")
-def _adam_step(params, grads, m, v, t, lr, beta1, beta2, eps):
+def _adam_step(params, grads, m, v, t, lr, beta1, beta2, eps, lo, hi):
     correction1 = 1.0 - beta1**t
     correction2 = 1.0 - beta2**t
-    for i in range(params.shape[0]):
+    for i in range(lo, hi):
         g = grads[i]
         m[i] = beta1 * m[i] + (1.0 - beta1) * g
         v[i] = beta2 * v[i] + (1.0 - beta2) * g * g
@@ -629,10 +633,11 @@ def _train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
         correct += batch_correct
         total += value if loss == SSE else value * rows.shape[0]
         if code == 0:
-            _sgd_step(flat, grads, state1, lr, momentum)
+            _sgd_step(flat, grads, state1, lr, momentum, 0, flat.shape[0])
         else:
             step[0] += 1
-            _adam_step(flat, grads, state1, state2, step[0], lr, beta1, beta2, eps)
+            _adam_step(flat, grads, state1, state2, step[0], lr, beta1, beta2, eps, 0,
+                       flat.shape[0])
     return (total if loss == SSE else total / n), correct
 
 
@@ -652,7 +657,7 @@ def dense_forward(X, W, b, act):
     A = np.empty_like(Z)
     WT = np.empty((W.shape[1], W.shape[0]), W.dtype)
     if W.size > SMALL_LAYER:
-        _transpose_into(W, WT)
+        _run_chunks(_transpose_into, (W, WT), W.shape[0], W.size)
     _run_chunks(_dense_forward_chunk, (X, np.arange(m), W, b, act, WT, Z, A), m, m * W.size)
     return Z, A
 
@@ -699,12 +704,14 @@ def correct_count(loss, A, Y):
 
 def sgd_step(params, grads, velocity, lr, momentum):
     """velocity = momentum velocity - lr grad;  params += velocity (Keras' momentum)."""
-    _sgd_step(params, grads, velocity, float(lr), float(momentum))
+    _run_chunks(_sgd_step, (params, grads, velocity, float(lr), float(momentum)), params.size,
+                params.size)
 
 
 def adam_step(params, grads, m, v, t, lr, beta1, beta2, eps):
     """Adam (Kingma & Ba): bias-corrected first and second moments; step number t >= 1."""
-    _adam_step(params, grads, m, v, int(t), float(lr), float(beta1), float(beta2), float(eps))
+    hyper = (int(t), float(lr), float(beta1), float(beta2), float(eps))
+    _run_chunks(_adam_step, (params, grads, m, v) + hyper, params.size, params.size)
 
 
 _layerwise_forward, _layerwise_gradients, _layerwise_epoch = _network.bind(globals())
