@@ -7,13 +7,14 @@ from .io import load_model
 from .layers import Dense
 from .model import Sequential
 from .optimizers import SGD, Adam
-from .training import History, TrainingDivergedError
+from .training import EarlyStopping, History, TrainingDivergedError
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Adam",
     "Dense",
+    "EarlyStopping",
     "History",
     "SGD",
     "Sequential",

@@ -170,14 +170,16 @@ class Sequential:
     def fit(self, X, y, loss: str | None = None, optimizer=None, epochs: int = 1,
             batch_size: int | None = None, shuffle: bool = True, seed: int | None = None,
             backend: str = "auto", validation_data=None, verbose: int = 0,
-            log_every: int | None = None) -> training.History:
+            log_every: int | None = None, early_stopping=None) -> training.History:
         """Train with mini-batch gradient descent; returns the History (also ``model.history``).
 
         ``batch_size=None`` is full batch, 1 is per-sample SGD. ``optimizer``: an SGD/Adam
         instance, ``"sgd"``/``"adam"``, or None for the last one used (else ``SGD(lr=0.01)``).
         ``loss``: None means the last loss used, else bce for a sigmoid output, cce for softmax,
         mse otherwise. ``verbose=1`` prints a line every ``log_every`` epochs (default: about 20
-        lines per fit). Every argument is checked before any work starts.
+        lines per fit). ``early_stopping``: a ``fastnn.EarlyStopping``, or an int patience for
+        ``EarlyStopping(patience)``. ``model.history`` goes on over later fits. Every argument is
+        checked before any work starts.
         """
         kernels = backends.get(backend)
         code = self._loss_code(loss)
@@ -194,6 +196,8 @@ class Sequential:
         verbose = checks.positive_int("verbose", verbose, allow_zero=True)
         if log_every is not None:
             log_every = checks.positive_int("log_every", log_every)
+        if early_stopping is not None and not isinstance(early_stopping, training.EarlyStopping):
+            early_stopping = training.EarlyStopping(patience=early_stopping)
         self._require_built(X)
         X = checks.features(X, self.input_dim, self.dtype)
         Y = checks.targets(y, X.shape[0], self.output_dim, code, self.dtype)
@@ -211,8 +215,10 @@ class Sequential:
         rng = np.random.RandomState(seed if seed is not None else self.seed)
         self.loss = next(name for name, c in losses.LOSSES.items() if c == code)
         self.optimizer = optimizer
+        if early_stopping is not None:
+            early_stopping.check(validation is not None, code in losses.CLASSIFICATION)
         return training.run(self, kernels, X, Y, code, optimizer, epochs, batch, shuffle, rng,
-                            validation, log_every if verbose else None, self.history)
+                            validation, log_every if verbose else None, early_stopping)
 
     def save(self, path) -> None:
         """Write the model (architecture, weights, optimizer state, history) to HDF5 at ``path``.

@@ -112,3 +112,54 @@ def test_summary_and_repr():
     text = net.summary()
     assert "total parameters: 19" in text and "dense_1 (sigmoid)" in text
     assert "Dense(3, activation='relu')" in repr(net)
+
+
+def _overfitting_setup():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(30, 6))
+    y = (X[:, 0] > 0).astype(int)
+    X_val = rng.normal(size=(30, 6))
+    y_val = rng.integers(0, 2, 30)  # unrelated labels: validation loss soon rises
+    net = small_model((6, 32, 1), ("relu", "sigmoid"), seed=1)
+    return net, X, y, X_val, y_val
+
+
+def test_early_stopping_stops_and_restores_the_best_weights(backend):
+    net, X, y, X_val, y_val = _overfitting_setup()
+    stopper = fastnn.EarlyStopping(patience=5)
+    history = net.fit(X, y, loss="bce", optimizer=fastnn.Adam(0.05), epochs=300,
+                      validation_data=(X_val, y_val), early_stopping=stopper, backend=backend)
+    val = history.history["val_loss"]
+    assert stopper.stopped_epoch is not None and len(val) < 300
+    assert stopper.stopped_epoch - stopper.best_epoch == 5
+    assert int(np.argmin(val)) == stopper.best_epoch
+    restored = net.evaluate(X_val, y_val, backend=backend)["loss"]
+    assert restored == pytest.approx(min(val), rel=1e-10)
+
+
+def test_early_stopping_restores_at_the_last_epoch_too():
+    net, X, y, X_val, y_val = _overfitting_setup()
+    history = net.fit(X, y, loss="bce", optimizer=fastnn.Adam(0.05), epochs=40,
+                      validation_data=(X_val, y_val), early_stopping=1000)
+    assert len(history.history["val_loss"]) == 40
+    assert net.evaluate(X_val, y_val)["loss"] == pytest.approx(min(history.history["val_loss"]))
+
+
+def test_early_stopping_arguments_are_checked():
+    net, X, y, _, _ = _overfitting_setup()
+    with pytest.raises(ValueError, match="monitor: 'val_loss' needs validation_data"):
+        net.fit(X, y, loss="bce", early_stopping=fastnn.EarlyStopping(monitor="val_loss"))
+    with pytest.raises(ValueError, match="monitor: 'accuracy' needs a classification loss"):
+        net.fit(X, y, loss="mse", early_stopping=fastnn.EarlyStopping(monitor="accuracy"))
+    with pytest.raises(ValueError, match="monitor: unknown name 'val_f1'"):
+        fastnn.EarlyStopping(monitor="val_f1")
+    with pytest.raises(ValueError, match="patience: must be > 0"):
+        fastnn.EarlyStopping(patience=0)
+    assert net.history.epoch == []
+
+
+def test_history_goes_on_over_fits():
+    net, X, y, _, _ = _overfitting_setup()
+    net.fit(X, y, loss="bce", epochs=3)
+    net.fit(X, y, epochs=2)
+    assert net.history.epoch == [0, 1, 2, 3, 4] and len(net.history.history["loss"]) == 5
