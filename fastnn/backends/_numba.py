@@ -577,17 +577,19 @@ def _sample_backward(flat, table, X, i, S, z_at, a_at, d_at, e_at, grads):
 
 @_jit(inline="always")
 def _batch_gradients(flat, table, loss, X, Y, rows, scratch, grads):
-    """``(loss, correct)`` of the batch X[rows], Y[rows]; ``grads`` = its gradient."""
+    """``(loss, correct)`` of the batch X[rows], Y[rows]; ``grads`` = its gradient.
+    ``rows = (order, start, stop)``: the batch is order[start:stop], without making a view."""
+    order, start, stop = rows
     S, z_at, a_at, d_at, e_at = scratch
     last = table.shape[0] - 1
     k, o, act = table[last, N_OUT], table[last, U_AT], table[last, ACT]
-    m = rows.shape[0]
-    scale = _loss_scale(loss, m, k)
-    grads[:] = 0
+    scale = _loss_scale(loss, stop - start, k)
+    for p in range(grads.shape[0]):  # (a slice assignment would make a view per batch)
+        grads[p] = 0
     value = 0.0
     correct = 0
-    for r in range(m):
-        i = rows[r]
+    for r in range(start, stop):
+        i = order[r]
         _sample_forward(flat, table, X, i, S, z_at, a_at)
         value += _sample_loss(loss, act, S, z_at + o, S, a_at + o, Y, i, k)
         correct += _sample_correct(loss, S, a_at + o, Y, i, k)
@@ -612,8 +614,8 @@ def _forward_samples(flat, net, X, Z, A):
 @_jit()
 def _gradients_compiled(flat, net, loss, X, Y, grads):
     table = _layer_table(net)
-    return _batch_gradients(flat, table, loss, X, Y, np.arange(X.shape[0]),
-                            _scratch(table, flat), grads)
+    rows = (np.arange(X.shape[0]), 0, X.shape[0])
+    return _batch_gradients(flat, table, loss, X, Y, rows, _scratch(table, flat), grads)
 
 
 @_jit()
@@ -628,10 +630,11 @@ def _train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
     total = 0.0
     correct = 0
     for start in range(0, n, batch_size):
-        rows = order[start:min(start + batch_size, n)]
-        value, batch_correct = _batch_gradients(flat, table, loss, X, Y, rows, scratch, grads)
+        stop = min(start + batch_size, n)
+        value, batch_correct = _batch_gradients(flat, table, loss, X, Y, (order, start, stop),
+                                                scratch, grads)
         correct += batch_correct
-        total += value if loss == SSE else value * rows.shape[0]
+        total += value if loss == SSE else value * (stop - start)
         if code == 0:
             _sgd_step(flat, grads, state1, lr, momentum, 0, flat.shape[0])
         else:
