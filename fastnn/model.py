@@ -88,13 +88,11 @@ class Sequential:
                 np.array([layer.use_bias for layer in self.layers], dtype=np.int64))
 
     def _require_built(self, X=None) -> None:
+        """Build from X (already checked) if not built yet; without X, not built is an error."""
         if not self.built:
             if X is None:
                 raise ValueError("the model is not built yet: pass input_dim, or call fit first")
-            shape = np.shape(X)
-            if len(shape) != 2:
-                checks.features(X, None, self.dtype)  # raises the shape error
-            self.build(shape[1])
+            self.build(X.shape[1])
 
     # ------------------------------------------------------------------ weights
     def get_weights(self) -> list:
@@ -134,16 +132,16 @@ class Sequential:
     def predict(self, X, backend: str = "auto") -> np.ndarray:
         """The outputs for X (n_samples, n_features) -> (n_samples, n_out)."""
         kernels = backends.get(backend)
-        self._require_built(X)
         X = checks.features(X, self.input_dim, self.dtype)
+        self._require_built(X)
         return kernels.forward(self._flat, self._net(), X)[1]
 
     def gradients(self, X, y, loss: str | None = None, backend: str = "auto") -> list:
         """Gradients of ``loss`` over the batch (X, y), in the order and shapes of get_weights()."""
         kernels = backends.get(backend)
         code = self._loss_code(loss)
-        self._require_built(X)
         X = checks.features(X, self.input_dim, self.dtype)
+        self._require_built(X)
         Y = checks.targets(y, X.shape[0], self.output_dim, code, self.dtype)
         grads = np.zeros_like(self._flat)
         kernels.loss_and_gradients(self._flat, self._net(), code, X, Y, grads)
@@ -153,8 +151,8 @@ class Sequential:
         """``{"loss": ..., "accuracy": ...}`` (accuracy for the classification losses)."""
         kernels = backends.get(backend)
         code = self._loss_code(loss)
-        self._require_built(X)
         X = checks.features(X, self.input_dim, self.dtype)
+        self._require_built(X)
         Y = checks.targets(y, X.shape[0], self.output_dim, code, self.dtype)
         return self._evaluate_checked(kernels, X, Y, code)
 
@@ -198,14 +196,13 @@ class Sequential:
             log_every = checks.positive_int("log_every", log_every)
         if early_stopping is not None and not isinstance(early_stopping, training.EarlyStopping):
             early_stopping = training.EarlyStopping(patience=early_stopping)
-        self._require_built(X)
         X = checks.features(X, self.input_dim, self.dtype)
         Y = checks.targets(y, X.shape[0], self.output_dim, code, self.dtype)
         validation = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data: expected a pair (X_val, y_val)")
-            X_val = checks.features(validation_data[0], self.input_dim, self.dtype, "X_val")
+            X_val = checks.features(validation_data[0], X.shape[1], self.dtype, "X_val")
             Y_val = checks.targets(validation_data[1], X_val.shape[0], self.output_dim, code,
                                    self.dtype, "y_val")
             validation = (X_val, Y_val)
@@ -217,6 +214,7 @@ class Sequential:
         self.optimizer = optimizer
         if early_stopping is not None:
             early_stopping.check(validation is not None, code in losses.CLASSIFICATION)
+        self._require_built(X)  # every argument is fine: now the work starts
         return training.run(self, kernels, X, Y, code, optimizer, epochs, batch, shuffle, rng,
                             validation, log_every if verbose else None, early_stopping)
 

@@ -151,3 +151,12 @@ def test_divergence_stops_with_the_epoch_and_keeps_finite_weights(backend):
     epochs_done = len(net.history.epoch)
     assert 0 <= epochs_done < 50
     assert issubclass(fastnn.TrainingDivergedError, ValueError)
+
+
+def test_a_bad_first_fit_leaves_an_unbuilt_model_unbuilt():
+    net = fastnn.Sequential([fastnn.Dense(2, activation="sigmoid")])
+    with pytest.raises(ValueError, match="y: labels for 'bce' must be 0 or 1"):
+        net.fit(np.ones((3, 4)), [[0, 1], [5, 0], [1, 1]], loss="bce")
+    assert not net.built
+    net.fit(np.ones((3, 7)), [[0, 1], [1, 0], [1, 1]], loss="bce")
+    assert net.input_dim == 7
