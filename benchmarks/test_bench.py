@@ -15,8 +15,22 @@ from fastnn import backends
 
 DTYPES = ("float64", "float32")
 # OpenBLAS' worker threads spin for a while after each NumPy product before they sleep; a
-# benchmark that starts right after a NumPy one would share the cores with them.
+# benchmark that starts right after a NumPy one would share the cores with them. Then the cores
+# need some busy time before a timing is representative (clock and thread placement settle):
+# each workload runs untimed for WARM_SECONDS first.
 BLAS_IDLE = 0.3
+WARM_SECONDS = 0.5
+
+
+def settle(run, backend):
+    """Compile, let the BLAS threads go idle, then run untimed until the machine is warm."""
+    run()
+    time.sleep(BLAS_IDLE)
+    if backend == "loop":
+        return
+    end = time.perf_counter() + WARM_SECONDS
+    while time.perf_counter() < end:
+        run()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -30,8 +44,8 @@ def test_workload(benchmark, workload, backend, dtype):
         "samples": samples, "full_samples": FULL_SAMPLES[workload], "data": source,
     })
     rounds = 3 if backend == "loop" else 20
-    run()  # compiles the numba kernels: compile time never counts
-    time.sleep(BLAS_IDLE)
+    if not benchmark.disabled:  # (--benchmark-disable: a smoke run, one call, nothing to settle)
+        settle(run, backend)
     benchmark.pedantic(run, rounds=rounds, warmup_rounds=1, iterations=1)
 
 
