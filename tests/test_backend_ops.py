@@ -226,3 +226,19 @@ def test_correct_count(backend):
     T = np.array([[1.0, 0.0], [1.0, 0.0]])
     assert kernels.correct_count(LOSS_CODES["cce"], P, T) == 1
     assert kernels.correct_count(LOSS_CODES["mse"], A, Y) == 0
+
+
+def test_take_rows_feeds_the_layer_kernels(backend):
+    """A batch of shuffled rows gives what the same rows copied out give."""
+    rng = np.random.default_rng(8)
+    kernels = get(backend)
+    X, W, b = _layer(rng, m=9)
+    rows = np.array([4, 0, 7, 7, 2])
+    dZ = rng.normal(size=(5, W.shape[1]))
+    batch = kernels.take_rows(X, rows)
+    for e, g in zip(get("loop").dense_forward(X[rows], W, b, CODES["tanh"]),
+                    kernels.dense_forward(batch, W, b, CODES["tanh"])):
+        assert_close(e, g, "float64")
+    for e, g in zip(get("loop").dense_backward(dZ, X[rows], W, True),
+                    kernels.dense_backward(dZ, batch, W, True)):
+        assert_close(e, g, "float64")

@@ -52,6 +52,15 @@ def _activate_row(act, z_row, a_row):
             a_row[j] = z if z > 0 else act_codes.LEAKY_SLOPE * z
 
 
+def take_rows(X, rows):
+    """The batch: a new array whose row r is X[rows[r]]."""
+    batch = np.empty((len(rows), X.shape[1]), dtype=X.dtype)
+    for r in range(len(rows)):
+        for k in range(X.shape[1]):
+            batch[r, k] = X[rows[r], k]
+    return batch
+
+
 def dense_forward(X, W, b, act):
     """Z[i, j] = sum_k X[i, k] W[k, j] + b[j];  A = act(Z).  X (m, n_in) -> Z, A (m, n_out)."""
     m, n_in = X.shape

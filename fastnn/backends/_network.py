@@ -16,6 +16,7 @@ def bind(kernels):
 
     ``kernels`` maps the layer-kernel names of the backend contract to functions.
     """
+    take_rows = kernels["take_rows"]
     dense_forward = kernels["dense_forward"]
     activation_backward = kernels["activation_backward"]
     dense_backward = kernels["dense_backward"]
@@ -76,8 +77,13 @@ def bind(kernels):
         in_order = bool((order == np.arange(n)).all())  # then batches are views, not copies
         total, correct = 0.0, 0
         for start in range(0, n, batch_size):
-            rows = slice(start, start + batch_size) if in_order else order[start:start + batch_size]
-            value, batch_correct = _batch(flat, net, loss, X[rows], Y[rows], grads)
+            if in_order:
+                rows = slice(start, start + batch_size)
+                X_batch = X[rows]
+            else:
+                rows = order[start:start + batch_size]
+                X_batch = take_rows(X, rows)
+            value, batch_correct = _batch(flat, net, loss, X_batch, Y[rows], grads)
             correct += batch_correct
             total += value if loss in loss_codes.SUM_LOSSES else value * min(batch_size, n - start)
             if code == OPT_SGD:

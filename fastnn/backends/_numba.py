@@ -652,16 +652,29 @@ def _train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
 COMPILED_MAX_WORK = 2_000_000
 
 
+def take_rows(X, rows):
+    """The batch as (X, rows): the kernels read X[rows[r]] in place, nothing is copied."""
+    return (X, np.ascontiguousarray(rows, dtype=np.int64))
+
+
+def _samples(X):
+    """(X, rows) from an array or from take_rows' pair."""
+    if isinstance(X, tuple):
+        return X
+    X = np.ascontiguousarray(X)
+    return X, np.arange(X.shape[0])
+
+
 def dense_forward(X, W, b, act):
-    """Z = X @ W + b;  A = act(Z).  X (m, n_in) -> Z, A (m, n_out)."""
-    X, W = np.ascontiguousarray(X), np.ascontiguousarray(W)
-    m = X.shape[0]
+    """Z = X @ W + b;  A = act(Z).  X (m, n_in) (or take_rows' pair) -> Z, A (m, n_out)."""
+    (X, rows), W = _samples(X), np.ascontiguousarray(W)
+    m = rows.shape[0]
     Z = np.empty((m, W.shape[1]), W.dtype)
     A = np.empty_like(Z)
     WT = np.empty((W.shape[1], W.shape[0]), W.dtype)
     if W.size > SMALL_LAYER:
         _run_chunks(_transpose_into, (W, WT), W.shape[0], W.size)
-    _run_chunks(_dense_forward_chunk, (X, np.arange(m), W, b, act, WT, Z, A), m, m * W.size)
+    _run_chunks(_dense_forward_chunk, (X, rows, W, b, act, WT, Z, A), m, m * W.size)
     return Z, A
 
 
@@ -674,16 +687,16 @@ def activation_backward(act, Z, A, dA):
 
 def dense_backward(dZ, X, W, need_dX):
     """dW = X.T @ dZ;  db = column sums of dZ;  dX = dZ @ W.T (only if need_dX)."""
-    dZ, X, W = np.ascontiguousarray(dZ), np.ascontiguousarray(X), np.ascontiguousarray(W)
-    m, (n_in, n_out) = X.shape[0], W.shape
+    (X, rows), dZ, W = _samples(X), np.ascontiguousarray(dZ), np.ascontiguousarray(W)
+    m, (n_in, n_out) = rows.shape[0], W.shape
     dW = np.empty_like(W)
     db = np.empty(n_out, W.dtype)
-    ident = np.arange(m)
-    _run_chunks(_dense_backward_weights_chunk, (X, ident, dZ, dW), n_in, m * W.size)
+    _run_chunks(_dense_backward_weights_chunk, (X, rows, dZ, dW), n_in, m * W.size)
     _column_sums_into(dZ, db)
     dX = None
     if need_dX:
         dX = np.empty((m, n_in), W.dtype)
+        ident = np.arange(m)
         _run_chunks(_dense_backward_input_chunk, (dZ, W, dX, ident), m, m * W.size)
     return dX, dW, db
 

@@ -32,6 +32,11 @@ def _activate(act, Z):
     return _softmax(Z)
 
 
+def take_rows(X, rows):
+    """The batch: X[rows] (a copy, by fancy indexing)."""
+    return X[rows]
+
+
 def dense_forward(X, W, b, act):
     """Z = X @ W + b;  A = act(Z).  X (m, n_in) -> Z, A (m, n_out)."""
     Z = X @ W

@@ -2,6 +2,8 @@
 
 Shapes (``m`` samples, ``n_in`` inputs, ``n_out`` outputs, ``k`` targets per sample):
 
+- ``take_rows(X, rows) -> batch``: the samples X[rows] of one batch, in the form this backend's
+  ``dense_forward`` and ``dense_backward`` accept as their X (a copy, or X and the indices).
 - ``dense_forward(X, W, b, act) -> (Z, A)``: X (m, n_in), W (n_in, n_out), b (n_out,);
   Z, A (m, n_out).
 - ``activation_backward(act, Z, A, dA) -> dZ``: all (m, n_out).
@@ -27,6 +29,7 @@ array of one element, Adam's step counter, updated in place.
 """
 
 OPS = (
+    "take_rows",
     "dense_forward",
     "activation_backward",
     "dense_backward",
