@@ -89,7 +89,8 @@ def _training(name, dtype, X, Y, sizes, acts, batch_size, lr, shuffle_seed=None)
     order = (np.arange(n) if shuffle_seed is None
              else np.random.RandomState(shuffle_seed).permutation(n))
     bce = LOSSES["bce"]
-    return lambda: kernels.train_epoch(flat, net, bce, X, Y, order, batch_size, opt)
+    inputs = kernels.prepare_inputs(X)  # once, as fit does
+    return lambda: kernels.train_epoch(flat, net, bce, inputs, Y, order, batch_size, opt)
 
 
 def cat_step(name, dtype):

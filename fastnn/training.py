@@ -114,12 +114,14 @@ def run(model, kernels, X, Y, loss, optimizer, epochs, batch_size, shuffle, rng,
     if stopping is not None:
         stopping.start(flat)
     start = time.perf_counter()
+    inputs = kernels.prepare_inputs(X)
     for epoch in range(epochs):
         order = rng.permutation(n) if shuffle else np.arange(n)
         for array, copy in zip(state, saved):
             np.copyto(copy, array)
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
-            value, correct = kernels.train_epoch(flat, net, loss, X, Y, order, batch_size, opt)
+            value, correct = kernels.train_epoch(flat, net, loss, inputs, Y, order, batch_size,
+                                                 opt)
         if not (np.isfinite(value) and np.isfinite(flat).all()):
             for array, copy in zip(state, saved):
                 np.copyto(array, copy)

@@ -306,6 +306,16 @@ def _dense_backward_weights_chunk(X, rows, dZ, dW, k0, k1):
 
 
 @_jit()
+def _weights_from_transposed_chunk(XT, dZT, dW, k0, k1):
+    """dW[k] = XT[k] @ dZT.T for k0 <= k < k1, from X transposed once per fit (see
+    ``prepare_inputs``): the 4 x 4 tiles with both operands read along the samples."""
+    for k in range(k0, k1):
+        for j in range(dW.shape[1]):
+            dW[k, j] = 0
+    _matmul_nt_rows(XT, np.arange(k1), k0, k1, dZT, dW, 0, dZT.shape[1])
+
+
+@_jit()
 def _dense_backward_input_chunk(dZ, W, dX, ident, r0, r1):
     """dX[r] = dZ[r] @ W.T for r0 <= r < r1: the forward's tiles, with W's rows as the second
     operand (``ident`` = arange(m): the tiles read their first operand through a row index)."""
@@ -652,16 +662,43 @@ def _train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
 COMPILED_MAX_WORK = 2_000_000
 
 
+class _Inputs:
+    """The training inputs of one fit: X, and for a large first layer X transposed (n_in, m), so
+    that the weight gradient reads both operands along the samples without transposing X at
+    every step. Slicing rows slices both."""
+
+    def __init__(self, X, XT):
+        self.X, self.XT = X, XT
+        self.shape = X.shape
+
+    def __getitem__(self, rows):
+        return _Inputs(self.X[rows], None if self.XT is None else self.XT[:, rows])
+
+    def __len__(self):
+        return self.X.shape[0]
+
+
+def prepare_inputs(X):
+    """X, plus its transpose when the first layer's products are large (one copy per fit)."""
+    X = np.ascontiguousarray(X)
+    XT = None
+    if X.size >= PARALLEL_MIN_WORK:
+        XT = np.empty((X.shape[1], X.shape[0]), X.dtype)
+        _run_chunks(_transpose_into, (X, XT), X.shape[0], X.size)
+    return _Inputs(X, XT)
+
+
 def take_rows(X, rows):
     """The batch as (X, rows): the kernels read X[rows[r]] in place, nothing is copied."""
+    X = X.X if isinstance(X, _Inputs) else X
     return (X, np.ascontiguousarray(rows, dtype=np.int64))
 
 
 def _samples(X):
-    """(X, rows) from an array or from take_rows' pair."""
+    """(X, rows) from an array, from prepare_inputs' object or from take_rows' pair."""
     if isinstance(X, tuple):
         return X
-    X = np.ascontiguousarray(X)
+    X = X.X if isinstance(X, _Inputs) else np.ascontiguousarray(X)
     return X, np.arange(X.shape[0])
 
 
@@ -687,11 +724,17 @@ def activation_backward(act, Z, A, dA):
 
 def dense_backward(dZ, X, W, need_dX):
     """dW = X.T @ dZ;  db = column sums of dZ;  dX = dZ @ W.T (only if need_dX)."""
+    inputs = X
     (X, rows), dZ, W = _samples(X), np.ascontiguousarray(dZ), np.ascontiguousarray(W)
     m, (n_in, n_out) = rows.shape[0], W.shape
     dW = np.empty_like(W)
     db = np.empty(n_out, W.dtype)
-    _run_chunks(_dense_backward_weights_chunk, (X, rows, dZ, dW), n_in, m * W.size)
+    if isinstance(inputs, _Inputs) and inputs.XT is not None and n_out >= 4:
+        dZT = np.empty((n_out, m), dZ.dtype)
+        _transpose_into(dZ, dZT, 0, m)
+        _run_chunks(_weights_from_transposed_chunk, (inputs.XT, dZT, dW), n_in, m * W.size)
+    else:
+        _run_chunks(_dense_backward_weights_chunk, (X, rows, dZ, dW), n_in, m * W.size)
     _column_sums_into(dZ, db)
     dX = None
     if need_dX:
@@ -768,5 +811,6 @@ def train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
     """
     if not _compiled(net, min(batch_size, len(order))):
         return _layerwise_epoch(flat, net, loss, X, Y, order, batch_size, opt)
+    X = X.X if isinstance(X, _Inputs) else X
     value, correct = _train_epoch(flat, net, loss, X, Y, order, batch_size, opt)
     return float(value), int(correct)

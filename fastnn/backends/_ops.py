@@ -2,6 +2,8 @@
 
 Shapes (``m`` samples, ``n_in`` inputs, ``n_out`` outputs, ``k`` targets per sample):
 
+- ``prepare_inputs(X) -> inputs``: the training inputs laid out once per fit in the form this
+  backend reads fastest; ``train_epoch`` then gets ``inputs`` in place of X.
 - ``take_rows(X, rows) -> batch``: the samples X[rows] of one batch, in the form this backend's
   ``dense_forward`` and ``dense_backward`` accept as their X (a copy, or X and the indices).
 - ``dense_forward(X, W, b, act) -> (Z, A)``: X (m, n_in), W (n_in, n_out), b (n_out,);
@@ -16,7 +18,7 @@ Shapes (``m`` samples, ``n_in`` inputs, ``n_out`` outputs, ``k`` targets per sam
 - ``adam_step(params, grads, m, v, t, lr, beta1, beta2, eps)``: in place; ``t`` counts from 1.
 - ``forward(flat, net, X) -> (Z, A)``: the output layer's Z and A (m, k); caches nothing else.
 - ``loss_and_gradients(flat, net, loss, X, Y, grads) -> float``: fills the flat ``grads``.
-- ``train_epoch(flat, net, loss, X, Y, order, batch_size, opt) -> float``: one epoch of updates
+- ``train_epoch(flat, net, loss, inputs, Y, order, batch_size, opt)``: one epoch of updates
   over the rows ``order`` in batches; returns ``(loss, correct)``: the epoch's training loss (see
   ``_network``) and the correct predictions, both from each batch's forward pass.
 
@@ -29,6 +31,7 @@ array of one element, Adam's step counter, updated in place.
 """
 
 OPS = (
+    "prepare_inputs",
     "take_rows",
     "dense_forward",
     "activation_backward",
