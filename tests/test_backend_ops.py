@@ -242,3 +242,29 @@ def test_take_rows_feeds_the_layer_kernels(backend):
     for e, g in zip(get("loop").dense_backward(dZ, X[rows], W, True),
                     kernels.dense_backward(dZ, batch, W, True)):
         assert_close(e, g, "float64")
+
+
+def test_large_layers_split_over_threads_give_the_same_numbers(monkeypatch):
+    """One thread or several: fixed chunks, identical results, also in a forked child."""
+    import os
+
+    numba_backend = get("numba")
+    rng = np.random.default_rng(9)
+    X, W, b = _layer(rng, m=300, n_in=700, n_out=12)  # large enough for the threads
+    dZ = rng.normal(size=(300, 12))
+    monkeypatch.setenv("FASTNN_NUM_THREADS", "1")
+    expected = numba_backend.dense_forward(X, W, b, CODES["relu"]), \
+        numba_backend.dense_backward(dZ, X, W, True)
+    monkeypatch.setenv("FASTNN_NUM_THREADS", "3")
+    got = numba_backend.dense_forward(X, W, b, CODES["relu"]), \
+        numba_backend.dense_backward(dZ, X, W, True)
+    for e_group, g_group in zip(expected, got):
+        for e, g in zip(e_group, g_group):
+            np.testing.assert_array_equal(g, e)
+    if hasattr(os, "fork"):
+        pid = os.fork()
+        if pid == 0:  # the child: the pool must not be the parent's (dead) one
+            ok = np.array_equal(numba_backend.dense_forward(X, W, b, CODES["relu"])[1],
+                                expected[0][1])
+            os._exit(0 if ok else 1)
+        assert os.waitpid(pid, 0)[1] == 0

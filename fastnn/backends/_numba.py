@@ -361,16 +361,21 @@ _CORES = os.cpu_count() or 1
 _pool: list = []
 
 
-def _run_chunks(kernel, args, n, work):
-    """kernel(*args, lo, hi) over [0, n): one chunk per thread when ``work`` is large."""
+def _run_chunks(kernel, args, n, work, align=1):
+    """kernel(*args, lo, hi) over [0, n): one chunk per thread when ``work`` is large. Chunk
+    bounds are multiples of ``align`` (the kernel's tile or block), so every element is computed
+    by the same tile whatever the number of threads: results do not depend on it."""
     threads = min(_num_threads(), n) if work >= PARALLEL_MIN_WORK else 1
     if threads == 1:
         kernel(*args, 0, n)
         return
-    if not _pool or _pool[0]._max_workers != threads - 1:
-        _pool[:] = [ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="fastnn")]
-    bounds = [n * c // threads for c in range(threads + 1)]
-    futures = [_pool[0].submit(kernel, *args, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]
+    if not _pool or _pool[1] != (threads - 1, os.getpid()):  # a forked child needs its own
+        _pool[:] = [ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="fastnn"),
+                    (threads - 1, os.getpid())]
+    bounds = [min(n, (n * c // threads + align - 1) // align * align) for c in range(threads)]
+    bounds.append(n)
+    futures = [_pool[0].submit(kernel, *args, lo, hi)
+               for lo, hi in zip(bounds[1:-1], bounds[2:]) if lo < hi]
     kernel(*args, bounds[0], bounds[1])  # the calling thread takes the first chunk
     for future in futures:
         future.result()
@@ -711,7 +716,7 @@ def dense_forward(X, W, b, act):
     WT = np.empty((W.shape[1], W.shape[0]), W.dtype)
     if W.size > SMALL_LAYER:
         _run_chunks(_transpose_into, (W, WT), W.shape[0], W.size)
-    _run_chunks(_dense_forward_chunk, (X, rows, W, b, act, WT, Z, A), m, m * W.size)
+    _run_chunks(_dense_forward_chunk, (X, rows, W, b, act, WT, Z, A), m, m * W.size, align=4)
     return Z, A
 
 
@@ -732,15 +737,17 @@ def dense_backward(dZ, X, W, need_dX):
     if isinstance(inputs, _Inputs) and inputs.XT is not None and n_out >= 4:
         dZT = np.empty((n_out, m), dZ.dtype)
         _transpose_into(dZ, dZT, 0, m)
-        _run_chunks(_weights_from_transposed_chunk, (inputs.XT, dZT, dW), n_in, m * W.size)
+        _run_chunks(_weights_from_transposed_chunk, (inputs.XT, dZT, dW), n_in, m * W.size,
+                    align=4)
     else:
-        _run_chunks(_dense_backward_weights_chunk, (X, rows, dZ, dW), n_in, m * W.size)
+        _run_chunks(_dense_backward_weights_chunk, (X, rows, dZ, dW), n_in, m * W.size,
+                    align=K_BLOCK)
     _column_sums_into(dZ, db)
     dX = None
     if need_dX:
         dX = np.empty((m, n_in), W.dtype)
         ident = np.arange(m)
-        _run_chunks(_dense_backward_input_chunk, (dZ, W, dX, ident), m, m * W.size)
+        _run_chunks(_dense_backward_input_chunk, (dZ, W, dX, ident), m, m * W.size, align=4)
     return dX, dW, db
 
 
