@@ -136,24 +136,26 @@ class Sequential:
         self._require_built(X)
         return kernels.forward(self._flat, self._net(), X)[1]
 
-    def gradients(self, X, y, loss: str | None = None, backend: str = "auto") -> list:
-        """Gradients of ``loss`` over the batch (X, y), in the order and shapes of get_weights()."""
+    def _checked(self, X, y, loss, backend) -> tuple:
+        """``(kernels, loss code, X, Y)`` for a labelled batch, every argument checked; builds
+        the model if needed."""
         kernels = backends.get(backend)
         code = self._loss_code(loss)
         X = checks.features(X, self.input_dim, self.dtype)
-        self._require_built(X)
         Y = checks.targets(y, X.shape[0], self.output_dim, code, self.dtype)
+        self._require_built(X)
+        return kernels, code, X, Y
+
+    def gradients(self, X, y, loss: str | None = None, backend: str = "auto") -> list:
+        """Gradients of ``loss`` over the batch (X, y), in the order and shapes of get_weights()."""
+        kernels, code, X, Y = self._checked(X, y, loss, backend)
         grads = np.zeros_like(self._flat)
         kernels.loss_and_gradients(self._flat, self._net(), code, X, Y, grads)
         return [array.copy() for pair in layer_views(grads, self._sizes) for array in pair]
 
     def evaluate(self, X, y, loss: str | None = None, backend: str = "auto") -> dict:
         """``{"loss": ..., "accuracy": ...}`` (accuracy for the classification losses)."""
-        kernels = backends.get(backend)
-        code = self._loss_code(loss)
-        X = checks.features(X, self.input_dim, self.dtype)
-        self._require_built(X)
-        Y = checks.targets(y, X.shape[0], self.output_dim, code, self.dtype)
+        kernels, code, X, Y = self._checked(X, y, loss, backend)
         return self._evaluate_checked(kernels, X, Y, code)
 
     def _evaluate_checked(self, kernels, X, Y, loss: int) -> dict:
