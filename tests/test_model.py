@@ -163,3 +163,22 @@ def test_history_goes_on_over_fits():
     net.fit(X, y, loss="bce", epochs=3)
     net.fit(X, y, epochs=2)
     assert net.history.epoch == [0, 1, 2, 3, 4] and len(net.history.history["loss"]) == 5
+
+
+def test_numba_works_where_its_disk_cache_cannot_be_written(tmp_path):
+    """A cache folder that cannot be created (read-only install): kernels compile in memory."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import numpy as np, fastnn\n"
+              "m = fastnn.Sequential([fastnn.Dense(3, activation='tanh'), fastnn.Dense(1)],\n"
+              "                      input_dim=2, seed=0)\n"
+              "h = m.fit(np.ones((4, 2)), np.zeros(4), loss='mse', epochs=2, batch_size=1,\n"
+              "          backend='numba')\n"
+              "print('loss', h.history['loss'][-1])\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR="/proc/fastnn-cannot-write-here")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            env=env, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("loss ")

@@ -3,9 +3,9 @@
 Private ``_kernels`` are ``@njit``; the public functions of the backend contract are thin wrappers
 that allocate outputs. Small batches (per-sample SGD) run whole epochs — every batch, layer and
 update — in one compiled call; large layers split into fixed chunks of disjoint outputs computed
-on several threads, so no result depends on thread timing. The kernels mirror ``_loop.py``; they
-are written out again here (not compiled from it) because Numba's disk cache only follows the
-file that holds a kernel.
+on several threads, aligned to the tiles: no result depends on thread timing or count. The
+kernels mirror ``_loop.py``; they are written out again here (not compiled from it) because
+Numba's disk cache only follows the file that holds a kernel.
 """
 
 import math
