@@ -552,16 +552,15 @@ def _sample_forward(flat, table, X, i, S, z_at, a_at):
         n_in, n_out, act = table[layer, N_IN], table[layer, N_OUT], table[layer, ACT]
         wo, zo = table[layer, W_AT], table[layer, U_AT]
         io = a_at + table[layer - 1, U_AT] if layer > 0 else 0
-        for j in range(n_out):
-            z = flat[wo + n_in * n_out + j]
-            if layer == 0:
-                for k in range(n_in):
-                    z += X[i, k] * flat[wo + k * n_out + j]
-            else:
-                for k in range(n_in):
-                    z += S[io + k] * flat[wo + k * n_out + j]
-            S[z_at + zo + j] = z
-        _activate_segment(act, S, z_at + zo, S, a_at + zo, n_out)
+        zs = uint64(z_at + zo)
+        for j in range(uint64(n_out)):
+            S[zs + j] = flat[uint64(wo + n_in * n_out) + j]
+        for k in range(n_in):  # row k of W is contiguous: the j loop vectorizes (unsigned
+            x = X[i, k] if layer == 0 else S[io + k]  # indices: no wraparound checks)
+            w = uint64(wo + k * n_out)
+            for j in range(uint64(n_out)):
+                S[zs + j] += x * flat[w + j]
+        _activate_segment(act, S, zs, S, a_at + zo, n_out)
 
 
 @_jit(inline="always")
@@ -571,19 +570,23 @@ def _sample_backward(flat, table, X, i, S, z_at, a_at, d_at, e_at, grads):
         n_in, n_out = table[layer, N_IN], table[layer, N_OUT]
         wo = table[layer, W_AT]
         io = table[layer - 1, U_AT] if layer > 0 else 0
+        d = uint64(d_at)
         for k in range(n_in):
             a = X[i, k] if layer == 0 else S[a_at + io + k]
-            for j in range(n_out):
-                grads[wo + k * n_out + j] += a * S[d_at + j]
+            w = uint64(wo + k * n_out)
+            for j in range(uint64(n_out)):
+                grads[w + j] += a * S[d + j]
         if table[layer, BIAS]:
-            for j in range(n_out):
-                grads[wo + n_in * n_out + j] += S[d_at + j]
+            w = uint64(wo + n_in * n_out)
+            for j in range(uint64(n_out)):
+                grads[w + j] += S[d + j]
         if layer == 0:
             break
         for k in range(n_in):
             total = S.dtype.type(0)
-            for j in range(n_out):
-                total += S[d_at + j] * flat[wo + k * n_out + j]
+            w = uint64(wo + k * n_out)
+            for j in range(uint64(n_out)):
+                total += S[d + j] * flat[w + j]
             S[e_at + k] = total
         _activation_backward_segment(table[layer - 1, ACT], S, z_at + io, S, a_at + io, S, e_at,
                                      n_in)
