@@ -75,7 +75,7 @@ def main(argv=None) -> dict:
     preset = PRESETS[args.model]
     epochs = preset["epochs"] if args.epochs is None else args.epochs
     lr = preset["lr"] if args.lr is None else args.lr
-    backend = fastnn.backends.auto() if args.backend == "auto" else args.backend
+    backend = args.backend
     fastnn.checks.positive_int("--epochs", epochs, allow_zero=True)  # before any work
     fastnn.SGD(lr=lr)
     if args.batch_size is not None:
@@ -85,6 +85,9 @@ def main(argv=None) -> dict:
         args.data, dtype=args.dtype)
     model = build(args, preset)
     sizes = [12288] + [layer.units for layer in model.layers]
+    if backend == "auto":  # the rule fit applies (fastnn.backends.auto)
+        batch = min(args.batch_size or len(X_train), len(X_train))
+        backend = fastnn.backends.auto(sizes, batch, len(X_train))
     print(f"cat classifier: {args.model} {sizes}, {epochs} iterations, lr {lr}, "
           f"batch {args.batch_size or 'full'}, backend {backend}, {args.dtype}; "
           f"{len(X_train)} training and {len(X_test)} test images")

@@ -208,15 +208,17 @@ class Sequential:
             Y_val = checks.targets(validation_data[1], X_val.shape[0], self.output_dim, code,
                                    self.dtype, "y_val")
             validation = (X_val, Y_val)
-        batch = X.shape[0] if batch_size is None else min(batch_size, X.shape[0])
         if verbose and log_every is None:
             log_every = max(1, epochs // 20)
         rng = np.random.RandomState(seed if seed is not None else self.seed)
-        self.loss = next(name for name, c in losses.LOSSES.items() if c == code)
-        self.optimizer = optimizer
         if early_stopping is not None:
             early_stopping.check(validation is not None, code in losses.CLASSIFICATION)
+        self.loss = next(name for name, c in losses.LOSSES.items() if c == code)
+        self.optimizer = optimizer
         self._require_built(X)  # every argument is fine: now the work starts
+        batch = X.shape[0] if batch_size is None else min(batch_size, X.shape[0])
+        if backend == "auto":
+            kernels = backends.get(backends.auto(self._sizes, batch, X.shape[0]))
         return training.run(self, kernels, X, Y, code, optimizer, epochs, batch, shuffle, rng,
                             validation, log_every if verbose else None, early_stopping)
 

@@ -182,3 +182,18 @@ def test_numba_works_where_its_disk_cache_cannot_be_written(tmp_path):
                             env=env, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("loss ")
+
+
+def test_auto_rule_follows_the_measurements():
+    """numba for small networks and full batches; numpy for mini-batches of large layers."""
+    if "numba" not in fastnn.available_backends():
+        assert backends.auto((12288, 20, 1), 64, 209) == "numpy"
+        return
+    cat = (12288, 20, 7, 5, 1)
+    assert backends.auto() == "numba"
+    assert backends.auto(cat, 209, 209) == "numba"  # full batch
+    assert backends.auto(cat, 64, 209) == "numpy"  # mini-batches of a large layer
+    assert backends.auto(cat, 1, 209) == "numba"  # per-sample: one compiled epoch
+    assert backends.auto(cat, 2, 209) == "numba"
+    assert backends.auto(cat, 4, 209) == "numpy"
+    assert backends.auto((2, 4, 1), 32, 400) == "numba"  # small network

@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit, uint64
 
 from .. import activations as act_codes
+from .. import backends
 from .. import losses as loss_codes
 from . import _network
 
@@ -667,7 +668,7 @@ def _train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
 # ones run whole epochs in one compiled call, sample by sample. COMPILED_MAX_WORK multiply-adds
 # per batch decide.
 
-COMPILED_MAX_WORK = 2_000_000
+COMPILED_MAX_WORK = backends.COMPILED_MAX_WORK
 
 
 class _Inputs:
