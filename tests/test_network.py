@@ -5,6 +5,7 @@ import pytest
 from conftest import BACKENDS, GRADCHECK_MAX, TRAINED_ATOL, TRAINED_RTOL, small_model, targets_for
 
 import fastnn
+from fastnn import backends
 
 ARCHITECTURES = [
     # sizes, activations, loss
@@ -89,3 +90,37 @@ def test_predict_evaluate_agree_across_backends(dtype):
         metrics = model.evaluate(X, y, loss="bce", backend=name)
         assert metrics["accuracy"] == expected_metrics["accuracy"]
         assert metrics["loss"] == pytest.approx(expected_metrics["loss"], rel=1e-6)
+
+
+@pytest.mark.parametrize("tail_max", [0, 20, 10_000])
+@pytest.mark.parametrize("sizes,acts,loss", ARCHITECTURES[:4])
+def test_numba_large_batch_path_agrees_with_loop(monkeypatch, sizes, acts, loss, tail_max):
+    """Large batches: the head layer by layer, the tail sample by sample. With tail_max 0 every
+    layer is in the head (no tail), 20 puts two layers of (4, 6, 5, 3) in it, 10_000 one."""
+    numba_backend = backends.get("numba")
+    monkeypatch.setattr(numba_backend, "COMPILED_MAX_WORK", 0)
+    monkeypatch.setattr(numba_backend, "TAIL_MAX_WEIGHTS", tail_max)
+    rng = np.random.default_rng(15)
+    X = rng.normal(size=(11, sizes[0]))
+    y = targets_for(loss, rng, 11, sizes[-1])
+    expected = small_model(sizes, acts, seed=7, use_bias=loss != "sse")
+    got = small_model(sizes, acts, seed=7, use_bias=loss != "sse")
+    for e, g in zip(expected.gradients(X, y, loss=loss, backend="loop"),
+                    got.gradients(X, y, loss=loss, backend="numba")):
+        np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got.predict(X, backend="numba"), expected.predict(X, backend="loop"),
+                               rtol=1e-12)
+    histories = [model.fit(X, y, loss=loss, optimizer=fastnn.Adam(0.01), epochs=3, batch_size=4,
+                           shuffle=True, seed=2, backend=name).history
+                 for model, name in ((expected, "loop"), (got, "numba"))]
+    for e, g in zip(expected.get_weights(), got.get_weights()):
+        np.testing.assert_allclose(g, e, rtol=TRAINED_RTOL["float64"], atol=TRAINED_ATOL["float64"])
+    np.testing.assert_allclose(histories[1]["loss"], histories[0]["loss"], rtol=1e-10)
+
+
+def test_numba_head_reaches_the_last_large_layer(monkeypatch):
+    numba_backend = backends.get("numba")
+    net = (np.array([4, 6, 5, 3]), np.zeros(3, np.int64), np.ones(3, np.int64))
+    for tail_max, head in ((0, 3), (20, 2), (25, 2), (30, 1), (10_000, 1)):
+        monkeypatch.setattr(numba_backend, "TAIL_MAX_WEIGHTS", tail_max)
+        assert numba_backend._head(net) == head

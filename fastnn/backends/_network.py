@@ -11,10 +11,12 @@ from ._layout import layer_views
 from ._ops import OPT_SGD
 
 
-def bind(kernels):
+def bind(kernels, batch=None):
     """Return ``(forward, loss_and_gradients, train_epoch)`` built on a backend's kernels.
 
-    ``kernels`` maps the layer-kernel names of the backend contract to functions.
+    ``kernels`` maps the layer-kernel names of the backend contract to functions. ``batch``,
+    if given, replaces the layer-by-layer ``(loss, correct)`` of one batch that fills ``grads``:
+    ``batch(flat, net, loss, X, Y, grads)``.
     """
     take_rows = kernels["take_rows"]
     dense_forward = kernels["dense_forward"]
@@ -38,7 +40,7 @@ def bind(kernels):
         """Forward, loss, then backpropagation by the chain rule; fills ``grads`` (flat)."""
         return _batch(flat, net, loss, X, Y, grads)[0]
 
-    def _batch(flat, net, loss, X, Y, grads):
+    def _layer_batch(flat, net, loss, X, Y, grads):
         """``(loss, correct)`` of one batch; fills ``grads``."""
         sizes, acts, biases = net
         layers = layer_views(flat, sizes)
@@ -62,6 +64,8 @@ def bind(kernels):
                 Z, A = caches[layer - 1]
                 dZ = activation_backward(int(acts[layer - 1]), Z, A, dX)
         return value, correct
+
+    _batch = batch or _layer_batch
 
     def train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
         """One epoch of updates; returns ``(loss, correct)`` summed up from the batches.

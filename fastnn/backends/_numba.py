@@ -20,6 +20,7 @@ from .. import activations as act_codes
 from .. import backends
 from .. import losses as loss_codes
 from . import _network
+from ._layout import layer_views
 
 # fastmath without "nnan"/"ninf": NaN and inf checks must keep working.
 FASTMATH = frozenset({"contract", "arcp", "afn", "reassoc", "nsz"})
@@ -229,7 +230,7 @@ def _matmul_nt_rows(A, rows, i0, i1, B, C, t0, t1):
 PARALLEL_MIN_WORK = 200_000  # multiply-adds of a layer from which threads pay off
 T_BLOCK = 4096  # a block of the reduction: the tile's rows of A and B stay in L1/L2
 SMALL_LAYER = 256  # n_in * n_out up to which plain loops beat the tiles
-K_BLOCK = 128  # columns of X transposed together for the weight gradient
+GRAD_BLOCK_BYTES = 2048  # of each row of X per weight-gradient block (256 float64, 512 float32)
 
 
 @_jit()
@@ -254,66 +255,63 @@ def _dense_forward_chunk(X, rows, W, b, act, WT, Z, A, r0, r1):
     _activate(act, Z[r0:r1], A[r0:r1])
 
 
-@_jit()
-def _column_gradient(X, rows, dZ, dW, j, kb, ke):
-    """dW[kb:ke, j] += sum_r X[rows[r], kb:ke] dZ[r, j], eight samples per pass along k."""
-    m = rows.shape[0]
-    ju = uint64(j)
-    r = 0
-    while r + 8 <= m:
-        i0, i1 = uint64(rows[r]), uint64(rows[r + 1])
-        i2, i3 = uint64(rows[r + 2]), uint64(rows[r + 3])
-        i4, i5 = uint64(rows[r + 4]), uint64(rows[r + 5])
-        i6, i7 = uint64(rows[r + 6]), uint64(rows[r + 7])
-        d0, d1, d2, d3 = dZ[r, j], dZ[r + 1, j], dZ[r + 2, j], dZ[r + 3, j]
-        d4, d5, d6, d7 = dZ[r + 4, j], dZ[r + 5, j], dZ[r + 6, j], dZ[r + 7, j]
-        for k in range(uint64(kb), uint64(ke)):
-            dW[k, ju] += (X[i0, k] * d0 + X[i1, k] * d1 + X[i2, k] * d2 + X[i3, k] * d3
-                          + X[i4, k] * d4 + X[i5, k] * d5 + X[i6, k] * d6 + X[i7, k] * d7)
-        r += 8
-    for rest in range(r, m):
-        i0, d0 = uint64(rows[rest]), dZ[rest, j]
-        for k in range(uint64(kb), uint64(ke)):
-            dW[k, ju] += X[i0, k] * d0
+@_jit(inline="always")
+def _gradient_tile4x4(X, rows, r, dZ, j, kb, w, G):
+    """G[j:j+4, t] += sum over four samples X[rows[r+s], kb+t] dZ[r+s, j:j+4], t < w: 16
+    multiply-adds per four loads of X, vectorized along t."""
+    i0, i1 = uint64(rows[r]), uint64(rows[r + 1])
+    i2, i3 = uint64(rows[r + 2]), uint64(rows[r + 3])
+    a00, a01, a02, a03 = dZ[r, j], dZ[r, j + 1], dZ[r, j + 2], dZ[r, j + 3]
+    a10, a11, a12, a13 = dZ[r + 1, j], dZ[r + 1, j + 1], dZ[r + 1, j + 2], dZ[r + 1, j + 3]
+    a20, a21, a22, a23 = dZ[r + 2, j], dZ[r + 2, j + 1], dZ[r + 2, j + 2], dZ[r + 2, j + 3]
+    a30, a31, a32, a33 = dZ[r + 3, j], dZ[r + 3, j + 1], dZ[r + 3, j + 2], dZ[r + 3, j + 3]
+    g0, g1, g2, g3 = uint64(j), uint64(j + 1), uint64(j + 2), uint64(j + 3)
+    k = uint64(kb)
+    for t in range(w):
+        x0, x1, x2, x3 = X[i0, k + t], X[i1, k + t], X[i2, k + t], X[i3, k + t]
+        G[g0, t] += x0 * a00 + x1 * a10 + x2 * a20 + x3 * a30
+        G[g1, t] += x0 * a01 + x1 * a11 + x2 * a21 + x3 * a31
+        G[g2, t] += x0 * a02 + x1 * a12 + x2 * a22 + x3 * a32
+        G[g3, t] += x0 * a03 + x1 * a13 + x2 * a23 + x3 * a33
+
+
+@_jit(inline="always")
+def _gradient_axpy(X, i, d, g, kb, w, G):
+    """G[g, t] += X[i, kb+t] d for t < w: one sample and one output, for the tiles' edges."""
+    i, g, k = uint64(i), uint64(g), uint64(kb)
+    for t in range(w):
+        G[g, t] += X[i, k + t] * d
 
 
 @_jit()
 def _dense_backward_weights_chunk(X, rows, dZ, dW, k0, k1):
-    """dW[k] = sum_r X[rows[r], k] dZ[r] for k0 <= k < k1. Block by block, the block's columns
-    of X are first transposed into a buffer that stays in L2; then the forward's 4 x 4 tiles
-    compute dW[block] = buffer @ dZ, both read along the samples."""
-    m = rows.shape[0]
-    n_out = dW.shape[1]
-    if n_out < 4:  # too few outputs for the tiles: go along k instead
-        for kb in range(k0, k1, K_BLOCK):
-            ke = min(kb + K_BLOCK, k1)
-            dW[kb:ke] = 0
+    """dW[k] = sum_r X[rows[r], k] dZ[r] for k0 <= k < k1, X read in place (any rows, no copy).
+    Block by block of GRAD_BLOCK_BYTES of each row of X, G = dW[block].T (n_out, width) stays
+    in cache while 4 x 4 tiles of samples x outputs add into it along k; then G is written to dW."""
+    m, n_out = dZ.shape
+    width = GRAD_BLOCK_BYTES // X.itemsize
+    G = np.empty((n_out, width), dW.dtype)
+    for kb in range(k0, k1, width):
+        w = uint64(min(width, k1 - kb))
+        for j in range(n_out):
+            for t in range(w):
+                G[j, t] = 0
+        r = 0
+        while r + 4 <= m:
+            j = 0
+            while j + 4 <= n_out:
+                _gradient_tile4x4(X, rows, r, dZ, j, kb, w, G)
+                j += 4
+            for s in range(r, r + 4):
+                for edge in range(j, n_out):
+                    _gradient_axpy(X, rows[s], dZ[s, edge], edge, kb, w, G)
+            r += 4
+        for s in range(r, m):
             for j in range(n_out):
-                _column_gradient(X, rows, dZ, dW, j, kb, ke)
-        return
-    dZT = np.empty((n_out, m), dW.dtype)
-    _transpose_into(dZ, dZT, 0, m)
-    block = np.empty((K_BLOCK, m), dW.dtype)
-    ident = np.arange(K_BLOCK)
-    for kb in range(k0, k1, K_BLOCK):
-        width = min(K_BLOCK, k1 - kb)
-        for r in range(m):
-            i = uint64(rows[r])
-            for k in range(width):
-                block[k, r] = X[i, uint64(kb + k)]
-        out = dW[kb:kb + width]
-        out[:] = 0
-        _matmul_nt_rows(block, ident, 0, width, dZT, out, 0, m)
-
-
-@_jit()
-def _weights_from_transposed_chunk(XT, dZT, dW, k0, k1):
-    """dW[k] = XT[k] @ dZT.T for k0 <= k < k1, from X transposed once per fit (see
-    ``prepare_inputs``): the 4 x 4 tiles with both operands read along the samples."""
-    for k in range(k0, k1):
-        for j in range(dW.shape[1]):
-            dW[k, j] = 0
-    _matmul_nt_rows(XT, np.arange(k1), k0, k1, dZT, dW, 0, dZT.shape[1])
+                _gradient_axpy(X, rows[s], dZ[s, j], j, kb, w, G)
+        for t in range(w):
+            for j in range(n_out):
+                dW[kb + t, j] = G[j, t]
 
 
 @_jit()
@@ -565,8 +563,19 @@ def _sample_forward(flat, table, X, i, S, z_at, a_at):
 
 
 @_jit(inline="always")
-def _sample_backward(flat, table, X, i, S, z_at, a_at, d_at, e_at, grads):
-    """Add the gradients of sample X[i] to ``grads``; S[d_at:] holds dL/dZ of the output."""
+def _row_dot(flat, w, S, d, n):
+    """sum_j S[d + j] flat[w + j] for j < n: a row of W times a delta segment."""
+    w, d = uint64(w), uint64(d)
+    total = S.dtype.type(0)
+    for j in range(uint64(n)):
+        total += S[d + j] * flat[w + j]
+    return total
+
+
+@_jit(inline="always")
+def _sample_backward(flat, table, X, i, S, z_at, a_at, d_at, e_at, grads, dX):
+    """Add the gradients of sample X[i] to ``grads``; S[d_at:] holds dL/dZ of the output. If dX
+    has rows, dX[i] = dL/dX[i], the gradient of the first layer's input."""
     for layer in range(table.shape[0] - 1, -1, -1):
         n_in, n_out = table[layer, N_IN], table[layer, N_OUT]
         wo = table[layer, W_AT]
@@ -582,28 +591,28 @@ def _sample_backward(flat, table, X, i, S, z_at, a_at, d_at, e_at, grads):
             for j in range(uint64(n_out)):
                 grads[w + j] += S[d + j]
         if layer == 0:
+            if dX.shape[0] > 0:
+                for k in range(n_in):
+                    dX[i, k] = _row_dot(flat, wo + k * n_out, S, d, n_out)
             break
         for k in range(n_in):
-            total = S.dtype.type(0)
-            w = uint64(wo + k * n_out)
-            for j in range(uint64(n_out)):
-                total += S[d + j] * flat[w + j]
-            S[e_at + k] = total
+            S[e_at + k] = _row_dot(flat, wo + k * n_out, S, d, n_out)
         _activation_backward_segment(table[layer - 1, ACT], S, z_at + io, S, a_at + io, S, e_at,
                                      n_in)
         d_at, e_at = e_at, d_at
 
 
 @_jit(inline="always")
-def _batch_gradients(flat, table, loss, X, Y, rows, scratch, grads):
-    """``(loss, correct)`` of the batch X[rows], Y[rows]; ``grads`` = its gradient.
-    ``rows = (order, start, stop)``: the batch is order[start:stop], without making a view."""
+def _batch_gradients(flat, table, loss, X, Y, rows, scratch, grads, dX):
+    """``(loss, correct)`` of the batch X[rows], Y[rows]; the gradient of the table's layers
+    into ``grads`` (the parameters before them are left alone), dL/dX[rows] into dX if it has
+    rows. ``rows = (order, start, stop)``: the batch is order[start:stop], without a view."""
     order, start, stop = rows
     S, z_at, a_at, d_at, e_at = scratch
     last = table.shape[0] - 1
     k, o, act = table[last, N_OUT], table[last, U_AT], table[last, ACT]
     scale = _loss_scale(loss, stop - start, k)
-    for p in range(grads.shape[0]):  # (a slice assignment would make a view per batch)
+    for p in range(table[0, W_AT], grads.shape[0]):  # (a slice assignment would make a view)
         grads[p] = 0
     value = 0.0
     correct = 0
@@ -613,14 +622,15 @@ def _batch_gradients(flat, table, loss, X, Y, rows, scratch, grads):
         value += _sample_loss(loss, act, S, z_at + o, S, a_at + o, Y, i, k)
         correct += _sample_correct(loss, S, a_at + o, Y, i, k)
         _sample_delta(loss, act, S, z_at + o, S, a_at + o, Y, i, k, scale, S, d_at)
-        _sample_backward(flat, table, X, i, S, z_at, a_at, d_at, e_at, grads)
+        _sample_backward(flat, table, X, i, S, z_at, a_at, d_at, e_at, grads, dX)
     return value / scale, correct
 
 
 @_jit()
-def _forward_samples(flat, net, X, Z, A):
-    """The output layer's Z and A (m, k) for every row of X."""
-    table = _layer_table(net)
+def _forward_samples(flat, net, first, X, Z, A):
+    """The output layer's Z and A (m, k) for every row of X, the input of layer ``first``:
+    layers first, first + 1, ... sample by sample."""
+    table = _layer_table(net)[first:]
     S, z_at, a_at, _, _ = _scratch(table, flat)
     k, o = table[-1, N_OUT], table[-1, U_AT]
     for i in range(X.shape[0]):
@@ -631,10 +641,12 @@ def _forward_samples(flat, net, X, Z, A):
 
 
 @_jit()
-def _gradients_compiled(flat, net, loss, X, Y, grads):
-    table = _layer_table(net)
+def _gradients_samples(flat, net, first, loss, X, Y, grads, dX):
+    """``(loss, correct)`` of the layers from ``first`` on, sample by sample, X their input
+    (m, n): their gradients into ``grads``, dL/dX into dX if it has rows."""
+    table = _layer_table(net)[first:]
     rows = (np.arange(X.shape[0]), 0, X.shape[0])
-    return _batch_gradients(flat, table, loss, X, Y, rows, _scratch(table, flat), grads)
+    return _batch_gradients(flat, table, loss, X, Y, rows, _scratch(table, flat), grads, dX)
 
 
 @_jit()
@@ -645,13 +657,14 @@ def _train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
     table = _layer_table(net)
     scratch = _scratch(table, flat)
     grads = np.empty_like(flat)
+    no_input_gradient = np.empty((0, 0), flat.dtype)
     n = order.shape[0]
     total = 0.0
     correct = 0
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
         value, batch_correct = _batch_gradients(flat, table, loss, X, Y, (order, start, stop),
-                                                scratch, grads)
+                                                scratch, grads, no_input_gradient)
         correct += batch_correct
         total += value if loss == SSE else value * (stop - start)
         if code == 0:
@@ -664,63 +677,61 @@ def _train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
 
 
 # ---------------------------------------------------------------- the backend contract
-# Large batches run layer by layer from Python, each layer's kernels split over threads; small
-# ones run whole epochs in one compiled call, sample by sample. COMPILED_MAX_WORK multiply-adds
-# per batch decide.
+# Small batches run whole epochs in one compiled call, sample by sample (COMPILED_MAX_WORK
+# multiply-adds per batch decide). Large ones split the network in two: the head, up to the last
+# layer with more than TAIL_MAX_WEIGHTS weights, runs layer by layer, each product split over
+# threads; the small layers after it (the tail, with the loss) run in one compiled call, sample by
+# sample, which also returns the gradient the head's backward pass starts from.
 
 COMPILED_MAX_WORK = backends.COMPILED_MAX_WORK
-
-
-class _Inputs:
-    """The training inputs of one fit: X, and for a large first layer X transposed (n_in, m), so
-    that the weight gradient reads both operands along the samples without transposing X at
-    every step. Slicing rows slices both."""
-
-    def __init__(self, X, XT):
-        self.X, self.XT = X, XT
-        self.shape = X.shape
-
-    def __getitem__(self, rows):
-        return _Inputs(self.X[rows], None if self.XT is None else self.XT[:, rows])
-
-    def __len__(self):
-        return self.X.shape[0]
+TAIL_MAX_WEIGHTS = 4096
 
 
 def prepare_inputs(X):
-    """X, plus its transpose when the first layer's products are large (one copy per fit)."""
-    X = np.ascontiguousarray(X)
-    XT = None
-    if X.size >= PARALLEL_MIN_WORK:
-        XT = np.empty((X.shape[1], X.shape[0]), X.dtype)
-        _run_chunks(_transpose_into, (X, XT), X.shape[0], X.size)
-    return _Inputs(X, XT)
+    """X as the kernels read it: C-contiguous. Batches are read in place through row indices."""
+    return np.ascontiguousarray(X)
 
 
 def take_rows(X, rows):
     """The batch as (X, rows): the kernels read X[rows[r]] in place, nothing is copied."""
-    X = X.X if isinstance(X, _Inputs) else X
     return (X, np.ascontiguousarray(rows, dtype=np.int64))
 
 
 def _samples(X):
-    """(X, rows) from an array, from prepare_inputs' object or from take_rows' pair."""
+    """(X, rows) from an array or from take_rows' pair."""
     if isinstance(X, tuple):
         return X
-    X = X.X if isinstance(X, _Inputs) else np.ascontiguousarray(X)
+    X = np.ascontiguousarray(X)
     return X, np.arange(X.shape[0])
+
+
+def _forward_into(X, rows, W, b, act, Z, A):
+    """Z = X[rows] @ W + b;  A = act(Z), large layers on several threads."""
+    WT = np.empty((W.shape[1], W.shape[0]), W.dtype)
+    if W.size > SMALL_LAYER:
+        _run_chunks(_transpose_into, (W, WT), W.shape[0], W.size)
+    m = rows.shape[0]
+    _run_chunks(_dense_forward_chunk, (X, rows, W, b, act, WT, Z, A), m, m * W.size, align=4)
+
+
+def _backward_into(dZ, X, rows, W, dW, db, dX):
+    """dW = X[rows].T @ dZ;  db = column sums of dZ;  dX = dZ @ W.T unless dX is None."""
+    m = rows.shape[0]
+    width = GRAD_BLOCK_BYTES // W.itemsize
+    _run_chunks(_dense_backward_weights_chunk, (X, rows, dZ, dW), W.shape[0], m * W.size,
+                align=width)
+    _column_sums_into(dZ, db)
+    if dX is not None:
+        _run_chunks(_dense_backward_input_chunk, (dZ, W, dX, np.arange(m)), m, m * W.size,
+                    align=4)
 
 
 def dense_forward(X, W, b, act):
     """Z = X @ W + b;  A = act(Z).  X (m, n_in) (or take_rows' pair) -> Z, A (m, n_out)."""
     (X, rows), W = _samples(X), np.ascontiguousarray(W)
-    m = rows.shape[0]
-    Z = np.empty((m, W.shape[1]), W.dtype)
+    Z = np.empty((rows.shape[0], W.shape[1]), W.dtype)
     A = np.empty_like(Z)
-    WT = np.empty((W.shape[1], W.shape[0]), W.dtype)
-    if W.size > SMALL_LAYER:
-        _run_chunks(_transpose_into, (W, WT), W.shape[0], W.size)
-    _run_chunks(_dense_forward_chunk, (X, rows, W, b, act, WT, Z, A), m, m * W.size, align=4)
+    _forward_into(X, rows, W, b, act, Z, A)
     return Z, A
 
 
@@ -733,25 +744,10 @@ def activation_backward(act, Z, A, dA):
 
 def dense_backward(dZ, X, W, need_dX):
     """dW = X.T @ dZ;  db = column sums of dZ;  dX = dZ @ W.T (only if need_dX)."""
-    inputs = X
     (X, rows), dZ, W = _samples(X), np.ascontiguousarray(dZ), np.ascontiguousarray(W)
-    m, (n_in, n_out) = rows.shape[0], W.shape
-    dW = np.empty_like(W)
-    db = np.empty(n_out, W.dtype)
-    if isinstance(inputs, _Inputs) and inputs.XT is not None and n_out >= 4:
-        dZT = np.empty((n_out, m), dZ.dtype)
-        _transpose_into(dZ, dZT, 0, m)
-        _run_chunks(_weights_from_transposed_chunk, (inputs.XT, dZT, dW), n_in, m * W.size,
-                    align=4)
-    else:
-        _run_chunks(_dense_backward_weights_chunk, (X, rows, dZ, dW), n_in, m * W.size,
-                    align=K_BLOCK)
-    _column_sums_into(dZ, db)
-    dX = None
-    if need_dX:
-        dX = np.empty((m, n_in), W.dtype)
-        ident = np.arange(m)
-        _run_chunks(_dense_backward_input_chunk, (dZ, W, dX, ident), m, m * W.size, align=4)
+    dW, db = np.empty_like(W), np.empty(W.shape[1], W.dtype)
+    dX = np.empty((rows.shape[0], W.shape[0]), W.dtype) if need_dX else None
+    _backward_into(dZ, X, rows, W, dW, db, dX)
     return dX, dW, db
 
 
@@ -784,44 +780,98 @@ def adam_step(params, grads, m, v, t, lr, beta1, beta2, eps):
     _run_chunks(_adam_step, (params, grads, m, v) + hyper, params.size, params.size)
 
 
-_layerwise_forward, _layerwise_gradients, _layerwise_epoch = _network.bind(globals())
-
-
 def _compiled(net, batch) -> bool:
     """Whether a batch is small enough for the compiled, serial whole-network path."""
     sizes = net[0]
     return batch * int(np.sum(sizes[:-1] * sizes[1:])) < COMPILED_MAX_WORK
 
 
+def _head(net) -> int:
+    """How many layers run layer by layer: up to the last one with more than TAIL_MAX_WEIGHTS
+    weights, at least one."""
+    sizes = net[0]
+    large = np.flatnonzero(sizes[:-1] * sizes[1:] > TAIL_MAX_WEIGHTS)
+    return int(large[-1]) + 1 if large.size else 1
+
+
+def _head_forward(flat, net, X, rows):
+    """The head's layers on X[rows]: ``[(input, rows), ...]`` and ``[(Z, A), ...]`` per layer."""
+    sizes, acts, _ = net
+    inputs, outputs = [], []
+    for (W, b), act in zip(layer_views(flat, sizes)[:_head(net)], acts):
+        Z = np.empty((rows.shape[0], W.shape[1]), W.dtype)
+        A = np.empty_like(Z)
+        _forward_into(X, rows, W, b, int(act), Z, A)
+        inputs.append((X, rows))
+        outputs.append((Z, A))
+        X, rows = A, np.arange(rows.shape[0])
+    return inputs, outputs
+
+
+def _layered_gradients(flat, net, loss, X, Y, grads):
+    """``(loss, correct)`` of the batch X (an array or take_rows' pair), Y; fills ``grads``:
+    the head forward layer by layer, the tail forward and back sample by sample, then the head
+    backward layer by layer."""
+    (X, rows), Y = _samples(X), np.ascontiguousarray(Y)
+    sizes, acts, biases = net
+    head = _head(net)
+    inputs, outputs = _head_forward(flat, net, X, rows)
+    Z, A = outputs[-1]
+    act = int(acts[head - 1])
+    if head < len(acts):
+        dA = np.empty_like(A)
+        value, correct = _gradients_samples(flat, net, head, int(loss), A, Y, grads, dA)
+        dZ = activation_backward(act, Z, A, dA)
+    else:
+        value, correct = loss_value(loss, act, Z, A, Y), correct_count(loss, A, Y)
+        dZ = output_delta(loss, act, Z, A, Y)
+    layers, grad_layers = layer_views(flat, sizes), layer_views(grads, sizes)
+    for layer in range(head - 1, -1, -1):
+        (W, _), (dW, db) = layers[layer], grad_layers[layer]
+        dX = np.empty((dZ.shape[0], W.shape[0]), W.dtype) if layer > 0 else None
+        _backward_into(dZ, *inputs[layer], W, dW, db, dX)
+        if not biases[layer]:
+            db[:] = 0
+        if layer > 0:
+            dZ = activation_backward(int(acts[layer - 1]), *outputs[layer - 1], dX)
+    return float(value), int(correct)
+
+
+_, _, _layered_epoch = _network.bind(globals(), batch=_layered_gradients)
+
+
 def forward(flat, net, X):
     """The output layer's Z and A for X (m, n_in), each (m, k)."""
     X = np.ascontiguousarray(X)
-    m = X.shape[0]
+    m, first = X.shape[0], 0
     if not _compiled(net, m):
-        return _layerwise_forward(flat, net, X)
+        _, outputs = _head_forward(flat, net, X, np.arange(m))
+        first = _head(net)
+        if first == len(net[1]):
+            return outputs[-1]
+        X = outputs[-1][1]
     Z = np.empty((m, int(net[0][-1])), flat.dtype)
     A = np.empty_like(Z)
-    _forward_samples(flat, net, X, Z, A)
+    _forward_samples(flat, net, first, X, Z, A)
     return Z, A
 
 
 def loss_and_gradients(flat, net, loss, X, Y, grads):
     """Forward, loss, then backpropagation; fills ``grads`` (flat); returns the loss."""
     X, Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
-    m = X.shape[0]
-    if not _compiled(net, m):
-        return _layerwise_gradients(flat, net, loss, X, Y, grads)
-    return float(_gradients_compiled(flat, net, loss, X, Y, grads)[0])
+    if not _compiled(net, X.shape[0]):
+        return _layered_gradients(flat, net, loss, X, Y, grads)[0]
+    no_input_gradient = np.empty((0, 0), flat.dtype)
+    return float(_gradients_samples(flat, net, 0, loss, X, Y, grads, no_input_gradient)[0])
 
 
 def train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
     """One epoch of updates over ``order`` in batches; ``(loss, correct)``.
 
     Small batches: the whole epoch (batches, layers, optimizer) in one compiled call. Large
-    ones: batch by batch, each layer's kernels run in parallel.
+    ones: batch by batch, the head's kernels on several threads (see above).
     """
     if not _compiled(net, min(batch_size, len(order))):
-        return _layerwise_epoch(flat, net, loss, X, Y, order, batch_size, opt)
-    X = X.X if isinstance(X, _Inputs) else X
+        return _layered_epoch(flat, net, loss, X, Y, order, batch_size, opt)
     value, correct = _train_epoch(flat, net, loss, X, Y, order, batch_size, opt)
     return float(value), int(correct)
