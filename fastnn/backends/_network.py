@@ -11,12 +11,13 @@ from ._layout import layer_views
 from ._ops import OPT_SGD
 
 
-def bind(kernels, batch=None):
+def bind(kernels, step=None):
     """Return ``(forward, loss_and_gradients, train_epoch)`` built on a backend's kernels.
 
-    ``kernels`` maps the layer-kernel names of the backend contract to functions. ``batch``,
-    if given, replaces the layer-by-layer ``(loss, correct)`` of one batch that fills ``grads``:
-    ``batch(flat, net, loss, X, Y, grads)``.
+    ``kernels`` maps the layer-kernel names of the backend contract to functions. ``step``, if
+    given, replaces the training step of one batch (gradients layer by layer, then the
+    optimizer): ``step(flat, net, loss, X, Y, rows, grads, opt) -> (loss, correct)``, ``rows``
+    a slice of X or an index array.
     """
     take_rows = kernels["take_rows"]
     dense_forward = kernels["dense_forward"]
@@ -38,7 +39,7 @@ def bind(kernels, batch=None):
 
     def loss_and_gradients(flat, net, loss, X, Y, grads):
         """Forward, loss, then backpropagation by the chain rule; fills ``grads`` (flat)."""
-        return _batch(flat, net, loss, X, Y, grads)[0]
+        return _layer_batch(flat, net, loss, X, Y, grads)[0]
 
     def _layer_batch(flat, net, loss, X, Y, grads):
         """``(loss, correct)`` of one batch; fills ``grads``."""
@@ -65,7 +66,21 @@ def bind(kernels, batch=None):
                 dZ = activation_backward(int(acts[layer - 1]), Z, A, dX)
         return value, correct
 
-    _batch = batch or _layer_batch
+    def _layer_step(flat, net, loss, X, Y, rows, grads, opt):
+        """One batch X[rows] (``rows`` a slice or indices): gradients layer by layer, then the
+        optimizer's update; returns ``(loss, correct)``."""
+        X_batch = X[rows] if isinstance(rows, slice) else take_rows(X, rows)
+        value, correct = _layer_batch(flat, net, loss, X_batch, Y[rows], grads)
+        code, hyper, state1, state2, step = opt
+        lr, momentum, beta1, beta2, eps = (float(h) for h in hyper)
+        if code == OPT_SGD:
+            sgd_step(flat, grads, state1, lr, momentum)
+        else:
+            step[0] += 1
+            adam_step(flat, grads, state1, state2, int(step[0]), lr, beta1, beta2, eps)
+        return value, correct
+
+    _step = step or _layer_step
 
     def train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
         """One epoch of updates; returns ``(loss, correct)`` summed up from the batches.
@@ -74,27 +89,15 @@ def bind(kernels, batch=None):
         Sum losses (sse): the batch losses added. Either way, the loss of the whole training set
         if the weights had not moved during the epoch.
         """
-        code, hyper, state1, state2, step = opt
-        lr, momentum, beta1, beta2, eps = (float(h) for h in hyper)
         grads = np.empty_like(flat)
         n = len(order)
         in_order = bool((order == np.arange(n)).all())  # then batches are views, not copies
         total, correct = 0.0, 0
         for start in range(0, n, batch_size):
-            if in_order:
-                rows = slice(start, start + batch_size)
-                X_batch = X[rows]
-            else:
-                rows = order[start:start + batch_size]
-                X_batch = take_rows(X, rows)
-            value, batch_correct = _batch(flat, net, loss, X_batch, Y[rows], grads)
+            rows = slice(start, start + batch_size) if in_order else order[start:start + batch_size]
+            value, batch_correct = _step(flat, net, loss, X, Y, rows, grads, opt)
             correct += batch_correct
             total += value if loss in loss_codes.SUM_LOSSES else value * min(batch_size, n - start)
-            if code == OPT_SGD:
-                sgd_step(flat, grads, state1, lr, momentum)
-            else:
-                step[0] += 1
-                adam_step(flat, grads, state1, state2, int(step[0]), lr, beta1, beta2, eps)
         return (total if loss in loss_codes.SUM_LOSSES else total / n), correct
 
     return forward, loss_and_gradients, train_epoch

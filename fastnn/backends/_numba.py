@@ -21,6 +21,7 @@ from .. import backends
 from .. import losses as loss_codes
 from . import _network
 from ._layout import layer_views
+from ._ops import OPT_SGD
 
 # fastmath without "nnan"/"ninf": NaN and inf checks must keep working.
 FASTMATH = frozenset({"contract", "arcp", "afn", "reassoc", "nsz"})
@@ -146,8 +147,8 @@ def _activation_backward(act, Z, A, dA, dZ):
 # made, since two threads taking views of one array contend for its reference count.
 
 @_jit(inline="always")
-def _tile4x4(A, rows, i, B, j, t0, t1, C):
-    """C[i:i+4, j:j+4] += A[rows[i:i+4], t0:t1] @ B[j:j+4, t0:t1].T"""
+def _tile4x4(A, rows, i, B, j, t0, t1, C, c):
+    """C[c+i:c+i+4, j:j+4] += A[rows[i:i+4], t0:t1] @ B[j:j+4, t0:t1].T"""
     a0, a1, a2, a3 = uint64(rows[i]), uint64(rows[i + 1]), uint64(rows[i + 2]), uint64(rows[i + 3])
     b0, b1, b2, b3 = uint64(j), uint64(j + 1), uint64(j + 2), uint64(j + 3)
     z = A.dtype.type(0)
@@ -172,22 +173,23 @@ def _tile4x4(A, rows, i, B, j, t0, t1, C):
         s31 += x3 * y1
         s32 += x3 * y2
         s33 += x3 * y3
-    C[i, j] += s00
-    C[i, j + 1] += s01
-    C[i, j + 2] += s02
-    C[i, j + 3] += s03
-    C[i + 1, j] += s10
-    C[i + 1, j + 1] += s11
-    C[i + 1, j + 2] += s12
-    C[i + 1, j + 3] += s13
-    C[i + 2, j] += s20
-    C[i + 2, j + 1] += s21
-    C[i + 2, j + 2] += s22
-    C[i + 2, j + 3] += s23
-    C[i + 3, j] += s30
-    C[i + 3, j + 1] += s31
-    C[i + 3, j + 2] += s32
-    C[i + 3, j + 3] += s33
+    ci = c + i
+    C[ci, j] += s00
+    C[ci, j + 1] += s01
+    C[ci, j + 2] += s02
+    C[ci, j + 3] += s03
+    C[ci + 1, j] += s10
+    C[ci + 1, j + 1] += s11
+    C[ci + 1, j + 2] += s12
+    C[ci + 1, j + 3] += s13
+    C[ci + 2, j] += s20
+    C[ci + 2, j + 1] += s21
+    C[ci + 2, j + 2] += s22
+    C[ci + 2, j + 3] += s23
+    C[ci + 3, j] += s30
+    C[ci + 3, j + 1] += s31
+    C[ci + 3, j + 2] += s32
+    C[ci + 3, j + 3] += s33
 
 
 @_jit(inline="always")
@@ -201,22 +203,23 @@ def _dot1(A, a, B, b, t0, t1):
 
 
 @_jit()
-def _matmul_nt_rows(A, rows, i0, i1, B, C, t0, t1):
-    """C[i, :] += A[rows[i], t0:t1] @ B[:, t0:t1].T for i0 <= i < i1 (4 x 4 tiles, then edges)."""
+def _matmul_nt_rows(A, rows, i0, i1, B, C, t0, t1, c):
+    """C[c + i, :] += A[rows[i], t0:t1] @ B[:, t0:t1].T for i0 <= i < i1 (4 x 4 tiles, then
+    edges)."""
     n = B.shape[0]
     i = i0
     while i + 4 <= i1:
         j = 0
         while j + 4 <= n:
-            _tile4x4(A, rows, i, B, j, t0, t1, C)
+            _tile4x4(A, rows, i, B, j, t0, t1, C, c)
             j += 4
         for edge in range(j, n):
             for di in range(4):
-                C[i + di, edge] += _dot1(A, rows[i + di], B, edge, t0, t1)
+                C[c + i + di, edge] += _dot1(A, rows[i + di], B, edge, t0, t1)
         i += 4
     for rest in range(i, i1):
         for j in range(n):
-            C[rest, j] += _dot1(A, rows[rest], B, j, t0, t1)
+            C[c + rest, j] += _dot1(A, rows[rest], B, j, t0, t1)
 
 
 # ---------------------------------------------------------------- dense layer
@@ -230,7 +233,7 @@ def _matmul_nt_rows(A, rows, i0, i1, B, C, t0, t1):
 PARALLEL_MIN_WORK = 200_000  # multiply-adds of a layer from which threads pay off
 T_BLOCK = 4096  # a block of the reduction: the tile's rows of A and B stay in L1/L2
 SMALL_LAYER = 256  # n_in * n_out up to which plain loops beat the tiles
-GRAD_BLOCK_BYTES = 2048  # of each row of X per weight-gradient block (256 float64, 512 float32)
+BLOCK_BYTES = 2048  # of a row of X per block of inputs (256 float64 or 512 float32 values)
 
 
 @_jit()
@@ -249,10 +252,23 @@ def _dense_forward_chunk(X, rows, W, b, act, WT, Z, A, r0, r1):
     else:
         Z[r0:r1] = 0
         for t0 in range(0, n_in, T_BLOCK):
-            _matmul_nt_rows(X, rows, r0, r1, WT, Z, t0, min(t0 + T_BLOCK, n_in))
+            _matmul_nt_rows(X, rows, r0, r1, WT, Z, t0, min(t0 + T_BLOCK, n_in), 0)
         for r in range(r0, r1):
             Z[r] += b
     _activate(act, Z[r0:r1], A[r0:r1])
+
+
+ALIGN = 64  # bytes: a cache line, one 512-bit vector. Vector loads from data aligned to it
+# never straddle two lines (a misaligned X measured up to 30 % slower per thread).
+
+
+@_jit(inline="always")
+def _aligned_matrix(rows, cols, example):
+    """An empty (rows, cols) array like ``example``'s dtype, its data aligned to ALIGN bytes."""
+    size = example.itemsize
+    raw = np.empty(rows * cols + ALIGN // size, example.dtype)
+    offset = (ALIGN - raw.ctypes.data % ALIGN) % ALIGN // size
+    return raw[offset:offset + rows * cols].reshape((rows, cols))
 
 
 @_jit(inline="always")
@@ -283,35 +299,103 @@ def _gradient_axpy(X, i, d, g, kb, w, G):
         G[g, t] += X[i, k + t] * d
 
 
-@_jit()
-def _dense_backward_weights_chunk(X, rows, dZ, dW, k0, k1):
-    """dW[k] = sum_r X[rows[r], k] dZ[r] for k0 <= k < k1, X read in place (any rows, no copy).
-    Block by block of GRAD_BLOCK_BYTES of each row of X, G = dW[block].T (n_out, width) stays
-    in cache while 4 x 4 tiles of samples x outputs add into it along k; then G is written to dW."""
+@_jit(inline="always")
+def _gradient_block(X, rows, dZ, G, kb, w):
+    """G[:, :w] = (X[rows, kb:kb+w].T @ dZ).T: the weight gradient of w inputs, transposed
+    (n_out, w), so that 4 x 4 tiles of samples x outputs add into it along the inputs."""
     m, n_out = dZ.shape
-    width = GRAD_BLOCK_BYTES // X.itemsize
-    G = np.empty((n_out, width), dW.dtype)
-    for kb in range(k0, k1, width):
-        w = uint64(min(width, k1 - kb))
-        for j in range(n_out):
-            for t in range(w):
-                G[j, t] = 0
-        r = 0
-        while r + 4 <= m:
-            j = 0
-            while j + 4 <= n_out:
-                _gradient_tile4x4(X, rows, r, dZ, j, kb, w, G)
-                j += 4
-            for s in range(r, r + 4):
-                for edge in range(j, n_out):
-                    _gradient_axpy(X, rows[s], dZ[s, edge], edge, kb, w, G)
-            r += 4
-        for s in range(r, m):
-            for j in range(n_out):
-                _gradient_axpy(X, rows[s], dZ[s, j], j, kb, w, G)
+    w = uint64(w)
+    for j in range(n_out):
         for t in range(w):
-            for j in range(n_out):
-                dW[kb + t, j] = G[j, t]
+            G[j, t] = 0
+    r = 0
+    while r + 4 <= m:
+        j = 0
+        while j + 4 <= n_out:
+            _gradient_tile4x4(X, rows, r, dZ, j, kb, w, G)
+            j += 4
+        for s in range(r, r + 4):
+            for edge in range(j, n_out):
+                _gradient_axpy(X, rows[s], dZ[s, edge], edge, kb, w, G)
+        r += 4
+    for s in range(r, m):
+        for j in range(n_out):
+            _gradient_axpy(X, rows[s], dZ[s, j], j, kb, w, G)
+
+
+@_jit(inline="always")
+def _store_transposed(G, dW, kb, w):
+    """dW[kb:kb+w] = G[:, :w].T"""
+    for t in range(w):
+        for j in range(dW.shape[1]):
+            dW[kb + t, j] = G[j, t]
+
+
+@_jit()
+def _dense_backward_weights_chunk(X, rows, dZ, dW, b0, b1):
+    """dW[k] = sum_r X[rows[r], k] dZ[r] for the inputs k of blocks b0 <= blk < b1 (a block:
+    BLOCK_BYTES of a row of X). X is read in place, whatever the rows; G stays in cache."""
+    n_in, n_out = dW.shape
+    width = BLOCK_BYTES // X.itemsize
+    G = _aligned_matrix(n_out, width, dW)
+    for blk in range(b0, b1):
+        kb = blk * width
+        w = min(width, n_in - kb)
+        _gradient_block(X, rows, dZ, G, kb, w)
+        _store_transposed(G, dW, kb, w)
+
+
+# Wide layers (at least 2 * SLABS blocks of inputs) split their products by inputs instead of by
+# samples: the inputs fall into SLABS fixed slabs, each thread takes whole slabs, and the partial
+# products P of the slabs are summed in slab order. This way the first layer's weight gradient,
+# its update and the next step's product (from the updated weights) can all be made block by
+# block while the block of X is in cache (``_first_layer_step_chunk``): X is read once a step.
+# The slabs do not depend on the number of threads, so neither do the results.
+
+SLABS = 4
+
+
+@_jit(inline="always")
+def _slab(n_blocks, s):
+    """The blocks [first, stop) of slab s."""
+    return n_blocks * s // SLABS, n_blocks * (s + 1) // SLABS
+
+
+@_jit(inline="always")
+def _zero_rows(P, r0, r1):
+    for r in range(r0, r1):
+        for j in range(P.shape[1]):
+            P[r, j] = 0
+
+
+@_jit()
+def _forward_slabs_chunk(X, rows, W, WT, P, s0, s1):
+    """P[s m + r] = X[rows[r], slab s] @ W[slab s] for slabs s0 <= s < s1 (m = len(rows));
+    W's rows transposed into WT block by block on the way."""
+    m = rows.shape[0]
+    n_in = W.shape[0]
+    width = BLOCK_BYTES // X.itemsize
+    n_blocks = (n_in + width - 1) // width
+    for s in range(s0, s1):
+        _zero_rows(P, s * m, (s + 1) * m)
+        first, stop = _slab(n_blocks, s)
+        for blk in range(first, stop):
+            kb, ke = blk * width, min(blk * width + width, n_in)
+            _transpose_into(W, WT, kb, ke)
+            _matmul_nt_rows(X, rows, 0, m, WT, P, kb, ke, s * m)
+
+
+@_jit()
+def _sum_slabs(P, pos, b, act, Z, A):
+    """Z[r] = b + the slabs' partial products of sample pos[r], in slab order;  A = f(Z)."""
+    mp = P.shape[0] // SLABS
+    for r in range(Z.shape[0]):
+        for j in range(Z.shape[1]):
+            z = b[j]
+            for s in range(SLABS):
+                z += P[s * mp + pos[r], j]
+            Z[r, j] = z
+    _activate(act, Z, A)
 
 
 @_jit()
@@ -328,7 +412,7 @@ def _dense_backward_input_chunk(dZ, W, dX, ident, r0, r1):
                 dX[r, k] = total
     else:
         dX[r0:r1] = 0
-        _matmul_nt_rows(dZ, ident, r0, r1, W, dX, 0, n_out)
+        _matmul_nt_rows(dZ, ident, r0, r1, W, dX, 0, n_out, 0)
 
 
 @_jit()
@@ -511,6 +595,61 @@ def _adam_step(params, grads, m, v, t, lr, beta1, beta2, eps, lo, hi):
         params[i] -= lr * m_hat / (math.sqrt(v_hat) + eps)
 
 
+@_jit(inline="always")
+def _update(opt, flat, grads, lo, hi):
+    """The optimizer's step on flat[lo:hi]; ``opt`` as in the backend contract, Adam's step
+    counter already advanced for this batch."""
+    code, hyper, state1, state2, step = opt
+    if code == 0:
+        _sgd_step(flat, grads, state1, hyper[0], hyper[1], lo, hi)
+    else:
+        _adam_step(flat, grads, state1, state2, step[0], hyper[0], hyper[2], hyper[3], hyper[4],
+                   lo, hi)
+
+
+@_jit()
+def _update_chunk(opt, flat, grads, base, lo, hi):
+    _update(opt, flat, grads, base + lo, base + hi)
+
+
+@_jit()
+def _first_layer_step_chunk(X, rows, dZ, W, dW, flat, grads, opt, WT, P, snapshot, s0, s1):
+    """The first layer's training step for the inputs of slabs s0 <= s < s1, block by block:
+    the weight gradient into dW, the optimizer's update of those weights (W = flat[:W.size]),
+    and if P has rows (a full-batch step) the next step's partial products from the updated
+    weights, exactly as ``_forward_slabs_chunk`` would make them, with a copy of the updated
+    weights in ``snapshot`` to check them against."""
+    m = rows.shape[0]
+    n_in, n_out = W.shape
+    width = BLOCK_BYTES // X.itemsize
+    n_blocks = (n_in + width - 1) // width
+    G = _aligned_matrix(n_out, width, W)
+    following = P.shape[0] > 0
+    for s in range(s0, s1):
+        if following:
+            _zero_rows(P, s * m, (s + 1) * m)
+        first, stop = _slab(n_blocks, s)
+        for blk in range(first, stop):
+            kb, ke = blk * width, min(blk * width + width, n_in)
+            _gradient_block(X, rows, dZ, G, kb, ke - kb)
+            _store_transposed(G, dW, kb, ke - kb)
+            _update(opt, flat, grads, kb * n_out, ke * n_out)
+            if following:
+                _transpose_into(W, WT, kb, ke)
+                _matmul_nt_rows(X, rows, 0, m, WT, P, kb, ke, s * m)
+                for p in range(kb * n_out, ke * n_out):
+                    snapshot[p] = flat[p]
+
+
+@_jit()
+def _unchanged(flat, snapshot):
+    """Whether flat[:len(snapshot)] still equals snapshot."""
+    for p in range(snapshot.shape[0]):
+        if flat[p] != snapshot[p]:
+            return False
+    return True
+
+
 # ---------------------------------------------------------------- whole network, sample by sample
 # For small batches: one int64 table describes the layers, one float buffer holds every unit of
 # one sample (Z, A) and two delta segments, parameters are read from ``flat`` by offset, and the
@@ -652,8 +791,7 @@ def _gradients_samples(flat, net, first, loss, X, Y, grads, dX):
 @_jit()
 def _train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
     """One epoch of updates, batches, layers and optimizer in one compiled call."""
-    code, hyper, state1, state2, step = opt
-    lr, momentum, beta1, beta2, eps = hyper[0], hyper[1], hyper[2], hyper[3], hyper[4]
+    code, step = opt[0], opt[4]
     table = _layer_table(net)
     scratch = _scratch(table, flat)
     grads = np.empty_like(flat)
@@ -667,12 +805,9 @@ def _train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
                                                 scratch, grads, no_input_gradient)
         correct += batch_correct
         total += value if loss == SSE else value * (stop - start)
-        if code == 0:
-            _sgd_step(flat, grads, state1, lr, momentum, 0, flat.shape[0])
-        else:
+        if code != 0:
             step[0] += 1
-            _adam_step(flat, grads, state1, state2, step[0], lr, beta1, beta2, eps, 0,
-                       flat.shape[0])
+        _update(opt, flat, grads, 0, flat.shape[0])
     return (total if loss == SSE else total / n), correct
 
 
@@ -687,39 +822,78 @@ COMPILED_MAX_WORK = backends.COMPILED_MAX_WORK
 TAIL_MAX_WEIGHTS = 4096
 
 
+def _aligned_empty(shape, dtype):
+    """np.empty(shape, dtype) with its data aligned to ALIGN bytes."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    raw = np.empty(nbytes + ALIGN, np.uint8)
+    offset = -raw.ctypes.data % ALIGN
+    return raw[offset:offset + nbytes].view(dtype).reshape(shape)
+
+
+def _aligned(X):
+    """X, C-contiguous and aligned to ALIGN bytes (a copy only if it is not)."""
+    X = np.ascontiguousarray(X)
+    if X.ctypes.data % ALIGN == 0:
+        return X
+    copy = _aligned_empty(X.shape, X.dtype)
+    copy[...] = X
+    return copy
+
+
+class _Inputs:
+    """The training inputs of one fit, X (C-contiguous), and what a full-batch step leaves for
+    the next: ``pending = (P, rows, snapshot)``, the first layer's partial products of X[rows]
+    with the weights it updated, and a copy of those weights (see ``_layered_step``)."""
+
+    def __init__(self, X):
+        self.X = X
+        self.pending = None
+
+
 def prepare_inputs(X):
-    """X as the kernels read it: C-contiguous. Batches are read in place through row indices."""
-    return np.ascontiguousarray(X)
+    """X as the kernels read it fastest (C-contiguous, aligned; copied once per fit if it is
+    not), with room for what one step leaves the next."""
+    return _Inputs(_aligned(X))
 
 
 def take_rows(X, rows):
     """The batch as (X, rows): the kernels read X[rows[r]] in place, nothing is copied."""
+    X = X.X if isinstance(X, _Inputs) else X
     return (X, np.ascontiguousarray(rows, dtype=np.int64))
 
 
 def _samples(X):
-    """(X, rows) from an array or from take_rows' pair."""
+    """(X, rows) from an array, from prepare_inputs' object or from take_rows' pair."""
     if isinstance(X, tuple):
         return X
-    X = np.ascontiguousarray(X)
+    X = X.X if isinstance(X, _Inputs) else np.ascontiguousarray(X)
     return X, np.arange(X.shape[0])
+
+
+def _by_slabs(W) -> bool:
+    """Whether a layer splits its products by inputs (see SLABS): only its shape decides."""
+    return W.shape[0] >= 2 * SLABS * (BLOCK_BYTES // W.itemsize)
 
 
 def _forward_into(X, rows, W, b, act, Z, A):
     """Z = X[rows] @ W + b;  A = act(Z), large layers on several threads."""
-    WT = np.empty((W.shape[1], W.shape[0]), W.dtype)
+    m = rows.shape[0]
+    WT = _aligned_empty((W.shape[1], W.shape[0]), W.dtype)
+    if _by_slabs(W):
+        P = np.empty((SLABS * m, W.shape[1]), W.dtype)
+        _run_chunks(_forward_slabs_chunk, (X, rows, W, WT, P), SLABS, m * W.size)
+        _sum_slabs(P, np.arange(m), b, act, Z, A)
+        return
     if W.size > SMALL_LAYER:
         _run_chunks(_transpose_into, (W, WT), W.shape[0], W.size)
-    m = rows.shape[0]
     _run_chunks(_dense_forward_chunk, (X, rows, W, b, act, WT, Z, A), m, m * W.size, align=4)
 
 
 def _backward_into(dZ, X, rows, W, dW, db, dX):
     """dW = X[rows].T @ dZ;  db = column sums of dZ;  dX = dZ @ W.T unless dX is None."""
     m = rows.shape[0]
-    width = GRAD_BLOCK_BYTES // W.itemsize
-    _run_chunks(_dense_backward_weights_chunk, (X, rows, dZ, dW), W.shape[0], m * W.size,
-                align=width)
+    _run_chunks(_dense_backward_weights_chunk, (X, rows, dZ, dW), _blocks(W), m * W.size)
     _column_sums_into(dZ, db)
     if dX is not None:
         _run_chunks(_dense_backward_input_chunk, (dZ, W, dX, np.arange(m)), m, m * W.size,
@@ -729,8 +903,8 @@ def _backward_into(dZ, X, rows, W, dW, db, dX):
 def dense_forward(X, W, b, act):
     """Z = X @ W + b;  A = act(Z).  X (m, n_in) (or take_rows' pair) -> Z, A (m, n_out)."""
     (X, rows), W = _samples(X), np.ascontiguousarray(W)
-    Z = np.empty((rows.shape[0], W.shape[1]), W.dtype)
-    A = np.empty_like(Z)
+    Z = _aligned_empty((rows.shape[0], W.shape[1]), W.dtype)
+    A = _aligned_empty(Z.shape, W.dtype)
     _forward_into(X, rows, W, b, act, Z, A)
     return Z, A
 
@@ -746,7 +920,7 @@ def dense_backward(dZ, X, W, need_dX):
     """dW = X.T @ dZ;  db = column sums of dZ;  dX = dZ @ W.T (only if need_dX)."""
     (X, rows), dZ, W = _samples(X), np.ascontiguousarray(dZ), np.ascontiguousarray(W)
     dW, db = np.empty_like(W), np.empty(W.shape[1], W.dtype)
-    dX = np.empty((rows.shape[0], W.shape[0]), W.dtype) if need_dX else None
+    dX = _aligned_empty((rows.shape[0], W.shape[0]), W.dtype) if need_dX else None
     _backward_into(dZ, X, rows, W, dW, db, dX)
     return dX, dW, db
 
@@ -794,28 +968,31 @@ def _head(net) -> int:
     return int(large[-1]) + 1 if large.size else 1
 
 
-def _head_forward(flat, net, X, rows):
-    """The head's layers on X[rows]: ``[(input, rows), ...]`` and ``[(Z, A), ...]`` per layer."""
+def _head_forward(flat, net, X, rows, first=None):
+    """The head's layers on X[rows]: ``[(input, rows), ...]`` and ``[(Z, A), ...]`` per layer.
+    ``first``: the first layer's (Z, A) when they are known already."""
     sizes, acts, _ = net
     inputs, outputs = [], []
     for (W, b), act in zip(layer_views(flat, sizes)[:_head(net)], acts):
-        Z = np.empty((rows.shape[0], W.shape[1]), W.dtype)
-        A = np.empty_like(Z)
-        _forward_into(X, rows, W, b, int(act), Z, A)
+        if first is None:
+            Z = _aligned_empty((rows.shape[0], W.shape[1]), W.dtype)
+            A = _aligned_empty(Z.shape, W.dtype)
+            _forward_into(X, rows, W, b, int(act), Z, A)
+        else:
+            (Z, A), first = first, None
         inputs.append((X, rows))
         outputs.append((Z, A))
         X, rows = A, np.arange(rows.shape[0])
     return inputs, outputs
 
 
-def _layered_gradients(flat, net, loss, X, Y, grads):
-    """``(loss, correct)`` of the batch X (an array or take_rows' pair), Y; fills ``grads``:
-    the head forward layer by layer, the tail forward and back sample by sample, then the head
-    backward layer by layer."""
-    (X, rows), Y = _samples(X), np.ascontiguousarray(Y)
+def _backpropagate(flat, net, loss, X, rows, Y, grads, first=None):
+    """Forward and back through a large batch X[rows] with targets Y: the head layer by layer,
+    the tail sample by sample. Fills ``grads``, all but the first layer's W; returns
+    ``(loss, correct, dZ)``, dZ = dL/dZ of the first layer (m, n_1)."""
     sizes, acts, biases = net
     head = _head(net)
-    inputs, outputs = _head_forward(flat, net, X, rows)
+    inputs, outputs = _head_forward(flat, net, X, rows, first)
     Z, A = outputs[-1]
     act = int(acts[head - 1])
     if head < len(acts):
@@ -826,18 +1003,85 @@ def _layered_gradients(flat, net, loss, X, Y, grads):
         value, correct = loss_value(loss, act, Z, A, Y), correct_count(loss, A, Y)
         dZ = output_delta(loss, act, Z, A, Y)
     layers, grad_layers = layer_views(flat, sizes), layer_views(grads, sizes)
-    for layer in range(head - 1, -1, -1):
+    for layer in range(head - 1, 0, -1):
         (W, _), (dW, db) = layers[layer], grad_layers[layer]
-        dX = np.empty((dZ.shape[0], W.shape[0]), W.dtype) if layer > 0 else None
+        dX = _aligned_empty((dZ.shape[0], W.shape[0]), W.dtype)
         _backward_into(dZ, *inputs[layer], W, dW, db, dX)
+        dZ = activation_backward(int(acts[layer - 1]), *outputs[layer - 1], dX)
+    for layer, (_, db) in enumerate(grad_layers[:head]):
+        if layer == 0:
+            _column_sums_into(dZ, db)
         if not biases[layer]:
             db[:] = 0
-        if layer > 0:
-            dZ = activation_backward(int(acts[layer - 1]), *outputs[layer - 1], dX)
-    return float(value), int(correct)
+    return float(value), int(correct), dZ
 
 
-_, _, _layered_epoch = _network.bind(globals(), batch=_layered_gradients)
+def _layered_gradients(flat, net, loss, X, Y, grads):
+    """``(loss, correct)`` of a large batch X, Y; fills ``grads``."""
+    (X, rows), Y = _samples(X), np.ascontiguousarray(Y)
+    value, correct, dZ = _backpropagate(flat, net, loss, X, rows, Y, grads)
+    W, dW = layer_views(flat, net[0])[0][0], layer_views(grads, net[0])[0][0]
+    _run_chunks(_dense_backward_weights_chunk, (X, rows, dZ, dW), _blocks(W), dZ.shape[0] * W.size)
+    return value, correct
+
+
+def _blocks(W) -> int:
+    """Blocks of BLOCK_BYTES in a row of the layer's input."""
+    width = BLOCK_BYTES // W.itemsize
+    return -(-W.shape[0] // width)
+
+
+def _pending_forward(inputs, flat, rows, W, b, act):
+    """The first layer's (Z, A) from what the previous full-batch step left, or None if it left
+    nothing or the weights have changed since."""
+    pending, inputs.pending = inputs.pending, None
+    if pending is None:
+        return None
+    P, previous_rows, snapshot = pending
+    if snapshot.shape[0] != W.size or not _unchanged(flat, snapshot):
+        return None
+    where = np.empty_like(previous_rows)
+    where[previous_rows] = np.arange(previous_rows.shape[0])
+    Z = _aligned_empty((rows.shape[0], W.shape[1]), W.dtype)
+    A = _aligned_empty(Z.shape, W.dtype)
+    _sum_slabs(P, where[rows], b, act, Z, A)
+    return Z, A
+
+
+def _layered_step(flat, net, loss, X, Y, rows, grads, opt):
+    """One training step on a large batch X[rows] (``rows`` a slice or indices): gradients,
+    the first layer's update made block by block with its gradient, then the others' update.
+    A full-batch step also computes the next step's first product from the updated weights while
+    each block of X is in cache (``_first_layer_step_chunk``) and leaves it in ``inputs``."""
+    inputs = X if isinstance(X, _Inputs) else _Inputs(np.ascontiguousarray(X))
+    X = inputs.X
+    n = X.shape[0]
+    rows = np.arange(n)[rows] if isinstance(rows, slice) else np.ascontiguousarray(rows, np.int64)
+    (W, b), (dW, _) = layer_views(flat, net[0])[0], layer_views(grads, net[0])[0]
+    full = rows.shape[0] == n and np.bincount(rows, minlength=n).max() == 1
+    fuse = _by_slabs(W) and full
+    first = _pending_forward(inputs, flat, rows, W, b, int(net[1][0])) if fuse else None
+    value, correct, dZ = _backpropagate(flat, net, loss, X, rows, Y[rows], grads, first)
+    if opt[0] != OPT_SGD:
+        opt[4][0] += 1
+    done = 0
+    if _by_slabs(W):
+        m, n_out = dZ.shape
+        P = np.empty((SLABS * m if fuse else 0, n_out), W.dtype)
+        WT = _aligned_empty((n_out, W.shape[0]) if fuse else (0, 0), W.dtype)
+        snapshot = np.empty(W.size if fuse else 0, W.dtype)
+        _run_chunks(_first_layer_step_chunk,
+                    (X, rows, dZ, W, dW, flat, grads, opt, WT, P, snapshot), SLABS, m * W.size)
+        inputs.pending = (P, rows, snapshot) if fuse else None
+        done = W.size
+    else:
+        _run_chunks(_dense_backward_weights_chunk, (X, rows, dZ, dW), _blocks(W),
+                    dZ.shape[0] * W.size)
+    _run_chunks(_update_chunk, (opt, flat, grads, done), flat.size - done, flat.size - done)
+    return value, correct
+
+
+_, _, _layered_epoch = _network.bind(globals(), step=_layered_step)
 
 
 def forward(flat, net, X):
@@ -873,5 +1117,6 @@ def train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
     """
     if not _compiled(net, min(batch_size, len(order))):
         return _layered_epoch(flat, net, loss, X, Y, order, batch_size, opt)
+    X = X.X if isinstance(X, _Inputs) else X
     value, correct = _train_epoch(flat, net, loss, X, Y, order, batch_size, opt)
     return float(value), int(correct)
