@@ -137,6 +137,28 @@ def test_dense_backward_matches_loop(name, dtype):
         assert_close(e, g, dtype)
 
 
+# Wide enough for numba to split the products by inputs (2 * SLABS blocks of 2048 bytes), with
+# a last block that is not full, samples not a multiple of 4 and outputs that leave tile edges.
+WIDE = {"float64": 2100, "float32": 4100}
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+def test_wide_layers_match_loop(name, dtype):
+    rng = np.random.default_rng(6)
+    X, W, b = _layer(rng, m=13, n_in=WIDE[dtype], n_out=6, dtype=dtype, scale=0.05)
+    dZ = rng.normal(size=(13, 6)).astype(dtype)
+    loop, kernels = get("loop"), get(name)
+    for e, g in zip(loop.dense_forward(X, W, b, CODES["tanh"]),
+                    kernels.dense_forward(X, W, b, CODES["tanh"])):
+        assert_close(e, g, dtype)
+    for e, g in zip(loop.dense_backward(dZ, X, W, True), kernels.dense_backward(dZ, X, W, True)):
+        assert_close(e, g, dtype)
+    rows = np.array([12, 0, 5, 5, 3, 9, 1])  # a batch read in place, with a repeated row
+    for e, g in zip(loop.dense_backward(dZ[:7], X[rows], W, False)[1:],
+                    kernels.dense_backward(dZ[:7], kernels.take_rows(X, rows), W, False)[1:]):
+        assert_close(e, g, dtype)
+
+
 LOSS_PAIRS = [(loss, act) for loss in LOSSES for act in ACTIVATIONS
               if not (loss in ("bce", "cce") and act in ("linear", "relu", "leaky_relu", "tanh"))]
 
@@ -252,12 +274,19 @@ def test_large_layers_split_over_threads_give_the_same_numbers(monkeypatch):
     rng = np.random.default_rng(9)
     X, W, b = _layer(rng, m=300, n_in=700, n_out=12)  # large enough for the threads
     dZ = rng.normal(size=(300, 12))
+    wide = _layer(rng, m=101, n_in=WIDE["float64"], n_out=7)  # products split by inputs
+    dZ_wide = rng.normal(size=(101, 7))
+
+    def results():
+        return (numba_backend.dense_forward(X, W, b, CODES["relu"]),
+                numba_backend.dense_backward(dZ, X, W, True),
+                numba_backend.dense_forward(*wide, CODES["relu"]),
+                numba_backend.dense_backward(dZ_wide, *wide[:2], True))
+
     monkeypatch.setenv("FASTNN_NUM_THREADS", "1")
-    expected = numba_backend.dense_forward(X, W, b, CODES["relu"]), \
-        numba_backend.dense_backward(dZ, X, W, True)
+    expected = results()
     monkeypatch.setenv("FASTNN_NUM_THREADS", "3")
-    got = numba_backend.dense_forward(X, W, b, CODES["relu"]), \
-        numba_backend.dense_backward(dZ, X, W, True)
+    got = results()
     for e_group, g_group in zip(expected, got):
         for e, g in zip(e_group, g_group):
             np.testing.assert_array_equal(g, e)

@@ -124,3 +124,74 @@ def test_numba_head_reaches_the_last_large_layer(monkeypatch):
     for tail_max, head in ((0, 3), (20, 2), (25, 2), (30, 1), (10_000, 1)):
         monkeypatch.setattr(numba_backend, "TAIL_MAX_WEIGHTS", tail_max)
         assert numba_backend._head(net) == head
+
+
+WIDE_SIZES = (2100, 6, 3, 1)  # float64: numba splits the first layer's products by inputs
+WIDE_ACTS = ("relu", "tanh", "sigmoid")
+
+
+def _wide_problem(m=30):
+    rng = np.random.default_rng(16)
+    return rng.normal(size=(m, WIDE_SIZES[0])), rng.integers(0, 2, (m, 1)).astype(float)
+
+
+def _optimizer_state(name, flat):
+    hyper = [0.05, 0.9, 0.0, 0.0, 0.0] if name == "momentum" else [0.01, 0.0, 0.9, 0.999, 1e-8]
+    return (0 if name == "momentum" else 1, np.array(hyper), np.zeros_like(flat),
+            np.zeros_like(flat), np.zeros(1, np.int64))
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_numba_full_batch_step_leaves_the_next_product_exactly(monkeypatch, optimizer, shuffle):
+    """A full-batch step computes the next step's first product from the weights it updates, and
+    the next step uses it: bit for bit what a fresh forward pass gives (new inputs every epoch),
+    also when the weights are changed between two epochs (then it is not used)."""
+    from fastnn.initializers import initial_weights
+    from fastnn.losses import LOSSES
+
+    kernels = backends.get("numba")
+    monkeypatch.setattr(kernels, "COMPILED_MAX_WORK", 0)
+    X, Y = _wide_problem()
+    net = (np.array(WIDE_SIZES), np.array([fastnn.activations.ACTIVATIONS[a] for a in WIDE_ACTS]),
+           np.ones(3, np.int64))
+    start = initial_weights("lecun", WIDE_SIZES, 3, "float64")
+    orders = [np.random.default_rng(e).permutation(30) if shuffle else np.arange(30)
+              for e in range(5)]
+
+    def train(name, reuse, tamper):
+        flat = start.copy()
+        opt = _optimizer_state(optimizer, flat)
+        backend = backends.get(name)
+        inputs = backend.prepare_inputs(X)
+        losses = []
+        for epoch, order in enumerate(orders):
+            if not reuse:
+                inputs = backend.prepare_inputs(X)
+            if tamper and epoch == 3:
+                flat[7] += 0.01
+            losses.append(backend.train_epoch(flat, net, LOSSES["bce"], inputs, Y, order, 30, opt))
+            if name == "numba" and reuse:
+                assert inputs.pending is not None
+        return flat, losses
+
+    for tamper in (False, True):
+        reused, fresh = train("numba", True, tamper), train("numba", False, tamper)
+        np.testing.assert_array_equal(reused[0], fresh[0])
+        assert reused[1] == fresh[1]
+    numpy_flat, numpy_losses = train("numpy", True, True)
+    np.testing.assert_allclose(reused[0], numpy_flat, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose([v for v, _ in reused[1]], [v for v, _ in numpy_losses], rtol=1e-9)
+
+
+def test_numba_wide_mini_batches_agree_with_numpy(monkeypatch):
+    monkeypatch.setattr(backends.get("numba"), "COMPILED_MAX_WORK", 0)
+    X, Y = _wide_problem()
+    weights = {}
+    for name in ("numpy", "numba"):
+        model = small_model(WIDE_SIZES, WIDE_ACTS, seed=8, init="lecun")
+        model.fit(X, Y, loss="bce", optimizer=fastnn.Adam(0.01), epochs=3, batch_size=8,
+                  shuffle=True, seed=4, backend=name)
+        weights[name] = model.get_weights()
+    for e, g in zip(weights["numpy"], weights["numba"]):
+        np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12)

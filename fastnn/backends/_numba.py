@@ -616,10 +616,11 @@ def _update_chunk(opt, flat, grads, base, lo, hi):
 def _first_layer_step_chunk(X, rows, dZ, W, dW, flat, grads, opt, WT, P, snapshot, s0, s1):
     """The first layer's training step for the inputs of slabs s0 <= s < s1, block by block:
     the weight gradient into dW, the optimizer's update of those weights (W = flat[:W.size]),
-    and if P has rows (a full-batch step) the next step's partial products from the updated
-    weights, exactly as ``_forward_slabs_chunk`` would make them, with a copy of the updated
-    weights in ``snapshot`` to check them against."""
+    and if P has rows (a full-batch step) the next step's partial products of every sample, in
+    the order of X, from the updated weights (exactly as ``_forward_slabs_chunk`` would make
+    them), with a copy of the updated weights in ``snapshot`` to check them against."""
     m = rows.shape[0]
+    every = np.arange(X.shape[0])
     n_in, n_out = W.shape
     width = BLOCK_BYTES // X.itemsize
     n_blocks = (n_in + width - 1) // width
@@ -636,7 +637,7 @@ def _first_layer_step_chunk(X, rows, dZ, W, dW, flat, grads, opt, WT, P, snapsho
             _update(opt, flat, grads, kb * n_out, ke * n_out)
             if following:
                 _transpose_into(W, WT, kb, ke)
-                _matmul_nt_rows(X, rows, 0, m, WT, P, kb, ke, s * m)
+                _matmul_nt_rows(X, every, 0, m, WT, P, kb, ke, s * m)
                 for p in range(kb * n_out, ke * n_out):
                     snapshot[p] = flat[p]
 
@@ -842,9 +843,9 @@ def _aligned(X):
 
 
 class _Inputs:
-    """The training inputs of one fit, X (C-contiguous), and what a full-batch step leaves for
-    the next: ``pending = (P, rows, snapshot)``, the first layer's partial products of X[rows]
-    with the weights it updated, and a copy of those weights (see ``_layered_step``)."""
+    """The training inputs of one fit, X (C-contiguous, aligned), and what a full-batch step
+    leaves for the next: ``pending = (P, snapshot)``, the first layer's partial products of all
+    of X with the weights it updated, and a copy of those weights (see ``_layered_step``)."""
 
     def __init__(self, X):
         self.X = X
@@ -1031,21 +1032,20 @@ def _blocks(W) -> int:
     return -(-W.shape[0] // width)
 
 
-def _pending_forward(inputs, flat, rows, W, b, act):
-    """The first layer's (Z, A) from what the previous full-batch step left, or None if it left
-    nothing or the weights have changed since."""
+def _first_products(inputs, flat, W):
+    """The slabs' partial products of every sample of X with the first layer's W, in the order
+    of X: from what the previous full-batch step left if W has not changed since, else afresh."""
     pending, inputs.pending = inputs.pending, None
-    if pending is None:
-        return None
-    P, previous_rows, snapshot = pending
-    if snapshot.shape[0] != W.size or not _unchanged(flat, snapshot):
-        return None
-    where = np.empty_like(previous_rows)
-    where[previous_rows] = np.arange(previous_rows.shape[0])
-    Z = _aligned_empty((rows.shape[0], W.shape[1]), W.dtype)
-    A = _aligned_empty(Z.shape, W.dtype)
-    _sum_slabs(P, where[rows], b, act, Z, A)
-    return Z, A
+    if pending is not None:
+        P, snapshot = pending
+        if snapshot.shape[0] == W.size and _unchanged(flat, snapshot):
+            return P
+    X = inputs.X
+    every = np.arange(X.shape[0])
+    P = np.empty((SLABS * X.shape[0], W.shape[1]), W.dtype)
+    WT = _aligned_empty((W.shape[1], W.shape[0]), W.dtype)
+    _run_chunks(_forward_slabs_chunk, (X, every, W, WT, P), SLABS, X.shape[0] * W.size)
+    return P
 
 
 def _layered_step(flat, net, loss, X, Y, rows, grads, opt):
@@ -1060,7 +1060,10 @@ def _layered_step(flat, net, loss, X, Y, rows, grads, opt):
     (W, b), (dW, _) = layer_views(flat, net[0])[0], layer_views(grads, net[0])[0]
     full = rows.shape[0] == n and np.bincount(rows, minlength=n).max() == 1
     fuse = _by_slabs(W) and full
-    first = _pending_forward(inputs, flat, rows, W, b, int(net[1][0])) if fuse else None
+    first = None
+    if fuse:  # the first products of all of X, in its order, then taken in the batch's order
+        first = _aligned_empty((n, W.shape[1]), W.dtype), _aligned_empty((n, W.shape[1]), W.dtype)
+        _sum_slabs(_first_products(inputs, flat, W), rows, b, int(net[1][0]), *first)
     value, correct, dZ = _backpropagate(flat, net, loss, X, rows, Y[rows], grads, first)
     if opt[0] != OPT_SGD:
         opt[4][0] += 1
@@ -1072,7 +1075,7 @@ def _layered_step(flat, net, loss, X, Y, rows, grads, opt):
         snapshot = np.empty(W.size if fuse else 0, W.dtype)
         _run_chunks(_first_layer_step_chunk,
                     (X, rows, dZ, W, dW, flat, grads, opt, WT, P, snapshot), SLABS, m * W.size)
-        inputs.pending = (P, rows, snapshot) if fuse else None
+        inputs.pending = (P, snapshot) if fuse else None
         done = W.size
     else:
         _run_chunks(_dense_backward_weights_chunk, (X, rows, dZ, dW), _blocks(W),
