@@ -272,23 +272,22 @@ def _aligned_matrix(rows, cols, example):
 
 
 @_jit(inline="always")
-def _gradient_tile4x4(X, rows, r, dZ, j, kb, w, G):
-    """G[j:j+4, t] += sum over four samples X[rows[r+s], kb+t] dZ[r+s, j:j+4], t < w: 16
-    multiply-adds per four loads of X, vectorized along t."""
-    i0, i1 = uint64(rows[r]), uint64(rows[r + 1])
-    i2, i3 = uint64(rows[r + 2]), uint64(rows[r + 3])
-    a00, a01, a02, a03 = dZ[r, j], dZ[r, j + 1], dZ[r, j + 2], dZ[r, j + 3]
-    a10, a11, a12, a13 = dZ[r + 1, j], dZ[r + 1, j + 1], dZ[r + 1, j + 2], dZ[r + 1, j + 3]
-    a20, a21, a22, a23 = dZ[r + 2, j], dZ[r + 2, j + 1], dZ[r + 2, j + 2], dZ[r + 2, j + 3]
-    a30, a31, a32, a33 = dZ[r + 3, j], dZ[r + 3, j + 1], dZ[r + 3, j + 2], dZ[r + 3, j + 3]
-    g0, g1, g2, g3 = uint64(j), uint64(j + 1), uint64(j + 2), uint64(j + 3)
+def _gradient_tile6x2(X, rows, r, dZ, j, kb, w, G):
+    """G[j:j+2, t] += sum over six samples X[rows[r+s], kb+t] dZ[r+s, j:j+2], t < w: twelve
+    multiply-adds per six loads of X and two of G, vectorized along t (of the tile shapes
+    measured, 6 x 2 was the fastest: 4 x 4 needs as many loads and stores of G as of X)."""
+    i0, i1, i2 = uint64(rows[r]), uint64(rows[r + 1]), uint64(rows[r + 2])
+    i3, i4, i5 = uint64(rows[r + 3]), uint64(rows[r + 4]), uint64(rows[r + 5])
+    a0, b0, a1, b1 = dZ[r, j], dZ[r, j + 1], dZ[r + 1, j], dZ[r + 1, j + 1]
+    a2, b2, a3, b3 = dZ[r + 2, j], dZ[r + 2, j + 1], dZ[r + 3, j], dZ[r + 3, j + 1]
+    a4, b4, a5, b5 = dZ[r + 4, j], dZ[r + 4, j + 1], dZ[r + 5, j], dZ[r + 5, j + 1]
+    g0, g1 = uint64(j), uint64(j + 1)
     k = uint64(kb)
     for t in range(w):
-        x0, x1, x2, x3 = X[i0, k + t], X[i1, k + t], X[i2, k + t], X[i3, k + t]
-        G[g0, t] += x0 * a00 + x1 * a10 + x2 * a20 + x3 * a30
-        G[g1, t] += x0 * a01 + x1 * a11 + x2 * a21 + x3 * a31
-        G[g2, t] += x0 * a02 + x1 * a12 + x2 * a22 + x3 * a32
-        G[g3, t] += x0 * a03 + x1 * a13 + x2 * a23 + x3 * a33
+        x0, x1, x2 = X[i0, k + t], X[i1, k + t], X[i2, k + t]
+        x3, x4, x5 = X[i3, k + t], X[i4, k + t], X[i5, k + t]
+        G[g0, t] += x0 * a0 + x1 * a1 + x2 * a2 + x3 * a3 + x4 * a4 + x5 * a5
+        G[g1, t] += x0 * b0 + x1 * b1 + x2 * b2 + x3 * b3 + x4 * b4 + x5 * b5
 
 
 @_jit(inline="always")
@@ -302,22 +301,22 @@ def _gradient_axpy(X, i, d, g, kb, w, G):
 @_jit(inline="always")
 def _gradient_block(X, rows, dZ, G, kb, w):
     """G[:, :w] = (X[rows, kb:kb+w].T @ dZ).T: the weight gradient of w inputs, transposed
-    (n_out, w), so that 4 x 4 tiles of samples x outputs add into it along the inputs."""
+    (n_out, w), so that 6 x 2 tiles of samples x outputs add into it along the inputs."""
     m, n_out = dZ.shape
     w = uint64(w)
     for j in range(n_out):
         for t in range(w):
             G[j, t] = 0
     r = 0
-    while r + 4 <= m:
+    while r + 6 <= m:
         j = 0
-        while j + 4 <= n_out:
-            _gradient_tile4x4(X, rows, r, dZ, j, kb, w, G)
-            j += 4
-        for s in range(r, r + 4):
-            for edge in range(j, n_out):
-                _gradient_axpy(X, rows[s], dZ[s, edge], edge, kb, w, G)
-        r += 4
+        while j + 2 <= n_out:
+            _gradient_tile6x2(X, rows, r, dZ, j, kb, w, G)
+            j += 2
+        if j < n_out:
+            for s in range(r, r + 6):
+                _gradient_axpy(X, rows[s], dZ[s, j], j, kb, w, G)
+        r += 6
     for s in range(r, m):
         for j in range(n_out):
             _gradient_axpy(X, rows[s], dZ[s, j], j, kb, w, G)
@@ -576,10 +575,26 @@ def _correct_count(loss, A, Y, rows):
 # ---------------------------------------------------------------- optimizers
 
 @_jit(inline="always")
+def _sgd_one(params, velocity, i, g, lr, momentum):
+    """SGD on params[i] with gradient g: velocity = momentum velocity - lr g; params += it."""
+    velocity[i] = momentum * velocity[i] - lr * g
+    params[i] += velocity[i]
+
+
+@_jit(inline="always")
+def _adam_one(params, m, v, i, g, lr, beta1, beta2, eps, correction1, correction2):
+    """Adam on params[i] with gradient g; ``correction`` = 1 - beta**t."""
+    m[i] = beta1 * m[i] + (1.0 - beta1) * g
+    v[i] = beta2 * v[i] + (1.0 - beta2) * g * g
+    m_hat = m[i] / correction1
+    v_hat = v[i] / correction2
+    params[i] -= lr * m_hat / (math.sqrt(v_hat) + eps)
+
+
+@_jit(inline="always")
 def _sgd_step(params, grads, velocity, lr, momentum, lo, hi):
     for i in range(lo, hi):
-        velocity[i] = momentum * velocity[i] - lr * grads[i]
-        params[i] += velocity[i]
+        _sgd_one(params, velocity, i, grads[i], lr, momentum)
 
 
 @_jit(inline="always")
@@ -587,12 +602,7 @@ def _adam_step(params, grads, m, v, t, lr, beta1, beta2, eps, lo, hi):
     correction1 = 1.0 - beta1**t
     correction2 = 1.0 - beta2**t
     for i in range(lo, hi):
-        g = grads[i]
-        m[i] = beta1 * m[i] + (1.0 - beta1) * g
-        v[i] = beta2 * v[i] + (1.0 - beta2) * g * g
-        m_hat = m[i] / correction1
-        v_hat = v[i] / correction2
-        params[i] -= lr * m_hat / (math.sqrt(v_hat) + eps)
+        _adam_one(params, m, v, i, grads[i], lr, beta1, beta2, eps, correction1, correction2)
 
 
 @_jit(inline="always")
@@ -607,15 +617,34 @@ def _update(opt, flat, grads, lo, hi):
                    lo, hi)
 
 
+@_jit(inline="always")
+def _update_rows(opt, flat, G, lo, w):
+    """The optimizer's step on w rows of a W, flat[lo:lo + w n_out], straight from their
+    gradient transposed, G[:, :w] (n_out, w)."""
+    code, hyper, state1, state2, step = opt
+    n_out = G.shape[0]
+    if code == 0:
+        for t in range(w):
+            for j in range(n_out):
+                _sgd_one(flat, state1, lo + t * n_out + j, G[j, t], hyper[0], hyper[1])
+    else:
+        correction1, correction2 = 1.0 - hyper[2] ** step[0], 1.0 - hyper[3] ** step[0]
+        for t in range(w):
+            for j in range(n_out):
+                _adam_one(flat, state1, state2, lo + t * n_out + j, G[j, t], hyper[0], hyper[2],
+                          hyper[3], hyper[4], correction1, correction2)
+
+
 @_jit()
 def _update_chunk(opt, flat, grads, base, lo, hi):
     _update(opt, flat, grads, base + lo, base + hi)
 
 
 @_jit()
-def _first_layer_step_chunk(X, rows, dZ, W, dW, flat, grads, opt, WT, P, snapshot, s0, s1):
+def _first_layer_step_chunk(X, rows, dZ, W, flat, opt, WT, P, snapshot, s0, s1):
     """The first layer's training step for the inputs of slabs s0 <= s < s1, block by block:
-    the weight gradient into dW, the optimizer's update of those weights (W = flat[:W.size]),
+    the weight gradient, straight into the optimizer's update of those weights (W =
+    flat[:W.size]; the gradient itself is not kept),
     and if P has rows (a full-batch step) the next step's partial products of every sample, in
     the order of X, from the updated weights (exactly as ``_forward_slabs_chunk`` would make
     them), with a copy of the updated weights in ``snapshot`` to check them against."""
@@ -633,8 +662,7 @@ def _first_layer_step_chunk(X, rows, dZ, W, dW, flat, grads, opt, WT, P, snapsho
         for blk in range(first, stop):
             kb, ke = blk * width, min(blk * width + width, n_in)
             _gradient_block(X, rows, dZ, G, kb, ke - kb)
-            _store_transposed(G, dW, kb, ke - kb)
-            _update(opt, flat, grads, kb * n_out, ke * n_out)
+            _update_rows(opt, flat, G, kb * n_out, ke - kb)
             if following:
                 _transpose_into(W, WT, kb, ke)
                 _matmul_nt_rows(X, every, 0, m, WT, P, kb, ke, s * m)
@@ -1074,7 +1102,7 @@ def _layered_step(flat, net, loss, X, Y, rows, grads, opt):
         WT = _aligned_empty((n_out, W.shape[0]) if fuse else (0, 0), W.dtype)
         snapshot = np.empty(W.size if fuse else 0, W.dtype)
         _run_chunks(_first_layer_step_chunk,
-                    (X, rows, dZ, W, dW, flat, grads, opt, WT, P, snapshot), SLABS, m * W.size)
+                    (X, rows, dZ, W, flat, opt, WT, P, snapshot), SLABS, m * W.size)
         inputs.pending = (P, snapshot) if fuse else None
         done = W.size
     else:
