@@ -2,10 +2,12 @@
 
 Private ``_kernels`` are ``@njit``; the public functions of the backend contract are thin wrappers
 that allocate outputs. Small batches (per-sample SGD) run whole epochs — every batch, layer and
-update — in one compiled call; large layers split into fixed chunks of disjoint outputs computed
-on several threads, aligned to the tiles: no result depends on thread timing or count. The
-kernels mirror ``_loop.py``; they are written out again here (not compiled from it) because
-Numba's disk cache only follows the file that holds a kernel.
+update — in one compiled call. Large batches run the wide layers layer by layer, each product
+split into fixed chunks computed on several threads (no result depends on thread timing or
+count), and the small layers after them sample by sample in one compiled call; a full-batch
+step reads the training inputs once (the first layer's gradient, update and the next step's
+product, block by block). The kernels mirror ``_loop.py``; they are written out again here (not
+compiled from it) because Numba's disk cache only follows the file that holds a kernel.
 """
 
 import math
@@ -141,8 +143,8 @@ def _activation_backward(act, Z, A, dA, dZ):
 # C[i, j] += sum_t A[rows[i], t] B[j, t]: both operands are read along contiguous rows, and a
 # 4 x 4 tile of C stays in registers over the whole t loop (16 independent sums that LLVM
 # vectorizes along t), so each loaded value feeds four multiply-adds. One routine serves the
-# forward product (A = inputs, B = W transposed), the input gradient (A = dZ, B = W) and the
-# weight gradient of a full batch (A = inputs transposed, B = dZ transposed). Indices are unsigned
+# forward product (A = inputs, B = W transposed) and the input gradient (A = dZ, B = W); the
+# weight gradient has tiles of its own (``_gradient_block``). Indices are unsigned
 # so that Numba adds no negative-index wraparound, which would stop the vectorizer; no views are
 # made, since two threads taking views of one array contend for its reference count.
 
@@ -223,12 +225,12 @@ def _matmul_nt_rows(A, rows, i0, i1, B, C, t0, t1, c):
 
 
 # ---------------------------------------------------------------- dense layer
-# Each kernel computes one chunk of disjoint outputs (rows r0:r1 of Z or dX, rows k0:k1 of dW),
-# serially and without the GIL. Large layers split into one chunk per thread of a Python thread
-# pool (``_run_chunks``); small ones run as one chunk. Numba's own parallel=True is not used: a
-# compiled function that calls it cannot be cached on disk (numba/numba#9938), and cached
-# parallel=True code runs about half as fast here (numba/numba#8085). Fixed chunks: no result
-# depends on thread timing.
+# Each kernel computes one chunk of disjoint outputs (rows r0:r1 of Z or dX, blocks of rows of
+# dW, slabs of inputs), serially and without the GIL. Large layers split into one chunk per
+# thread of a Python thread pool (``_run_chunks``); small ones run as one chunk. Numba's own
+# parallel=True is not used: a compiled function that calls it cannot be cached on disk
+# (numba/numba#9938), and cached parallel=True code runs about half as fast here
+# (numba/numba#8085). Fixed chunks: no result depends on thread timing.
 
 PARALLEL_MIN_WORK = 200_000  # multiply-adds of a layer from which threads pay off
 T_BLOCK = 4096  # a block of the reduction: the tile's rows of A and B stay in L1/L2
@@ -672,11 +674,11 @@ def _first_layer_step_chunk(X, rows, dZ, W, flat, opt, WT, P, snapshot, s0, s1):
 
 @_jit()
 def _unchanged(flat, snapshot):
-    """Whether flat[:len(snapshot)] still equals snapshot."""
+    """Whether flat[:len(snapshot)] still equals snapshot (no early exit: the loop vectorizes)."""
+    differ = False
     for p in range(snapshot.shape[0]):
-        if flat[p] != snapshot[p]:
-            return False
-    return True
+        differ |= flat[p] != snapshot[p]
+    return not differ
 
 
 # ---------------------------------------------------------------- whole network, sample by sample
@@ -878,6 +880,14 @@ class _Inputs:
     def __init__(self, X):
         self.X = X
         self.pending = None
+        self.workspace = {}
+
+    def buffer(self, name, shape, dtype):
+        """An aligned work array of this fit, reused from step to step."""
+        key = (name, shape, np.dtype(dtype))
+        if key not in self.workspace:
+            self.workspace[key] = _aligned_empty(shape, dtype)
+        return self.workspace[key]
 
 
 def prepare_inputs(X):
@@ -1070,8 +1080,8 @@ def _first_products(inputs, flat, W):
             return P
     X = inputs.X
     every = np.arange(X.shape[0])
-    P = np.empty((SLABS * X.shape[0], W.shape[1]), W.dtype)
-    WT = _aligned_empty((W.shape[1], W.shape[0]), W.dtype)
+    P = inputs.buffer("P", (SLABS * X.shape[0], W.shape[1]), W.dtype)
+    WT = inputs.buffer("WT", (W.shape[1], W.shape[0]), W.dtype)
     _run_chunks(_forward_slabs_chunk, (X, every, W, WT, P), SLABS, X.shape[0] * W.size)
     return P
 
@@ -1090,7 +1100,8 @@ def _layered_step(flat, net, loss, X, Y, rows, grads, opt):
     fuse = _by_slabs(W) and full
     first = None
     if fuse:  # the first products of all of X, in its order, then taken in the batch's order
-        first = _aligned_empty((n, W.shape[1]), W.dtype), _aligned_empty((n, W.shape[1]), W.dtype)
+        first = (inputs.buffer("Z", (n, W.shape[1]), W.dtype),
+                 inputs.buffer("A", (n, W.shape[1]), W.dtype))
         _sum_slabs(_first_products(inputs, flat, W), rows, b, int(net[1][0]), *first)
     value, correct, dZ = _backpropagate(flat, net, loss, X, rows, Y[rows], grads, first)
     if opt[0] != OPT_SGD:
@@ -1098,9 +1109,9 @@ def _layered_step(flat, net, loss, X, Y, rows, grads, opt):
     done = 0
     if _by_slabs(W):
         m, n_out = dZ.shape
-        P = np.empty((SLABS * m if fuse else 0, n_out), W.dtype)
-        WT = _aligned_empty((n_out, W.shape[0]) if fuse else (0, 0), W.dtype)
-        snapshot = np.empty(W.size if fuse else 0, W.dtype)
+        P = inputs.buffer("P", (SLABS * m if fuse else 0, n_out), W.dtype)
+        WT = inputs.buffer("WT", (n_out, W.shape[0]) if fuse else (0, 0), W.dtype)
+        snapshot = inputs.buffer("snapshot", (W.size if fuse else 0,), W.dtype)
         _run_chunks(_first_layer_step_chunk,
                     (X, rows, dZ, W, flat, opt, WT, P, snapshot), SLABS, m * W.size)
         inputs.pending = (P, snapshot) if fuse else None
