@@ -820,6 +820,26 @@ def _gradients_samples(flat, net, first, loss, X, Y, grads, dX):
 
 
 @_jit()
+def _first_layer_middle(flat, net, loss, P, pos, Y, Z, A, dZ, grads, opt):
+    """A batch between its two passes over X, when only the first layer is wide, in one call:
+    Z = b + the slabs' products P of sample pos[r] and A = f(Z) (``_sum_slabs``); the layers
+    after it sample by sample (loss, correct, their gradients); dZ = dL/dZ of the first layer,
+    its bias gradient, and the optimizer's update of every parameter but the first layer's W
+    (Adam's step already counted). Returns ``(loss, correct)``."""
+    sizes, acts, biases = net
+    w_size, n_out = sizes[0] * sizes[1], sizes[1]
+    _sum_slabs(P, pos, flat[w_size:w_size + n_out], acts[0], Z, A)
+    value, correct = _gradients_samples(flat, net, 1, loss, A, Y, grads, dZ)
+    _activation_backward(acts[0], Z, A, dZ, dZ)
+    db = grads[w_size:w_size + n_out]
+    _column_sums_into(dZ, db)
+    if not biases[0]:
+        db[:] = 0
+    _update(opt, flat, grads, w_size, flat.shape[0])
+    return value, correct
+
+
+@_jit()
 def _train_epoch(flat, net, loss, X, Y, order, batch_size, opt):
     """One epoch of updates, batches, layers and optimizer in one compiled call."""
     code, step = opt[0], opt[4]
@@ -1089,38 +1109,54 @@ def _first_products(inputs, flat, W):
 def _layered_step(flat, net, loss, X, Y, rows, grads, opt):
     """One training step on a large batch X[rows] (``rows`` a slice or indices): gradients,
     the first layer's update made block by block with its gradient, then the others' update.
-    A full-batch step also computes the next step's first product from the updated weights while
-    each block of X is in cache (``_first_layer_step_chunk``) and leaves it in ``inputs``."""
+
+    When only the first layer is wide (``_by_slabs``), a step is three calls: its products
+    (threads), the rest of the batch (``_first_layer_middle``), its gradient and update
+    (threads). A full-batch step also computes the next step's first products from the updated
+    weights while each block of X is in cache (``_first_layer_step_chunk``), kept in ``inputs``
+    and used by the next step if the weights have not changed since."""
     inputs = X if isinstance(X, _Inputs) else _Inputs(np.ascontiguousarray(X))
     X = inputs.X
     n = X.shape[0]
     rows = np.arange(n)[rows] if isinstance(rows, slice) else np.ascontiguousarray(rows, np.int64)
+    m = rows.shape[0]
     (W, b), (dW, _) = layer_views(flat, net[0])[0], layer_views(grads, net[0])[0]
-    full = rows.shape[0] == n and np.bincount(rows, minlength=n).max() == 1
-    fuse = _by_slabs(W) and full
-    first = None
-    if fuse:  # the first products of all of X, in its order, then taken in the batch's order
-        first = (inputs.buffer("Z", (n, W.shape[1]), W.dtype),
-                 inputs.buffer("A", (n, W.shape[1]), W.dtype))
-        _sum_slabs(_first_products(inputs, flat, W), rows, b, int(net[1][0]), *first)
-    value, correct, dZ = _backpropagate(flat, net, loss, X, rows, Y[rows], grads, first)
-    if opt[0] != OPT_SGD:
-        opt[4][0] += 1
-    done = 0
-    if _by_slabs(W):
-        m, n_out = dZ.shape
+    n_out = W.shape[1]
+    wide = _by_slabs(W)
+    fuse = wide and m == n and np.bincount(rows, minlength=n).max() == 1
+    if wide and _head(net) == 1 < len(net[1]):
+        Z, A, dZ = (inputs.buffer(name, (m, n_out), W.dtype) for name in ("Z", "A", "dZ"))
+        if fuse:  # the first products of all of X, in its order, taken in the batch's order
+            P, pos = _first_products(inputs, flat, W), rows
+        else:
+            P, pos = inputs.buffer("P", (SLABS * m, n_out), W.dtype), np.arange(m)
+            WT = inputs.buffer("WT", (n_out, W.shape[0]), W.dtype)
+            _run_chunks(_forward_slabs_chunk, (X, rows, W, WT, P), SLABS, m * W.size)
+        if opt[0] != OPT_SGD:
+            opt[4][0] += 1
+        value, correct = _first_layer_middle(flat, net, int(loss), P, pos, Y[rows], Z, A, dZ,
+                                             grads, opt)
+    else:
+        first = None
+        if fuse:
+            first = tuple(inputs.buffer(name, (n, n_out), W.dtype) for name in ("Z", "A"))
+            _sum_slabs(_first_products(inputs, flat, W), rows, b, int(net[1][0]), *first)
+        value, correct, dZ = _backpropagate(flat, net, loss, X, rows, Y[rows], grads, first)
+        if opt[0] != OPT_SGD:
+            opt[4][0] += 1
+        _run_chunks(_update_chunk, (opt, flat, grads, W.size), flat.size - W.size,
+                    flat.size - W.size)
+    if wide:
         P = inputs.buffer("P", (SLABS * m if fuse else 0, n_out), W.dtype)
         WT = inputs.buffer("WT", (n_out, W.shape[0]) if fuse else (0, 0), W.dtype)
         snapshot = inputs.buffer("snapshot", (W.size if fuse else 0,), W.dtype)
         _run_chunks(_first_layer_step_chunk,
                     (X, rows, dZ, W, flat, opt, WT, P, snapshot), SLABS, m * W.size)
         inputs.pending = (P, snapshot) if fuse else None
-        done = W.size
     else:
-        _run_chunks(_dense_backward_weights_chunk, (X, rows, dZ, dW), _blocks(W),
-                    dZ.shape[0] * W.size)
-    _run_chunks(_update_chunk, (opt, flat, grads, done), flat.size - done, flat.size - done)
-    return value, correct
+        _run_chunks(_dense_backward_weights_chunk, (X, rows, dZ, dW), _blocks(W), m * W.size)
+        _run_chunks(_update_chunk, (opt, flat, grads, 0), W.size, W.size)
+    return float(value), int(correct)
 
 
 _, _, _layered_epoch = _network.bind(globals(), step=_layered_step)
