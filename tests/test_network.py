@@ -126,13 +126,15 @@ def test_numba_head_reaches_the_last_large_layer(monkeypatch):
         assert numba_backend._head(net) == head
 
 
-WIDE_SIZES = (2100, 6, 3, 1)  # float64: numba splits the first layer's products by inputs
-WIDE_ACTS = ("relu", "tanh", "sigmoid")
+# float64: numba splits the first layer's products by inputs. Only the first layer wide (a step
+# is three calls); one layer only (no tail); two layers in the head (the general path).
+WIDE_NETS = [((2100, 6, 3, 1), ("relu", "tanh", "sigmoid")), ((2100, 1), ("sigmoid",)),
+             ((2100, 70, 60, 1), ("relu", "tanh", "sigmoid"))]
 
 
 def _wide_problem(m=30):
     rng = np.random.default_rng(16)
-    return rng.normal(size=(m, WIDE_SIZES[0])), rng.integers(0, 2, (m, 1)).astype(float)
+    return rng.normal(size=(m, 2100)), rng.integers(0, 2, (m, 1)).astype(float)
 
 
 def _optimizer_state(name, flat):
@@ -141,9 +143,11 @@ def _optimizer_state(name, flat):
             np.zeros_like(flat), np.zeros(1, np.int64))
 
 
+@pytest.mark.parametrize("sizes,acts", WIDE_NETS)
 @pytest.mark.parametrize("optimizer", ["momentum", "adam"])
 @pytest.mark.parametrize("shuffle", [False, True])
-def test_numba_full_batch_step_leaves_the_next_product_exactly(monkeypatch, optimizer, shuffle):
+def test_numba_full_batch_step_leaves_the_next_product_exactly(monkeypatch, optimizer, shuffle,
+                                                               sizes, acts):
     """A full-batch step computes the next step's first product from the weights it updates, and
     the next step uses it: bit for bit what a fresh forward pass gives (new inputs every epoch),
     also when the weights are changed between two epochs (then it is not used)."""
@@ -153,9 +157,9 @@ def test_numba_full_batch_step_leaves_the_next_product_exactly(monkeypatch, opti
     kernels = backends.get("numba")
     monkeypatch.setattr(kernels, "COMPILED_MAX_WORK", 0)
     X, Y = _wide_problem()
-    net = (np.array(WIDE_SIZES), np.array([fastnn.activations.ACTIVATIONS[a] for a in WIDE_ACTS]),
-           np.ones(3, np.int64))
-    start = initial_weights("lecun", WIDE_SIZES, 3, "float64")
+    net = (np.array(sizes), np.array([fastnn.activations.ACTIVATIONS[a] for a in acts]),
+           np.ones(len(acts), np.int64))
+    start = initial_weights("lecun", sizes, 3, "float64")
     orders = [np.random.default_rng(e).permutation(30) if shuffle else np.arange(30)
               for e in range(5)]
 
@@ -184,12 +188,13 @@ def test_numba_full_batch_step_leaves_the_next_product_exactly(monkeypatch, opti
     np.testing.assert_allclose([v for v, _ in reused[1]], [v for v, _ in numpy_losses], rtol=1e-9)
 
 
-def test_numba_wide_mini_batches_agree_with_numpy(monkeypatch):
+@pytest.mark.parametrize("sizes,acts", WIDE_NETS)
+def test_numba_wide_mini_batches_agree_with_numpy(monkeypatch, sizes, acts):
     monkeypatch.setattr(backends.get("numba"), "COMPILED_MAX_WORK", 0)
     X, Y = _wide_problem()
     weights = {}
     for name in ("numpy", "numba"):
-        model = small_model(WIDE_SIZES, WIDE_ACTS, seed=8, init="lecun")
+        model = small_model(sizes, acts, seed=8, init="lecun")
         model.fit(X, Y, loss="bce", optimizer=fastnn.Adam(0.01), epochs=3, batch_size=8,
                   shuffle=True, seed=4, backend=name)
         weights[name] = model.get_weights()
