@@ -87,7 +87,7 @@ def main(argv=None) -> dict:
     sizes = [12288] + [layer.units for layer in model.layers]
     if backend == "auto":  # the rule fit applies (fastnn.backends.auto)
         batch = min(args.batch_size or len(X_train), len(X_train))
-        backend = fastnn.backends.auto(sizes, batch, len(X_train))
+        backend = fastnn.backends.auto(sizes, batch, len(X_train), args.dtype)
     print(f"cat classifier: {args.model} {sizes}, {epochs} iterations, lr {lr}, "
           f"batch {args.batch_size or 'full'}, backend {backend}, {args.dtype}; "
           f"{len(X_train)} training and {len(X_test)} test images")

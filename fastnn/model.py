@@ -218,7 +218,7 @@ class Sequential:
         self._require_built(X)  # every argument is fine: now the work starts
         batch = X.shape[0] if batch_size is None else min(batch_size, X.shape[0])
         if backend == "auto":
-            kernels = backends.get(backends.auto(self._sizes, batch, X.shape[0]))
+            kernels = backends.get(backends.auto(self._sizes, batch, X.shape[0], self.dtype))
         return training.run(self, kernels, X, Y, code, optimizer, epochs, batch, shuffle, rng,
                             validation, log_every if verbose else None, early_stopping)
 

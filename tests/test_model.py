@@ -185,15 +185,18 @@ def test_numba_works_where_its_disk_cache_cannot_be_written(tmp_path):
 
 
 def test_auto_rule_follows_the_measurements():
-    """numba for small networks and full batches; numpy for mini-batches of large layers."""
+    """numba, but numpy for float32 mini-batches of 400,000 to 6 million multiply-adds."""
     if "numba" not in fastnn.available_backends():
         assert backends.auto((12288, 20, 1), 64, 209) == "numpy"
         return
     cat = (12288, 20, 7, 5, 1)
     assert backends.auto() == "numba"
-    assert backends.auto(cat, 209, 209) == "numba"  # full batch
-    assert backends.auto(cat, 64, 209) == "numpy"  # mini-batches of a large layer
-    assert backends.auto(cat, 1, 209) == "numba"  # per-sample: one compiled epoch
-    assert backends.auto(cat, 2, 209) == "numba"
-    assert backends.auto(cat, 4, 209) == "numpy"
-    assert backends.auto((2, 4, 1), 32, 400) == "numba"  # small network
+    for batch in (1, 2, 4, 16, 64, 209):
+        assert backends.auto(cat, batch, 209, "float64") == "numba"
+    assert backends.auto(cat, 209, 209, "float32") == "numba"  # full batch
+    assert backends.auto(cat, 1, 209, "float32") == "numba"  # per-sample: one compiled epoch
+    assert backends.auto(cat, 2, 209, "float32") == "numpy"
+    assert backends.auto(cat, 16, 209, "float32") == "numpy"
+    assert backends.auto(cat, 32, 209, "float32") == "numba"
+    assert backends.auto(cat, 64, 209, "float32") == "numba"
+    assert backends.auto((2, 4, 1), 32, 400, "float32") == "numba"  # small network

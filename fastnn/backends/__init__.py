@@ -1,23 +1,28 @@
 """The backend registry: ``get(name)`` imports a backend lazily and caches it.
 
 The rule for ``"auto"`` (``auto()``): ``numpy`` if Numba does not import here; otherwise
-``numba``, except for mini-batches of large layers (batch x multiply-adds per sample of at least
-``AUTO_NUMPY_MIN_WORK``, and fewer samples per batch than the data), where NumPy's BLAS measured
-faster. Measured on the cat model (245,900 multiply-adds a sample), ms per epoch, numba / numpy:
-batch 1: 63 / 216, batch 2: 48 / 65, batch 4: 41 / 29, batch 64: 0.5-0.9x (README table). The
-loop backend is only used when asked for by name: it is the readable reference, not a fast path.
+``numba``, except for float32 mini-batches (fewer samples per batch than the data) whose work,
+batch x multiply-adds per sample, lies in ``AUTO_NUMPY_FLOAT32``: there NumPy's BLAS measured
+faster. Measured on the cat model (245,900 multiply-adds a sample), ms per epoch, numba / numpy,
+the better of two runs: float32 batch 1: 56 / 102, 2: 38 / 27, 4: 30 / 15, 8: 13 / 10,
+16: 7.7 / 6.7, 32: 4.3 / 4.6, 64: 2.9 / 3.6, 128: 2.1 / 3.3, full batch: see the README table;
+float64 numba is as fast or faster at every batch size but 4 (27 / 25). The loop backend is only
+used when asked for by name: it is the readable reference, not a fast path.
 """
 
 import importlib
+
+import numpy as np
 
 from ._ops import OPS
 
 NAMES = ("loop", "numpy", "numba")
 # Multiply-adds per batch below which the numba backend runs whole epochs compiled, sample by
-# sample; from there on it runs layer by layer on threads.
-COMPILED_MAX_WORK = 2_000_000
-# Multiply-adds per mini-batch from which "auto" prefers numpy (see the rule above).
-AUTO_NUMPY_MIN_WORK = 750_000
+# sample; from there on it runs layer by layer on threads (cat model, ms per epoch, compiled /
+# layer by layer: batch 4: 28 / 32 float64, 30 / 28 float32; batch 8: 24 / 16, 25 / 15).
+COMPILED_MAX_WORK = 1_000_000
+# Multiply-adds per float32 mini-batch from which "auto" prefers numpy, and up to which.
+AUTO_NUMPY_FLOAT32 = (400_000, 6_000_000)
 _MODULES = {"loop": "._loop", "numpy": "._numpy", "numba": "._numba"}
 _cache: dict = {}
 _failures: dict = {}
@@ -51,18 +56,21 @@ def available() -> list:
     return names
 
 
-def auto(sizes=None, batch_size: int | None = None, n_samples: int | None = None) -> str:
-    """The backend ``"auto"`` stands for; with a network's widths (input first) and a training
-    batch it applies the measured rule of this module's docstring."""
+def auto(sizes=None, batch_size: int | None = None, n_samples: int | None = None,
+         dtype="float64") -> str:
+    """The backend ``"auto"`` stands for; with a network's widths (input first), a training
+    batch and the dtype it applies the measured rule of this module's docstring."""
     if "numba" not in available():
         return "numpy"
     if sizes is None or batch_size is None or n_samples is None:
         return "numba"
     macs = sum(int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:]))
-    if batch_size < n_samples and batch_size * macs >= AUTO_NUMPY_MIN_WORK:
+    low, high = AUTO_NUMPY_FLOAT32
+    if (np.dtype(dtype) == np.float32 and batch_size < n_samples
+            and low <= batch_size * macs < high):
         return "numpy"
     return "numba"
 
 
-__all__ = ["OPS", "NAMES", "COMPILED_MAX_WORK", "AUTO_NUMPY_MIN_WORK", "get", "available",
+__all__ = ["OPS", "NAMES", "COMPILED_MAX_WORK", "AUTO_NUMPY_FLOAT32", "get", "available",
            "auto"]
