@@ -60,20 +60,22 @@ def _samples(name, m):
 
 
 def dense_forward(name, dtype):
+    """The first cat layer's forward pass on X as fit lays it out (``prepare_inputs``)."""
     X, _, source = cat_data(dtype)
     m = _samples(name, X.shape[0])
-    X = np.ascontiguousarray(X[:m])
     kernels = backends.get(name)
+    X = kernels.prepare_inputs(np.ascontiguousarray(X[:m]))
     W, b = layer_views(initial_weights("lecun", CAT_SIZES[:2], 1, dtype), CAT_SIZES[:2])[0]
     relu = ACTIVATIONS["relu"]
     return (lambda: kernels.dense_forward(X, W, b, relu)), 2 * m * 12288 * 20, m, source
 
 
 def dense_backward(name, dtype):
+    """The first cat layer's weight gradient (dW, db) on X as fit lays it out."""
     X, _, source = cat_data(dtype)
     m = _samples(name, X.shape[0])
-    X = np.ascontiguousarray(X[:m])
     kernels = backends.get(name)
+    X = kernels.prepare_inputs(np.ascontiguousarray(X[:m]))
     W = np.ascontiguousarray(np.random.default_rng(1).normal(size=(12288, 20)).astype(dtype))
     dZ = np.random.default_rng(2).normal(size=(m, 20)).astype(dtype)
     return (lambda: kernels.dense_backward(dZ, X, W, False)), 2 * m * 12288 * 20, m, source
