@@ -200,3 +200,22 @@ def test_numba_wide_mini_batches_agree_with_numpy(monkeypatch, sizes, acts):
         weights[name] = model.get_weights()
     for e, g in zip(weights["numpy"], weights["numba"]):
         np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [None, 8])
+@pytest.mark.parametrize("loss,acts", [("cce", ("tanh", "softmax")), ("mse", ("relu", "linear"))])
+def test_numba_wide_networks_agree_with_numpy_on_other_losses(monkeypatch, batch_size, loss, acts):
+    monkeypatch.setattr(backends.get("numba"), "COMPILED_MAX_WORK", 0)
+    X, _ = _wide_problem()
+    rng = np.random.default_rng(17)
+    y = rng.integers(0, 3, 30) if loss == "cce" else rng.normal(size=(30, 3))
+    results = {}
+    for name in ("numpy", "numba"):
+        model = small_model((2100, 6, 3), acts, seed=9, init="lecun")
+        opt = fastnn.SGD(0.05 if loss == "cce" else 0.002, momentum=0.9)
+        history = model.fit(X, y, loss=loss, optimizer=opt, epochs=4, batch_size=batch_size,
+                            shuffle=True, seed=1, backend=name)
+        results[name] = model.get_weights(), history.history["loss"]
+    for e, g in zip(results["numpy"][0], results["numba"][0]):
+        np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(results["numba"][1], results["numpy"][1], rtol=1e-9)
