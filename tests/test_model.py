@@ -185,7 +185,8 @@ def test_numba_works_where_its_disk_cache_cannot_be_written(tmp_path):
 
 
 def test_auto_rule_follows_the_measurements():
-    """numba, but numpy for float32 mini-batches of 400,000 to 6 million multiply-adds."""
+    """numba, but numpy for float32 mini-batches from 400,000 multiply-adds, unless the first
+    layer is wide and the batch has 6 million or more."""
     if "numba" not in fastnn.available_backends():
         assert backends.auto((12288, 20, 1), 64, 209) == "numpy"
         return
@@ -200,3 +201,7 @@ def test_auto_rule_follows_the_measurements():
     assert backends.auto(cat, 32, 209, "float32") == "numba"
     assert backends.auto(cat, 64, 209, "float32") == "numba"
     assert backends.auto((2, 4, 1), 32, 400, "float32") == "numba"  # small network
+    mnist = (784, 128, 10)
+    assert backends.auto(mnist, 128, 2000, "float32") == "numpy"  # not wide
+    assert backends.auto(mnist, 2000, 2000, "float32") == "numba"
+    assert backends.auto(mnist, 128, 2000, "float64") == "numba"

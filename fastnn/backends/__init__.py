@@ -1,13 +1,16 @@
 """The backend registry: ``get(name)`` imports a backend lazily and caches it.
 
 The rule for ``"auto"`` (``auto()``): ``numpy`` if Numba does not import here; otherwise
-``numba``, except for float32 mini-batches (fewer samples per batch than the data) whose work,
-batch x multiply-adds per sample, lies in ``AUTO_NUMPY_FLOAT32``: there NumPy's BLAS measured
-faster. Measured on the cat model (245,900 multiply-adds a sample), ms per epoch, numba / numpy,
-the better of two runs: float32 batch 1: 56 / 102, 2: 38 / 27, 4: 30 / 15, 8: 13 / 10,
-16: 7.7 / 6.7, 32: 4.3 / 4.6, 64: 2.9 / 3.6, 128: 2.1 / 3.3, full batch: see the README table;
-float64 numba is as fast or faster at every batch size but 4 (27 / 25). The loop backend is only
-used when asked for by name: it is the readable reference, not a fast path.
+``numba``, except for float32 mini-batches (fewer samples per batch than the data) of at least
+``AUTO_NUMPY_FLOAT32_MIN_WORK`` multiply-adds (batch x multiply-adds per sample): there NumPy's
+BLAS measured faster, unless the first layer is wide (``WIDE_INPUTS_FLOAT32`` inputs or more, the
+cat model's 12288) and the batch has ``AUTO_NUMBA_WIDE_MIN_WORK`` multiply-adds or more.
+Measured, ms per epoch, numba / numpy, the better of two runs. Cat model (245,900 multiply-adds a
+sample), float32: batch 1: 56 / 102, 2: 38 / 27, 4: 30 / 15, 8: 13 / 10, 16: 7.7 / 6.7,
+32: 4.3 / 4.6, 64: 2.9 / 3.6, 128: 2.1 / 3.3; float64 numba as fast or faster at every batch
+size but 4 (27 / 25). A [784, 128, 10] softmax net on 2000 samples: float32 batch 32: 77 / 52,
+128: 27 / 21, full: 10 / 10; float64 batch 32: 97 / 100, 128: 36 / 41, full: 16 / 19. The loop
+backend is only used when asked for by name: it is the readable reference, not a fast path.
 """
 
 import importlib
@@ -21,8 +24,10 @@ NAMES = ("loop", "numpy", "numba")
 # sample; from there on it runs layer by layer on threads (cat model, ms per epoch, compiled /
 # layer by layer: batch 4: 28 / 32 float64, 30 / 28 float32; batch 8: 24 / 16, 25 / 15).
 COMPILED_MAX_WORK = 1_000_000
-# Multiply-adds per float32 mini-batch from which "auto" prefers numpy, and up to which.
-AUTO_NUMPY_FLOAT32 = (400_000, 6_000_000)
+# The numbers of the rule for "auto" (see above).
+AUTO_NUMPY_FLOAT32_MIN_WORK = 400_000
+AUTO_NUMBA_WIDE_MIN_WORK = 6_000_000
+WIDE_INPUTS_FLOAT32 = 4096
 _MODULES = {"loop": "._loop", "numpy": "._numpy", "numba": "._numba"}
 _cache: dict = {}
 _failures: dict = {}
@@ -64,13 +69,12 @@ def auto(sizes=None, batch_size: int | None = None, n_samples: int | None = None
         return "numpy"
     if sizes is None or batch_size is None or n_samples is None:
         return "numba"
-    macs = sum(int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:]))
-    low, high = AUTO_NUMPY_FLOAT32
-    if (np.dtype(dtype) == np.float32 and batch_size < n_samples
-            and low <= batch_size * macs < high):
-        return "numpy"
-    return "numba"
+    work = batch_size * sum(int(a) * int(b) for a, b in zip(sizes[:-1], sizes[1:]))
+    if np.dtype(dtype) != np.float32 or batch_size >= n_samples:
+        return "numba"
+    wide = int(sizes[0]) >= WIDE_INPUTS_FLOAT32 and work >= AUTO_NUMBA_WIDE_MIN_WORK
+    return "numpy" if work >= AUTO_NUMPY_FLOAT32_MIN_WORK and not wide else "numba"
 
 
-__all__ = ["OPS", "NAMES", "COMPILED_MAX_WORK", "AUTO_NUMPY_FLOAT32", "get", "available",
-           "auto"]
+__all__ = ["OPS", "NAMES", "COMPILED_MAX_WORK", "AUTO_NUMPY_FLOAT32_MIN_WORK",
+           "AUTO_NUMBA_WIDE_MIN_WORK", "WIDE_INPUTS_FLOAT32", "get", "available", "auto"]
