@@ -297,3 +297,22 @@ def test_large_layers_split_over_threads_give_the_same_numbers(monkeypatch):
                                 expected[0][1])
             os._exit(0 if ok else 1)
         assert os.waitpid(pid, 0)[1] == 0
+
+
+def test_a_chunk_that_fails_on_a_worker_thread_raises_in_the_caller(monkeypatch):
+    pytest.importorskip("numba")
+    from fastnn.backends._numba_jit import _run_chunks
+
+    monkeypatch.setenv("FASTNN_NUM_THREADS", "2")
+    seen = []
+
+    def kernel(lo, hi):
+        seen.append((lo, hi))
+        if lo > 0:
+            raise ValueError("the second chunk failed")
+
+    with pytest.raises(ValueError, match="second chunk"):
+        _run_chunks(kernel, (), 10, 10**9)
+    assert sorted(seen) == [(0, 5), (5, 10)]
+    _run_chunks(lambda lo, hi: seen.append((lo, hi)), (), 10, 10**9)  # the workers live on
+    assert len(seen) == 4
