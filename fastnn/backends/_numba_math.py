@@ -263,17 +263,17 @@ def _update(opt, flat, grads, lo, hi):
 @_jit(inline="always")
 def _update_rows(opt, flat, G, lo, w):
     """The optimizer's step on w rows of a W, flat[lo:lo + w n_out], straight from their
-    gradient transposed, G[:, :w] (n_out, w)."""
+    gradient transposed, G[:, :w] (n_out, w); output by output, G read along its rows."""
     code, hyper, state1, state2, step = opt
     n_out = G.shape[0]
     if code == 0:
-        for t in range(w):
-            for j in range(n_out):
+        for j in range(n_out):
+            for t in range(w):
                 _sgd_one(flat, state1, lo + t * n_out + j, G[j, t], hyper[0], hyper[1])
     else:
         correction1, correction2 = 1.0 - hyper[2] ** step[0], 1.0 - hyper[3] ** step[0]
-        for t in range(w):
-            for j in range(n_out):
+        for j in range(n_out):
+            for t in range(w):
                 _adam_one(flat, state1, state2, lo + t * n_out + j, G[j, t], hyper[0], hyper[2],
                           hyper[3], hyper[4], correction1, correction2)
 
