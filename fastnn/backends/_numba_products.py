@@ -75,6 +75,24 @@ def _dot1(A, a, B, b, t0, t1):
     return total
 
 
+@_jit(inline="always")
+def _tile4x1(A, rows, i, B, j, t0, t1, C, c):
+    """C[c+i:c+i+4, j] += A[rows[i:i+4], t0:t1] @ B[j, t0:t1]: an edge column, four sums."""
+    a0, a1, a2, a3 = uint64(rows[i]), uint64(rows[i + 1]), uint64(rows[i + 2]), uint64(rows[i + 3])
+    b = uint64(j)
+    s0 = s1 = s2 = s3 = A.dtype.type(0)
+    for t in range(uint64(t0), uint64(t1)):
+        y = B[b, t]
+        s0 += A[a0, t] * y
+        s1 += A[a1, t] * y
+        s2 += A[a2, t] * y
+        s3 += A[a3, t] * y
+    C[c + i, j] += s0
+    C[c + i + 1, j] += s1
+    C[c + i + 2, j] += s2
+    C[c + i + 3, j] += s3
+
+
 @_jit()
 def _matmul_nt_rows(A, rows, i0, i1, B, C, t0, t1, c):
     """C[c + i, :] += A[rows[i], t0:t1] @ B[:, t0:t1].T for i0 <= i < i1 (4 x 4 tiles, then
@@ -87,8 +105,7 @@ def _matmul_nt_rows(A, rows, i0, i1, B, C, t0, t1, c):
             _tile4x4(A, rows, i, B, j, t0, t1, C, c)
             j += 4
         for edge in range(j, n):
-            for di in range(4):
-                C[c + i + di, edge] += _dot1(A, rows[i + di], B, edge, t0, t1)
+            _tile4x1(A, rows, i, B, edge, t0, t1, C, c)
         i += 4
     for rest in range(i, i1):
         for j in range(n):
@@ -150,6 +167,19 @@ def _gradient_tile6x2(X, rows, r, dZ, j, kb, w, G):
 
 
 @_jit(inline="always")
+def _gradient_tile6x1(X, rows, r, dZ, j, kb, w, G):
+    """G[j, t] += sum over six samples X[rows[r+s], kb+t] dZ[r+s, j]: an odd last output."""
+    i0, i1, i2 = uint64(rows[r]), uint64(rows[r + 1]), uint64(rows[r + 2])
+    i3, i4, i5 = uint64(rows[r + 3]), uint64(rows[r + 4]), uint64(rows[r + 5])
+    a0, a1, a2 = dZ[r, j], dZ[r + 1, j], dZ[r + 2, j]
+    a3, a4, a5 = dZ[r + 3, j], dZ[r + 4, j], dZ[r + 5, j]
+    g, k = uint64(j), uint64(kb)
+    for t in range(w):
+        G[g, t] += (X[i0, k + t] * a0 + X[i1, k + t] * a1 + X[i2, k + t] * a2
+                    + X[i3, k + t] * a3 + X[i4, k + t] * a4 + X[i5, k + t] * a5)
+
+
+@_jit(inline="always")
 def _gradient_axpy(X, i, d, g, kb, w, G):
     """G[g, t] += X[i, kb+t] d for t < w: one sample and one output, for the tiles' edges."""
     i, g, k = uint64(i), uint64(g), uint64(kb)
@@ -173,8 +203,7 @@ def _gradient_block(X, rows, dZ, G, kb, w):
             _gradient_tile6x2(X, rows, r, dZ, j, kb, w, G)
             j += 2
         if j < n_out:
-            for s in range(r, r + 6):
-                _gradient_axpy(X, rows[s], dZ[s, j], j, kb, w, G)
+            _gradient_tile6x1(X, rows, r, dZ, j, kb, w, G)
         r += 6
     for s in range(r, m):
         for j in range(n_out):
