@@ -135,3 +135,15 @@ def activation_name(value) -> str:
 
 def loss_name(value) -> str:
     return choice("loss", value, losses.LOSSES, losses.ALIASES)
+
+
+def loss_output(loss: str, activation: str) -> None:
+    """A ValueError unless the output layer's activation gives what ``loss`` needs."""
+    allowed = losses.OUTPUTS.get(losses.LOSSES[loss])
+    if allowed is None or activations.ACTIVATIONS[activation] in allowed:
+        return
+    names = " or ".join(repr(name) for name, code in activations.ACTIVATIONS.items()
+                        if code in allowed)
+    raise ValueError(f"loss: {loss!r} needs probability outputs, an output layer with "
+                     f"activation {names}; this model's output activation is {activation!r} "
+                     f"(use 'mse', or change the last layer's activation)")

@@ -124,10 +124,16 @@ class Sequential:
 
     # ------------------------------------------------------------------ computing
     def _loss_code(self, loss) -> int:
+        """The code of ``loss`` (None: the last loss used, else the output's natural one),
+        checked against the output layer (bce and cce need probability outputs)."""
+        if not self.layers:
+            raise ValueError("layers: the model has no layers; pass a list of fastnn.Dense")
+        output = self.layers[-1].activation
         if loss is None:
-            loss = self.loss or {"sigmoid": "bce", "softmax": "cce"}.get(
-                self.layers[-1].activation, "mse")
-        return losses.LOSSES[checks.loss_name(loss)]
+            loss = self.loss or {"sigmoid": "bce", "softmax": "cce"}.get(output, "mse")
+        name = checks.loss_name(loss)
+        checks.loss_output(name, output)
+        return losses.LOSSES[name]
 
     def predict(self, X, backend: str = "auto") -> np.ndarray:
         """The outputs for X (n_samples, n_features) -> (n_samples, n_out)."""

@@ -160,7 +160,12 @@ def test_wide_layers_match_loop(name, dtype):
 
 
 LOSS_PAIRS = [(loss, act) for loss in LOSSES for act in ACTIVATIONS
-              if not (loss in ("bce", "cce") and act in ("linear", "relu", "leaky_relu", "tanh"))]
+              if CODES[act] in loss_codes.OUTPUTS.get(LOSS_CODES[loss], CODES.values())]
+
+
+def test_loss_pairs_are_the_probability_outputs():
+    assert [pair for pair in LOSS_PAIRS if pair[0] in ("bce", "cce")] == [
+        ("bce", "sigmoid"), ("bce", "softmax"), ("cce", "softmax")]
 
 
 @pytest.mark.parametrize("loss,activation", LOSS_PAIRS)

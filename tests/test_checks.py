@@ -117,6 +117,24 @@ def test_bad_constructor_arguments(make, error, message):
         make()
 
 
+@pytest.mark.parametrize("loss,output", [("bce", "linear"), ("bce", "relu"), ("bce", "tanh"),
+                                         ("bce", "leaky_relu"), ("cce", "sigmoid"),
+                                         ("cce", "linear"), ("cce", "relu")])
+def test_cross_entropy_needs_probability_outputs(loss, output):
+    """bce and cce on outputs that are not probabilities are refused wherever a loss is used."""
+    net = model(output, n_out=2)
+    y = np.array([[0, 1], [1, 0], [1, 0]])
+    message = rf"loss: '{loss}' needs probability outputs.*activation is '{output}'"
+    calls = [lambda: net.fit(X, y, loss=loss, epochs=1), lambda: net.evaluate(X, y, loss=loss),
+             lambda: net.gradients(X, y, loss=loss),
+             lambda: fastnn.check_gradients(net, X, y, loss=loss)]
+    for call in calls:
+        with pytest.raises(ValueError, match=message):
+            call()
+    assert net.history.epoch == []
+    net.fit(X, y, loss="mse", epochs=1)  # any output takes mse
+
+
 def test_set_weights_checks_shapes_and_values():
     net = model()
     weights = net.get_weights()

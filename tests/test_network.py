@@ -219,3 +219,31 @@ def test_numba_wide_networks_agree_with_numpy_on_other_losses(monkeypatch, batch
     for e, g in zip(results["numpy"][0], results["numba"][0]):
         np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(results["numba"][1], results["numpy"][1], rtol=1e-9)
+
+
+ALLOWED_PAIRS = [(loss, act) for loss in ("mse", "sse", "bce", "cce")
+                 for act in ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
+                 if fastnn.activations.ACTIVATIONS[act] in fastnn.losses.OUTPUTS.get(
+                     fastnn.losses.LOSSES[loss], fastnn.activations.ACTIVATIONS.values())]
+
+
+@pytest.mark.parametrize("loss,activation", ALLOWED_PAIRS)
+def test_gradients_are_the_loss_derivative_at_saturated_outputs(backend, loss, activation):
+    """For every (loss, output activation) pair that fit accepts, backpropagation agrees with
+    central differences of the loss as computed, with half the samples pushed far into
+    saturation (logits of tens): agreement between backends proves nothing about the math.
+    (Steps of 1e-5: a saturated bce computes log(1 - A) from A = 1 - 1e-6, whose rounding
+    would swamp differences taken with the course's 1e-7.)"""
+    rng = np.random.default_rng(20)
+    model = small_model((3, 5, 3), ("tanh", activation), seed=5)
+    W1, b1, W2, b2 = model.get_weights()
+    model.set_weights([W1, b1, W2 * 12, b2])
+    X = rng.normal(size=(8, 3))
+    X[4:] *= 30  # saturates the hidden tanh units: the output's logits reach tens
+    y = targets_for(loss, rng, 8, 3)
+    A = model.predict(X, backend="numpy")
+    if activation in ("sigmoid", "softmax"):  # some outputs lie beyond bce's clipping
+        eps = fastnn.losses.LOG_EPS
+        assert ((A < eps) | (A > 1 - eps)).any()
+    assert fastnn.check_gradients(model, X, y, loss=loss, backend=backend,
+                                  epsilon=1e-5) < GRADCHECK_MAX

@@ -134,7 +134,7 @@ def dense_backward(dZ, X, W, need_dX):
 
 
 def _clip(a):
-    """Keep a probability away from 0 and 1 before a logarithm."""
+    """Keep a probability away from 0 and 1 before a logarithm (bce on softmax outputs)."""
     return min(max(a, loss_codes.LOG_EPS), 1.0 - loss_codes.LOG_EPS)
 
 
@@ -159,15 +159,13 @@ def loss_value(loss, act, Z, A, Y):
             a, y = A[i, j], Y[i, j]
             if loss in (loss_codes.MSE, loss_codes.SSE):
                 total += (a - y) ** 2
-            elif loss == loss_codes.BCE and act == act_codes.SIGMOID:
+            elif act == act_codes.SIGMOID:  # bce from the logit:
                 # -[y log s(z) + (1 - y) log(1 - s(z))] = max(z, 0) - z y + log(1 + exp(-|z|))
                 z = Z[i, j]
                 total += max(z, 0.0) - z * y + math.log1p(math.exp(-abs(z)))
-            elif loss == loss_codes.BCE:
+            else:  # bce on softmax outputs, clipped away from 0 and 1
                 a = _clip(a)
                 total -= y * math.log(a) + (1.0 - y) * math.log(1.0 - a)
-            else:  # cce without softmax
-                total -= y * math.log(_clip(a))
     if loss == loss_codes.SSE:
         return float(total)
     if loss == loss_codes.CCE:
@@ -190,11 +188,10 @@ def output_delta(loss, act, Z, A, Y):
                 dA[i, j] = (a - y) / scale
             elif loss in (loss_codes.MSE, loss_codes.SSE):
                 dA[i, j] = 2.0 * (a - y) / scale
-            elif loss == loss_codes.BCE:
-                a = _clip(a)
+            elif _clip(a) == a:  # bce on softmax outputs
                 dA[i, j] = (a - y) / (a * (1.0 - a)) / scale
-            else:  # cce without softmax
-                dA[i, j] = -y / _clip(a) / scale
+            else:  # clipped: the loss is flat in a there
+                dA[i, j] = 0.0
     if fused:
         return dA
     return activation_backward(act, Z, A, dA)

@@ -123,7 +123,7 @@ def _sample_loss(loss, act, Z, zo, A, ao, Y, i, k):
     """One sample's loss before scaling; bce and cce from the logits when fused. The k output
     units sit at Z[zo:zo+k] and A[ao:ao+k]."""
     total = 0.0
-    if loss == CCE and act == SOFTMAX:
+    if loss == CCE:  # (always with a softmax output: losses.OUTPUTS)
         z_max = Z[zo]
         for j in range(1, k):
             z_max = max(z_max, Z[zo + j])
@@ -142,11 +142,9 @@ def _sample_loss(loss, act, Z, zo, A, ao, Y, i, k):
         elif loss == BCE and act == SIGMOID:
             z = float(Z[zo + j])
             total += max(z, 0.0) - z * y + np.log1p(np.exp(-abs(z)))
-        elif loss == BCE:
+        else:  # bce on softmax outputs, clipped away from 0 and 1
             a = min(max(a, LOG_EPS), 1.0 - LOG_EPS)
             total -= y * np.log(a) + (1.0 - y) * np.log(1.0 - a)
-        else:
-            total -= y * np.log(min(max(a, LOG_EPS), 1.0 - LOG_EPS))
     return total
 
 
@@ -161,11 +159,10 @@ def _sample_delta(loss, act, Z, zo, A, ao, Y, i, k, scale, D, do):
             D[do + j] = (a - y) / scale
         elif loss == MSE or loss == SSE:
             D[do + j] = 2.0 * (a - y) / scale
-        elif loss == BCE:
-            a = min(max(a, LOG_EPS), 1.0 - LOG_EPS)
+        elif LOG_EPS <= a <= 1.0 - LOG_EPS:  # bce on softmax outputs
             D[do + j] = (a - y) / (a * (1.0 - a)) / scale
-        else:
-            D[do + j] = -y / min(max(a, LOG_EPS), 1.0 - LOG_EPS) / scale
+        else:  # clipped: the loss is flat in a there
+            D[do + j] = 0.0
     if not fused:
         _activation_backward_segment(act, Z, zo, A, ao, D, do, k)
 

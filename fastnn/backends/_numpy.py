@@ -83,15 +83,13 @@ def loss_value(loss, act, Z, A, Y):
         total = np.sum((A - Y) ** 2)
     elif loss == loss_codes.BCE and act == act_codes.SIGMOID:
         total = np.sum(np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z))))
-    elif loss == loss_codes.BCE:
+    elif loss == loss_codes.BCE:  # on softmax outputs, clipped away from 0 and 1
         Ac = np.clip(A, loss_codes.LOG_EPS, 1 - loss_codes.LOG_EPS)
         total = -np.sum(Y * np.log(Ac) + (1 - Y) * np.log(1 - Ac))
-    elif act == act_codes.SOFTMAX:
+    else:  # cce, from the logits of the softmax
         z_max = Z.max(axis=1, keepdims=True)
         log_sum_exp = z_max + np.log(np.exp(Z - z_max).sum(axis=1, keepdims=True))
         total = np.sum(Y * (log_sum_exp - Z))
-    else:
-        total = -np.sum(Y * np.log(np.clip(A, loss_codes.LOG_EPS, 1 - loss_codes.LOG_EPS)))
     return float(total / _scale(loss, m, k))
 
 
@@ -105,11 +103,10 @@ def output_delta(loss, act, Z, A, Y):
         return (A - Y) / scale
     if loss in (loss_codes.MSE, loss_codes.SSE):
         dA = 2 * (A - Y) / scale
-    elif loss == loss_codes.BCE:
-        Ac = np.clip(A, loss_codes.LOG_EPS, 1 - loss_codes.LOG_EPS)
-        dA = (Ac - Y) / (Ac * (1 - Ac)) / scale
-    else:
-        dA = -Y / np.clip(A, loss_codes.LOG_EPS, 1 - loss_codes.LOG_EPS) / scale
+    else:  # bce on softmax outputs: where the log's argument is clipped, the loss is flat
+        inside = (A >= loss_codes.LOG_EPS) & (A <= 1 - loss_codes.LOG_EPS)
+        dA = np.zeros_like(A)
+        np.divide(A - Y, A * (1 - A) * scale, out=dA, where=inside)
     return activation_backward(act, Z, A, dA.astype(A.dtype, copy=False))
 
 
