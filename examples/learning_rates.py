@@ -7,8 +7,10 @@ each of lr 0.01, 0.001, 0.0001; the learning curves in one plot and the accuraci
 ``--train-samples N`` trains on the first N images only (to try the slow loop backend).
 """
 
+import sys
+
 import numpy as np
-from _common import parser
+from _common import add_data_flags, check_matplotlib, check_output, load_cat, parser
 
 import fastnn
 
@@ -18,11 +20,14 @@ RATES = (0.01, 0.001, 0.0001)
 def main(argv=None) -> dict:
     cli = parser(__doc__.split("\n")[0])
     cli.add_argument("--epochs", type=int, default=1500)
-    cli.add_argument("--data", help="folder of the cat files (default: see load_cat)")
+    add_data_flags(cli)
     cli.add_argument("--train-samples", type=int, help="use the first N training images")
     cli.add_argument("--plot", metavar="PATH", help="save the learning curves (matplotlib)")
     args = cli.parse_args(argv)
-    (X, y), (X_test, y_test), _ = fastnn.datasets.load_cat(args.data)
+    fastnn.checks.positive_int("--epochs", args.epochs)  # before any work
+    check_output("--plot", args.plot)
+    check_matplotlib("--plot", args.plot)
+    (X, y), (X_test, y_test), _ = load_cat(args)
     X, y = X[:args.train_samples], y[:args.train_samples]
     results = {}
     print("| lr | final cost | train accuracy | test accuracy |\n|---:|---:|---:|---:|")
@@ -38,25 +43,25 @@ def main(argv=None) -> dict:
         print(f"| {lr} | {history.history['loss'][-1]:.4f} | {100 * train:.2f} % "
               f"| {100 * test:.2f} % |")
     if args.plot:
-        try:
-            import matplotlib
+        import matplotlib
 
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            print("--plot needs matplotlib: pip install 'fastnn[plot]'")
-        else:
-            figure, axis = plt.subplots(figsize=(6, 4))
-            for lr, result in results.items():
-                axis.plot(np.arange(len(result["costs"])), result["costs"], label=f"lr {lr}")
-            axis.set_xlabel("iteration")
-            axis.set_ylabel("cost")
-            axis.legend()
-            figure.savefig(args.plot, dpi=100)
-            plt.close(figure)
-            print(f"learning curves saved to {args.plot}")
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        figure, axis = plt.subplots(figsize=(6, 4))
+        for lr, result in results.items():
+            axis.plot(np.arange(len(result["costs"])), result["costs"], label=f"lr {lr}")
+        axis.set_xlabel("iteration")
+        axis.set_ylabel("cost")
+        axis.legend()
+        figure.savefig(args.plot, dpi=100)
+        plt.close(figure)
+        print(f"learning curves saved to {args.plot}")
     return results
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (ValueError, TypeError, OSError) as error:  # bad flags, missing or damaged data
+        sys.exit(f"error: {error}")

@@ -1,15 +1,15 @@
 """Data sets: the Coursera cat images (HDF5, via h5py) and the seed-003 planar "flower".
 
-``load_cat`` looks for ``train_catvnoncat.h5`` and ``test_catvnoncat.h5`` in, in order:
+``load_cat`` reads ``train_catvnoncat.h5`` and ``test_catvnoncat.h5``, both from one folder:
 
-1. the ``path`` argument;
-2. the folder named by the environment variable ``FASTNN_DATA``;
-3. ``$XDG_CACHE_HOME/fastnn/datasets`` (default ``~/.cache/fastnn/datasets``), where
-   ``fetch_cat`` downloads them;
-4. ``./datasets`` in the current folder;
-5. ``../shared/datasets``, the project's shared data folder beside a source checkout.
+1. the ``path`` argument, if given: both files from there, or an error naming it;
+2. else the folder named by the environment variable ``FASTNN_DATA``, if set: the same;
+3. else the first of ``$XDG_CACHE_HOME/fastnn/datasets`` (default ``~/.cache/fastnn/datasets``)
+   and ``./datasets`` that holds both files; if neither does, ``fetch_cat`` downloads them into
+   the first (with ``download=True``).
 
-Files whose SHA-256 differs from the pinned sums warn (or raise with ``strict=True``).
+Each file must match its pinned SHA-256, or it is refused (``verify=False`` only warns).
+``fetch_cat`` tries a list of public mirrors in turn until a file matches its sum.
 """
 
 import hashlib
@@ -29,30 +29,27 @@ CAT_FILES = {
     "test_catvnoncat.h5": "6a9d39ce52fa85953c5834695b8534a30ed8cfd54971fb2f080b5a24d002b951",
 }
 CAT_PREFIX = {"train_catvnoncat.h5": "train", "test_catvnoncat.h5": "test"}
-# A public mirror of the Coursera files; any mirror is safe because the checksums are pinned.
-DEFAULT_CAT_URL = "https://raw.githubusercontent.com/ramakris/coursera-deeplearning/master/datasets"
+# Public copies of the Coursera files, tried in order; any mirror is safe because the sums are
+# pinned. (The first repository's top-level datasets/ folder holds saved web pages, not the files.)
+CAT_MIRRORS = (
+    "https://raw.githubusercontent.com/ramakris/coursera-deeplearning/master/neuralnetworks/week4/"
+    "datasets",
+    "https://raw.githubusercontent.com/Hiren2002/Logistic-Regression/main/datasets",
+    "https://raw.githubusercontent.com/ramakris/coursera-deeplearning/master/Improving-DeepNN/"
+    "datasets",
+)
 DOWNLOAD_TIMEOUT = 30.0
 IMAGE_SHAPE = (64, 64, 3)
 
 
 class ChecksumWarning(UserWarning):
-    """A data file differs from the known one (its SHA-256 does not match)."""
+    """A data file differs from the known one and ``verify=False`` let it through."""
 
 
 def cache_dir() -> Path:
     """``$XDG_CACHE_HOME/fastnn/datasets``, default ``~/.cache/fastnn/datasets``."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "fastnn" / "datasets"
-
-
-def _search_folders(path) -> list:
-    folders = []
-    if path is not None:
-        folders.append(Path(path))
-    if os.environ.get("FASTNN_DATA"):
-        folders.append(Path(os.environ["FASTNN_DATA"]))
-    folders += [cache_dir(), Path.cwd() / "datasets", Path.cwd().parent / "shared" / "datasets"]
-    return folders
 
 
 def sha256(path) -> str:
@@ -63,67 +60,116 @@ def sha256(path) -> str:
     return digest.hexdigest()
 
 
-def _verify(path: Path, strict: bool) -> None:
+def _verify(path: Path, verify: bool) -> None:
     expected = CAT_FILES[path.name]
     got = sha256(path)
-    if got != expected:
-        message = (f"{path}: SHA-256 {got} differs from the known {expected}; the file may be "
-                   f"modified or damaged")
-        if strict:
-            raise ValueError(message)
-        warnings.warn(message, ChecksumWarning, stacklevel=3)
+    if got == expected:
+        return
+    message = f"{path}: SHA-256 {got} differs from the known {expected}; the file is modified, " \
+              f"damaged or another one"
+    if verify:
+        raise ValueError(message + " (refused; load_cat(..., verify=False) or the scripts' "
+                                   "--no-verify read it anyway)")
+    warnings.warn(message, ChecksumWarning, stacklevel=3)
 
 
-def fetch_cat(url: str | None = None, dest=None, timeout: float = DOWNLOAD_TIMEOUT) -> Path:
+def _mirrors(url) -> list:
+    """The base URLs to try: ``url`` (one or several), else ``$FASTNN_CAT_URL`` (separated by
+    spaces), else ``CAT_MIRRORS``."""
+    if url is None:
+        url = os.environ.get("FASTNN_CAT_URL", "").split() or CAT_MIRRORS
+    urls = [url] if isinstance(url, str) else list(url)
+    if not urls or not all(isinstance(u, str) and u for u in urls):
+        raise ValueError(f"url: expected a URL or a list of URLs, got {url!r}")
+    return [u.rstrip("/") for u in urls]
+
+
+def _download(source: str, folder: Path, name: str, timeout: float) -> str | None:
+    """Fetch ``source`` into ``folder/name`` if it matches the pinned sum; else why not."""
+    handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as out, \
+                urllib.request.urlopen(source, timeout=timeout) as response:  # noqa: S310
+            for block in iter(lambda: response.read(1 << 20), b""):
+                out.write(block)
+        got = sha256(temp)
+        if got != CAT_FILES[name]:
+            return f"{source}: SHA-256 {got} differs from the known {CAT_FILES[name]} (refused)"
+        os.replace(temp, folder / name)
+        return None
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        return f"{source}: {getattr(error, 'reason', None) or error} (timeout {timeout:g} s)"
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
+
+
+def fetch_cat(url=None, dest=None, timeout: float = DOWNLOAD_TIMEOUT) -> Path:
     """Download the two cat files into ``dest`` (default: ``cache_dir()``); returns the folder.
 
-    The source is ``url``, else ``$FASTNN_CAT_URL``, else a public mirror; each file must match
-    its pinned SHA-256, and is written to a temporary file then moved into place, so an
-    interrupted download never leaves a partial file under the real name.
+    Each file comes from the first mirror whose copy matches its pinned SHA-256: ``url`` (a base
+    URL or a list of them; ``file://`` works too), else ``$FASTNN_CAT_URL``, else
+    ``CAT_MIRRORS``. Files are written to a temporary name and moved into place, so an
+    interrupted download never leaves a partial file under the real name. A file no mirror
+    gives is an ``OSError`` that lists what each mirror answered.
     """
-    url = (url or os.environ.get("FASTNN_CAT_URL") or DEFAULT_CAT_URL).rstrip("/")
+    urls = _mirrors(url)
     timeout = checks.positive_float("timeout", timeout)
     dest = Path(dest) if dest is not None else cache_dir()
     dest.mkdir(parents=True, exist_ok=True)
     for name, expected in CAT_FILES.items():
-        target = dest / name
-        if target.exists() and sha256(target) == expected:
+        if (dest / name).is_file() and sha256(dest / name) == expected:
             continue
-        source = f"{url}/{name}"
-        handle, temp = tempfile.mkstemp(dir=dest, prefix=f".{name}.", suffix=".part")
-        try:
-            with os.fdopen(handle, "wb") as out, \
-                    urllib.request.urlopen(source, timeout=timeout) as response:  # noqa: S310
-                for block in iter(lambda: response.read(1 << 20), b""):
-                    out.write(block)
-            got = sha256(temp)
-            if got != expected:
-                raise ValueError(f"download of {source}: SHA-256 {got} differs from the known "
-                                 f"{expected}; refusing the file")
-            os.replace(temp, target)
-        except (urllib.error.URLError, TimeoutError, OSError) as error:
-            raise OSError(f"could not download {source} (timeout {timeout:g} s): {error}") \
-                from error
-        finally:
-            if os.path.exists(temp):
-                os.remove(temp)
+        failures = []
+        for base in urls:
+            failure = _download(f"{base}/{name}", dest, name, timeout)
+            if failure is None:
+                break
+            failures.append(failure)
+        else:
+            raise OSError(f"could not download {name} from any of {len(urls)} mirror(s):\n"
+                          + "\n".join(f"  - {failure}" for failure in failures))
     return dest
 
 
-def _find(name: str, folders: list) -> Path | None:
-    for folder in folders:
-        if (folder / name).is_file():
-            return folder / name
-    return None
+def _complete(folder: Path) -> bool:
+    return all((folder / name).is_file() for name in CAT_FILES)
 
 
-def _missing_error(name: str, folders: list, reason: str) -> FileNotFoundError:
-    looked = "\n".join(f"  - {folder}" for folder in folders)
+def _missing(folder: Path, given_as: str) -> FileNotFoundError:
+    absent = [name for name in CAT_FILES if not (folder / name).is_file()]
+    where = "does not exist" if not folder.is_dir() else f"lacks {' and '.join(absent)}"
     return FileNotFoundError(
-        f"{name}: not found. Looked in:\n{looked}\n{reason}Get the files (train_catvnoncat.h5 and "
-        f"test_catvnoncat.h5, from the Coursera deep-learning course) with "
-        f"fastnn.datasets.fetch_cat(), or put them in a folder and set FASTNN_DATA to it "
-        f"(or pass path=...).")
+        f"{given_as}: the folder {folder} {where}; it must hold both train_catvnoncat.h5 and "
+        f"test_catvnoncat.h5 (from the Coursera deep-learning course). Without a folder, "
+        f"load_cat downloads them into {cache_dir()}.")
+
+
+def _data_folder(path, download: bool) -> Path:
+    """The folder to read both cat files from (see the module's docstring)."""
+    if path is not None:
+        folder = Path(path)
+        if not _complete(folder):
+            raise _missing(folder, f"path {str(path)!r}")
+        return folder
+    if os.environ.get("FASTNN_DATA"):
+        folder = Path(os.environ["FASTNN_DATA"])
+        if not _complete(folder):
+            raise _missing(folder, "$FASTNN_DATA")
+        return folder
+    for folder in (cache_dir(), Path.cwd() / "datasets"):
+        if _complete(folder):
+            return folder
+    looked = f"they are in neither {cache_dir()} nor {Path.cwd() / 'datasets'}"
+    if not download:
+        raise FileNotFoundError(f"cat data: {looked}, and download=False. Pass the folder that "
+                                f"holds them (path=..., --data DIR) or set FASTNN_DATA to it.")
+    try:
+        return fetch_cat()
+    except (OSError, ValueError) as error:
+        raise FileNotFoundError(
+            f"cat data: {looked}, and downloading them failed: {error}\nPass the folder that "
+            f"holds them (path=..., --data DIR) or set FASTNN_DATA to it.") from error
 
 
 def _read_split(path: Path, prefix: str, dtype: str):
@@ -149,34 +195,22 @@ def _read_split(path: Path, prefix: str, dtype: str):
     return X, labels.astype(np.int64), classes
 
 
-def load_cat(path=None, dtype: str = "float64", download: bool = True, strict: bool = False):
+def load_cat(path=None, dtype: str = "float64", download: bool = True, verify: bool = True):
     """The cat vs non-cat images of the Coursera course, flattened and scaled to [0, 1].
 
     Returns ``(X_train, y_train), (X_test, y_test), classes``: X (209, 12288) and (50, 12288) of
     ``dtype``, y int64 (n,) with 1 = cat, classes ``["non-cat", "cat"]``. Rows flatten each
-    64x64x3 image in (height, width, channel) order. Where the files are nowhere local and
-    ``download`` is true, they are fetched into ``cache_dir()`` first.
+    64x64x3 image in (height, width, channel) order. Both files come from one folder: ``path``,
+    else ``$FASTNN_DATA``, else the cache (downloaded there if ``download``) or ``./datasets``.
+    A file whose SHA-256 differs from the pinned one is a ValueError; ``verify=False`` reads it
+    with a ``ChecksumWarning``.
     """
     dtype = checks.dtype_name(dtype)
-    folders = _search_folders(path)
-    found = {name: _find(name, folders) for name in CAT_FILES}
-    if any(location is None for location in found.values()):
-        reason = ""
-        if download:
-            try:
-                fetch_cat()
-                found = {name: _find(name, folders) for name in CAT_FILES}
-            except (OSError, ValueError) as error:
-                reason = f"Downloading them failed: {error}\n"
-        else:
-            reason = "download=False, so nothing was fetched.\n"
-        for name, location in found.items():
-            if location is None:
-                raise _missing_error(name, folders, reason)
+    folder = _data_folder(path, download)
     splits = []
-    for name, location in found.items():
-        _verify(location, strict)
-        splits.append(_read_split(location, CAT_PREFIX[name], dtype))
+    for name, prefix in CAT_PREFIX.items():
+        _verify(folder / name, verify)
+        splits.append(_read_split(folder / name, prefix, dtype))
     (X_train, y_train, classes), (X_test, y_test, _) = splits
     return (X_train, y_train), (X_test, y_test), classes
 

@@ -1,10 +1,19 @@
 """Shared fixtures and the named tolerances of the cross-backend and gradient checks."""
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import fastnn
 from fastnn import backends
+
+# The cat files: $FASTNN_DATA, else the team's data folder beside a checkout (tests only: the
+# library itself never looks there).
+_TEAM_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+if not os.environ.get("FASTNN_DATA") and (_TEAM_DATA / "train_catvnoncat.h5").is_file():
+    os.environ["FASTNN_DATA"] = str(_TEAM_DATA)
 
 BACKENDS = backends.NAMES
 FAST_BACKENDS = ("numpy", "numba")

@@ -87,16 +87,48 @@ def test_predict_image_on_a_training_picture(tmp_path, cat, capsys):
     assert "probability of cat" in capsys.readouterr().out
 
 
-def test_training_script_reports_bad_flags_clearly(tmp_path):
-    command = [sys.executable, str(ROOT / "examples/train_cat_classifier.py"), "--epochs", "-3",
-               "--data", str(tmp_path)]
+def _script(name, *args, tmp_path, data=None):
+    """Run an example script with no data folder of its own and no reachable mirror."""
     env = {"PATH": "", "HOME": str(tmp_path), "FASTNN_CAT_URL": "http://127.0.0.1:9/none"}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env,
-                            cwd=tmp_path)
+    if data is not None:
+        env["FASTNN_DATA"] = str(data)
+    command = [sys.executable, str(ROOT / "examples" / name), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env,
+                          cwd=tmp_path)
+
+
+def test_training_script_reports_bad_flags_clearly(tmp_path):
+    result = _script("train_cat_classifier.py", "--epochs", "-3", "--data", str(tmp_path),
+                     tmp_path=tmp_path)
     assert result.returncode != 0
     assert result.stderr.startswith("error: --epochs: must be >= 0, got -3")
-    command[3] = "3"
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env,
-                            cwd=tmp_path)
-    assert result.stderr.startswith("error: train_catvnoncat.h5: not found")
-    assert "Downloading them failed" in result.stderr and "Traceback" not in result.stderr
+    result = _script("train_cat_classifier.py", "--epochs", "3", "--data", str(tmp_path),
+                     tmp_path=tmp_path)
+    assert result.stderr.startswith(f"error: path '{tmp_path}': the folder {tmp_path} lacks "
+                                    f"train_catvnoncat.h5 and test_catvnoncat.h5")
+    for name in ("train_cat_classifier.py", "learning_rates.py"):
+        result = _script(name, "--epochs", "3", tmp_path=tmp_path)
+        assert result.returncode != 0 and "Traceback" not in result.stderr
+        assert result.stderr.startswith("error: cat data: they are in neither")
+        assert "downloading them failed" in result.stderr and "--data DIR" in result.stderr
+
+
+@pytest.mark.parametrize("flag", ["--save", "--metrics-json", "--plot"])
+def test_training_script_checks_output_paths_before_training(tmp_path, flag):
+    result = _script("train_cat_classifier.py", flag, str(tmp_path / "missing/dir/out"),
+                     tmp_path=tmp_path, data=real_data_folder() or tmp_path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: {flag}: the folder {tmp_path}/missing/dir does not "
+                                    f"exist")
+    assert "iterations" not in result.stdout  # it stopped before loading data and training
+
+
+@needs_cat_files
+def test_training_script_with_zero_epochs_reports_the_initial_model(tmp_path):
+    metrics_path = tmp_path / "metrics.json"
+    result = _script("train_cat_classifier.py", "--epochs", "0", "--metrics-json",
+                     str(metrics_path), tmp_path=tmp_path, data=real_data_folder())
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(metrics_path.read_text())
+    assert metrics["epochs"] == 0 and metrics["ms_per_iteration"] is None
+    assert metrics["final_loss"] == pytest.approx(0.771749, abs=5e-7)  # the course's first cost

@@ -16,9 +16,11 @@ from fastnn import datasets
 
 
 def real_data_folder():
-    for folder in (os.environ.get("FASTNN_DATA"), Path(__file__).parents[2] / "shared/datasets"):
-        if folder and all((Path(folder) / name).is_file() for name in datasets.CAT_FILES):
-            return Path(folder)
+    """The folder of the real cat files: $FASTNN_DATA (conftest points it at the team's data
+    folder beside a checkout, if there is one), or None."""
+    folder = os.environ.get("FASTNN_DATA")
+    if folder and all((Path(folder) / name).is_file() for name in datasets.CAT_FILES):
+        return Path(folder)
     return None
 
 
@@ -32,7 +34,7 @@ def test_load_cat_real_files(dtype):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the real files match their pinned checksums
         (X_train, y_train), (X_test, y_test), classes = datasets.load_cat(
-            real_data_folder(), dtype=dtype, download=False, strict=True)
+            real_data_folder(), dtype=dtype, download=False)
     assert X_train.shape == (209, 12288) and X_test.shape == (50, 12288)
     assert X_train.dtype == np.dtype(dtype) and y_train.shape == (209,)
     assert X_train.min() == 0 and X_train.max() == 1
@@ -67,41 +69,124 @@ def isolated(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_missing_files_name_the_file_and_every_folder(isolated):
-    with pytest.raises(FileNotFoundError) as info:
-        datasets.load_cat(isolated / "nowhere", download=False)
-    message = str(info.value)
-    assert "train_catvnoncat.h5: not found" in message
-    for folder in (isolated / "nowhere", isolated / "cache/fastnn/datasets", isolated / "datasets",
-                   isolated.parent / "shared/datasets"):
-        assert str(folder) in message
-    assert "FASTNN_DATA" in message and "fetch_cat" in message
+@pytest.fixture
+def fake_sums(monkeypatch):
+    """Pin the sums of the fake files (write_fake_cat writes the same bytes every time)."""
+    def pin(folder):
+        sums = write_fake_cat(folder)
+        monkeypatch.setattr(datasets, "CAT_FILES", sums)
+        return sums
+    return pin
 
 
-def test_checksum_mismatch_warns_or_raises(isolated):
-    write_fake_cat(isolated / "data")
+def test_an_explicit_path_is_authoritative(isolated, fake_sums, monkeypatch):
+    """path= (and --data) gives both files from that folder or an error naming it: never a
+    fallback to $FASTNN_DATA, the cache or a download, never files from two folders."""
+    fake_sums(isolated / "good")
+    monkeypatch.setenv("FASTNN_DATA", str(isolated / "good"))
+    monkeypatch.setenv("FASTNN_CAT_URL", (isolated / "good").as_uri())
+    (isolated / "empty").mkdir()
+    half = isolated / "half"
+    write_fake_cat(half)
+    (half / "train_catvnoncat.h5").unlink()
+    for folder, problem in ((isolated / "empty", "lacks train_catvnoncat.h5 and test_"),
+                            (isolated / "nowhere", "does not exist"),
+                            (half, "lacks train_catvnoncat.h5;")):
+        with pytest.raises(FileNotFoundError, match=f"path '{folder}': the folder {folder} "
+                                                    f"{problem}"):
+            datasets.load_cat(folder)
+    assert not datasets.cache_dir().exists()  # nothing was downloaded
+    (X, _), _, _ = datasets.load_cat(isolated / "good")
+    assert X.shape == (3, 12288)
+
+
+def test_fastnn_data_is_authoritative_too(isolated, fake_sums, monkeypatch):
+    fake_sums(isolated / "cache/fastnn/datasets")  # good files in the cache: not used
+    monkeypatch.setenv("FASTNN_DATA", str(isolated / "elsewhere"))
+    with pytest.raises(FileNotFoundError, match=r"\$FASTNN_DATA: the folder .*elsewhere does "
+                                                r"not exist"):
+        datasets.load_cat()
+    monkeypatch.delenv("FASTNN_DATA")
+    (X, _), _, _ = datasets.load_cat(download=False)
+    assert X.shape == (3, 12288)
+
+
+def test_without_a_folder_both_files_come_from_one_place(isolated, fake_sums):
+    """The cache holds only the training file, ./datasets both: both come from ./datasets."""
+    fake_sums(isolated / "datasets")
+    cache = isolated / "cache/fastnn/datasets"
+    cache.mkdir(parents=True)
+    (cache / "train_catvnoncat.h5").write_bytes(b"another file")
+    (X, _), (X_test, _), _ = datasets.load_cat(download=False)
+    assert X.shape == (3, 12288) and X_test.shape == (3, 12288)
+    (isolated / "datasets/test_catvnoncat.h5").unlink()
+    with pytest.raises(FileNotFoundError, match="neither .*cache/fastnn/datasets nor "
+                                                ".*datasets, and download=False"):
+        datasets.load_cat(download=False)
+
+
+def test_checksum_mismatch_is_refused_unless_verify_is_off(isolated):
+    write_fake_cat(isolated / "data")  # files that differ from the real ones' pinned sums
+    with pytest.raises(ValueError, match=r"train_catvnoncat.h5: SHA-256 .* differs from the "
+                                         r"known .*refused; .*verify=False"):
+        datasets.load_cat(isolated / "data")
     with pytest.warns(datasets.ChecksumWarning) as caught:
-        (X, y), (Xt, yt), classes = datasets.load_cat(isolated / "data", download=False)
-    assert [str(w.message).split(": SHA")[0].rsplit("/", 1)[1] for w in caught] == list(
+        (X, y), (Xt, yt), classes = datasets.load_cat(isolated / "data", verify=False)
+    assert [Path(str(w.message).split(": SHA")[0]).name for w in caught] == list(
         datasets.CAT_FILES)
     assert X.shape == (3, 12288) and classes == ["non-cat", "cat"]
-    with pytest.raises(ValueError, match="SHA-256 .* differs from the known"):
-        datasets.load_cat(isolated / "data", download=False, strict=True)
 
 
-def test_corrupt_and_wrong_files(isolated, monkeypatch):
-    sums = write_fake_cat(isolated / "data")
-    monkeypatch.setattr(datasets, "CAT_FILES", sums)
+def test_corrupt_and_wrong_files(isolated, fake_sums):
+    fake_sums(isolated / "data")
     train = isolated / "data/train_catvnoncat.h5"
     train.write_bytes(train.read_bytes()[:1000])  # truncated
     with pytest.warns(datasets.ChecksumWarning), \
             pytest.raises(ValueError, match="train_catvnoncat.h5: not a readable HDF5 file"):
-        datasets.load_cat(isolated / "data", download=False)
+        datasets.load_cat(isolated / "data", verify=False)
     write_fake_cat(isolated / "wrong", drop="train_set_y")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", datasets.ChecksumWarning)
         with pytest.raises(ValueError, match=r"lacks the dataset\(s\) \['train_set_y'\]"):
-            datasets.load_cat(isolated / "wrong", download=False)
+            datasets.load_cat(isolated / "wrong", verify=False)
+
+
+def test_the_default_mirrors_are_tried_in_order_until_a_file_matches(isolated, fake_sums,
+                                                                     monkeypatch):
+    """Mirror 1 serves a saved web page for one file and lacks the other; mirror 2 has both:
+    each file comes from the first mirror whose copy matches its pinned sum."""
+    fake_sums(isolated / "good")
+    bad = isolated / "bad"
+    bad.mkdir()
+    (bad / "train_catvnoncat.h5").write_text("<!DOCTYPE HTML><html>a saved page</html>")
+    monkeypatch.setattr(datasets, "CAT_MIRRORS", (bad.as_uri(), (isolated / "good").as_uri()))
+    (X, _), _, _ = datasets.load_cat()
+    assert X.shape == (3, 12288)
+    cached = datasets.cache_dir()
+    assert sorted(p.name for p in cached.iterdir()) == sorted(datasets.CAT_FILES)
+    for name in datasets.CAT_FILES:
+        assert (cached / name).read_bytes() == (isolated / "good" / name).read_bytes()
+
+
+def test_no_mirror_with_the_file_is_an_error_listing_each_answer(isolated, fake_sums):
+    fake_sums(isolated / "good")
+    bad = isolated / "bad"
+    bad.mkdir()
+    (bad / "train_catvnoncat.h5").write_text("<!DOCTYPE HTML>")
+    with pytest.raises(OSError) as info:
+        datasets.fetch_cat([bad.as_uri(), (isolated / "nothing").as_uri()], dest=isolated / "d")
+    message = str(info.value)
+    assert message.startswith("could not download train_catvnoncat.h5 from any of 2 mirror(s)")
+    assert "bad/train_catvnoncat.h5: SHA-256" in message and "(refused)" in message
+    assert "nothing/train_catvnoncat.h5: " in message
+    assert list((isolated / "d").iterdir()) == []  # no partial file left behind
+
+
+def test_the_default_mirror_list_skips_the_saved_web_pages():
+    """ramakris/coursera-deeplearning's top-level datasets/ holds HTML pages (issue 11)."""
+    assert all("/datasets" in url for url in datasets.CAT_MIRRORS)
+    assert not any(url.endswith("coursera-deeplearning/master/datasets")
+                   for url in datasets.CAT_MIRRORS)
 
 
 @pytest.fixture
@@ -134,24 +219,21 @@ def test_fetch_refuses_a_file_with_the_wrong_checksum(isolated, server, monkeypa
     sums = write_fake_cat(root)
     (root / "test_catvnoncat.h5").write_bytes(b"not the file")
     monkeypatch.setattr(datasets, "CAT_FILES", sums)
-    with pytest.raises(ValueError, match="test_catvnoncat.h5: SHA-256 .* refusing"):
+    with pytest.raises(OSError, match=r"test_catvnoncat.h5: SHA-256 .* \(refused\)"):
         datasets.fetch_cat(url, dest=isolated / "dest")
     assert sorted(p.name for p in (isolated / "dest").iterdir()) == ["train_catvnoncat.h5"]
 
 
-def test_fetch_fails_clearly_when_unreachable(isolated):
+def test_fetch_fails_clearly_when_unreachable(isolated, monkeypatch):
     with socket.socket() as sock:  # a port where nobody listens
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with pytest.raises(OSError, match=r"could not download http://127.0.0.1:\d+/train"):
+    with pytest.raises(OSError, match=r"http://127.0.0.1:\d+/train_catvnoncat.h5: .*refused"):
         datasets.fetch_cat(f"http://127.0.0.1:{port}", dest=isolated / "dest", timeout=2)
     assert list((isolated / "dest").iterdir()) == []
-    with pytest.raises(FileNotFoundError, match="Downloading them failed: could not download"):
-        os.environ["FASTNN_CAT_URL"] = f"http://127.0.0.1:{port}"
-        try:
-            datasets.load_cat()
-        finally:
-            del os.environ["FASTNN_CAT_URL"]
+    monkeypatch.setenv("FASTNN_CAT_URL", f"http://127.0.0.1:{port}")
+    with pytest.raises(FileNotFoundError, match="downloading them failed: could not download"):
+        datasets.load_cat()
 
 
 def test_fetch_times_out(isolated):
