@@ -62,8 +62,20 @@ def positive_float(name: str, value, allow_zero: bool = False, below_one: bool =
     return value
 
 
+def seed(name: str, value) -> int:
+    """A seed for NumPy's RandomState: an int in [0, 2**32)."""
+    value = positive_int(name, value, allow_zero=True)
+    if value >= 2**32:
+        raise ValueError(f"{name}: must be < 2**32 (a NumPy RandomState seed), got {value}")
+    return value
+
+
 def _numeric(name: str, values) -> np.ndarray:
-    array = np.asarray(values)
+    try:
+        array = np.asarray(values)
+    except ValueError as error:  # NumPy's "inhomogeneous shape" for ragged lists
+        raise ValueError(f"{name}: cannot be made into an array: its rows have different "
+                         f"lengths or shapes ({error})") from error
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected numbers, got an array of dtype {array.dtype} "
                         f"({'strings' if array.dtype.kind in 'USa' else 'objects'})")
@@ -92,7 +104,20 @@ def features(X, n_features: int | None, dtype: str, name: str = "X") -> np.ndarr
         raise ValueError(f"{name}: expected {n_features} features per sample, got {X.shape[1]} "
                          f"(shape {X.shape})")
     _all_finite(name, X)
+    _fits(name, X, dtype)
     return np.ascontiguousarray(X, dtype=dtype)
+
+
+def _fits(name: str, array: np.ndarray, dtype: str) -> None:
+    """A ValueError if a value of ``array`` would overflow to infinity in ``dtype``."""
+    limit = np.finfo(dtype).max
+    if array.dtype.kind == "f" and np.finfo(array.dtype).max > limit:
+        too_big = np.abs(array) > limit
+        if too_big.any():
+            bad = tuple(int(i) for i in np.argwhere(too_big)[0])
+            raise ValueError(f"{name}: the value {array[bad].item()!r} at index {bad} is beyond "
+                             f"the range of {dtype} (+-{limit:.4g}); this model computes in "
+                             f"{dtype}")
 
 
 def targets(y, n_samples: int, n_out: int, loss: int, dtype: str, name: str = "y") -> np.ndarray:

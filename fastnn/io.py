@@ -1,19 +1,27 @@
-"""Model files in HDF5: architecture, dtype, weights, optimizer state, history, version.
+"""Model files in HDF5, and atomic writes.
 
 Layout (format version 1)::
 
     /                attrs: format="fastnn-model", format_version, fastnn_version, dtype, init,
-                            seed (-1 for none), loss ("" for none), layers (JSON)
+                            seed (-1 for none), loss ("" for none), layers (JSON), input_dim
     /weights/W0, b0, W1, b1, ...
     /optimizer       attrs: name, config (JSON); datasets state1, state2, step (absent: none)
     /history/<key>   one dataset per metric; /history/epoch
+    /shuffle         the shuffling stream where the last fit left it (absent: none yet):
+                     dataset key (624 uint32), attrs pos, has_gauss, cached_gaussian
 
-Writes go to a temporary file in the target's folder, then ``os.replace`` moves it onto the
-target: an interrupted save never leaves a half-written file at ``path``.
+Writes go to a temporary file beside the target (``.NAME.fastnn-HOST-PID-XXXX.tmp``), then
+``os.replace`` moves it onto the target: an interrupted save never leaves a half-written file at
+``path``, and the next save or load of ``path`` removes temporaries whose writer has died. A new
+file gets the umask's mode, an overwritten one keeps its mode, and a symlink keeps pointing where
+it did (its target is replaced).
 """
 
+import contextlib
 import json
 import os
+import re
+import socket
 import tempfile
 from pathlib import Path
 
@@ -34,22 +42,84 @@ def open_hdf5(path: Path, problem: str):
         raise ValueError(f"{problem}: {error}") from error
 
 
+# ---------------------------------------------------------------- atomic writes
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "host"
+
+
+def _temp_pattern(name: str):
+    """Matches the temporaries of writes to ``name``; groups host and pid."""
+    return re.compile(rf"^\.{re.escape(name)}\.fastnn-(?P<host>\w+)-(?P<pid>\d+)-[^.]*\.tmp$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # somebody else's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(path) -> list:
+    """Delete the temporaries that writers of ``path`` on this machine left when they died
+    (killed mid-write); returns their paths. Live writers' files are left alone."""
+    path = Path(os.path.realpath(path))
+    pattern, host, removed = _temp_pattern(path.name), _host(), []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            match = pattern.match(entry.name)
+            if match and match["host"] == host and not _alive(int(match["pid"])):
+                with contextlib.suppress(OSError):
+                    os.remove(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
+
+
+def _umask() -> int:
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)  # (no /proc: read it by setting it, then put it back)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path`` to write; on success it replaces ``path`` (the
+    target of a symlink), with the old file's mode or, for a new file, the umask's."""
+    target = Path(os.path.realpath(path))
+    remove_stale_temporaries(target)
+    try:
+        mode = os.stat(target).st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    handle, temp = tempfile.mkstemp(dir=target.parent, suffix=".tmp",
+                                    prefix=f".{target.name}.fastnn-{_host()}-{os.getpid()}-")
+    os.close(handle)
+    try:
+        yield Path(temp)
+        os.chmod(temp, mode)
+        os.replace(temp, target)
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
+
+
+# ---------------------------------------------------------------- model files
+
 def save_model(model, path) -> None:
     """Write ``model`` to ``path`` (HDF5), atomically."""
     import h5py
 
     model._require_built()
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        with h5py.File(temp, "w") as file:
-            _write(file, model)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
+    with atomic_path(path) as temp, h5py.File(temp, "w") as file:
+        _write(file, model)
 
 
 def _write(file, model) -> None:
@@ -57,7 +127,7 @@ def _write(file, model) -> None:
 
     file.attrs.update({
         "format": FORMAT, "format_version": FORMAT_VERSION, "fastnn_version": __version__,
-        "dtype": model.dtype, "init": model.init,
+        "dtype": model.dtype, "init": model.init, "input_dim": model.input_dim,
         "seed": -1 if model.seed is None else model.seed, "loss": model.loss or "",
         "layers": json.dumps([layer.get_config() for layer in model.layers]),
     })
@@ -78,49 +148,152 @@ def _write(file, model) -> None:
     history.attrs["seconds"] = model.history.seconds
     for key, values in model.history.history.items():
         history.create_dataset(key, data=np.asarray(values, dtype=np.float64))
+    if model._shuffle is not None:
+        _, key, pos, has_gauss, cached = model._shuffle.get_state()
+        group = file.create_group("shuffle")
+        group.create_dataset("key", data=key)
+        group.attrs.update({"pos": pos, "has_gauss": has_gauss, "cached_gaussian": cached})
+
+
+class _Reader:
+    """Reads the fields of one model file; every problem is a ValueError naming the file and
+    the field."""
+
+    def __init__(self, file, path):
+        self.file, self.path = file, path
+
+    def error(self, field, problem) -> ValueError:
+        return ValueError(f"path: {self.path}: field {field!r} {problem}")
+
+    def attr(self, field, kind, node=None, default=None, required=True):
+        node = self.file if node is None else node
+        where = field if node.name == "/" else f"{node.name.lstrip('/')}/{field}"
+        if field not in node.attrs:
+            if required:
+                raise self.error(where, "is missing: the file is damaged or not a fastnn model")
+            return default
+        value = node.attrs[field]
+        try:
+            if kind is str:
+                return value.decode() if isinstance(value, bytes) else str(value)
+            if kind is int and float(value) != int(value):
+                raise ValueError(value)
+            return kind(value)
+        except (TypeError, ValueError) as error:
+            raise self.error(where, f"is not a valid {kind.__name__}: {value!r}") from error
+
+    def json(self, field, node=None):
+        text = self.attr(field, str, node)
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as error:
+            raise self.error(field, f"is not valid JSON: {error}") from error
+
+    def array(self, field, shape=None):
+        if field not in self.file or not hasattr(self.file[field], "shape"):
+            raise self.error(field, "is missing: the file is damaged")
+        try:
+            value = self.file[field][()]
+        except OSError as error:
+            raise self.error(field, f"cannot be read (truncated file?): {error}") from error
+        if shape is not None and np.shape(value) != tuple(shape):
+            raise self.error(field, f"has shape {np.shape(value)}, expected {tuple(shape)}")
+        return value
 
 
 def load_model(path):
-    """Read a model written by ``Sequential.save``; ValueError for a file that is not one."""
-    from . import optimizers
+    """Read a model written by ``Sequential.save``. A file that is not one, or a damaged one,
+    is a ValueError that names the file and the field; a missing file a FileNotFoundError."""
+    from . import checks, optimizers
     from .layers import Dense
     from .model import Sequential
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"path: no model file at {path}")
+    remove_stale_temporaries(path)
     with open_hdf5(path, f"path: {path} is not an HDF5 file (or it is damaged)") as file:
+        read = _Reader(file, path)
         if file.attrs.get("format") != FORMAT:
             raise ValueError(f"path: {path} is an HDF5 file but not a fastnn model "
                              f"(no format='{FORMAT}' attribute)")
-        version = int(file.attrs["format_version"])
+        version = read.attr("format_version", int)
         if version > FORMAT_VERSION:
             raise ValueError(f"path: {path} has model format version {version}, written by "
                              f"fastnn {file.attrs.get('fastnn_version')}; this fastnn reads up to "
                              f"version {FORMAT_VERSION}: upgrade fastnn")
+        configs = read.json("layers")
         try:
-            layers = [Dense(**config) for config in json.loads(file.attrs["layers"])]
-            seed = int(file.attrs["seed"])
-            n_weights = len(layers) * 2
-            weights = [file["weights"][f"{'Wb'[i % 2]}{i // 2}"][()] for i in range(n_weights)]
-            model = Sequential(layers, input_dim=weights[0].shape[0], init=file.attrs["init"],
-                               seed=None if seed < 0 else seed, dtype=file.attrs["dtype"])
+            layers = [Dense(**config) for config in configs]
+        except (TypeError, ValueError) as error:
+            raise read.error("layers", f"does not describe Dense layers: {error}") from error
+        input_dim = read.attr("input_dim", int, required=False)
+        if input_dim is None:  # (files written before input_dim was stored)
+            input_dim = np.shape(read.array("weights/W0"))[0] if layers else 0
+        seed = read.attr("seed", int)
+        try:
+            model = Sequential(layers, input_dim=input_dim, init=read.attr("init", str),
+                               seed=None if seed < 0 else seed, dtype=read.attr("dtype", str))
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"path: {path}: the model it describes is invalid: {error}") \
+                from error
+        sizes = model._sizes
+        weights = []
+        for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            weights.append(read.array(f"weights/W{index}", (n_in, n_out)))
+            weights.append(read.array(f"weights/b{index}", (n_out,)))
+        try:
             model.set_weights(weights)
-            model.loss = file.attrs["loss"] or None
-            if "optimizer" in file:
-                group = file["optimizer"]
-                optimizer = optimizers.OPTIMIZERS[group.attrs["name"]](
-                    **json.loads(group.attrs["config"]))
-                if "state1" in group:
-                    optimizer.state1 = group["state1"][()]
-                    optimizer.state2 = group["state2"][()]
-                    optimizer.step[...] = group["step"][()]
-                model.optimizer = optimizer
-            history = file["history"]
-            model.history.epoch = [int(e) for e in history["epoch"][()]]
-            model.history.seconds = float(history.attrs["seconds"])
-            model.history.history = {key: [float(v) for v in history[key][()]]
-                                     for key in history if key != "epoch"}
-        except (KeyError, TypeError, OSError, json.JSONDecodeError) as error:
-            raise ValueError(f"path: {path} is a damaged fastnn model file: {error!r}") from error
+        except ValueError as error:
+            raise read.error("weights", str(error)) from error
+        loss = read.attr("loss", str)
+        if loss:
+            try:
+                checks.loss_output(checks.loss_name(loss), layers[-1].activation)
+            except ValueError as error:
+                raise read.error("loss", str(error)) from error
+        model.loss = loss or None
+        if "optimizer" in file:
+            model.optimizer = _read_optimizer(read, file["optimizer"], model, optimizers)
+        _read_history(read, file, model)
+        if "shuffle" in file:
+            group = file["shuffle"]
+            state = ("MT19937", read.array("shuffle/key", (624,)).astype(np.uint32),
+                     read.attr("pos", int, group), read.attr("has_gauss", int, group),
+                     read.attr("cached_gaussian", float, group))
+            model._shuffle = np.random.RandomState()
+            model._shuffle.set_state(state)
     return model
+
+
+def _read_optimizer(read, group, model, optimizers):
+    name = read.attr("name", str, group)
+    if name not in optimizers.OPTIMIZERS:
+        raise read.error("optimizer/name", f"is {name!r}, not one of {list(optimizers.OPTIMIZERS)}")
+    config = read.json("config", group)
+    try:
+        optimizer = optimizers.OPTIMIZERS[name](**config)
+    except (TypeError, ValueError) as error:
+        raise read.error("optimizer/config", f"is invalid: {error}") from error
+    if "state1" in group:
+        shape = model._flat.shape
+        optimizer.state1 = read.array("optimizer/state1", shape).astype(model.dtype)
+        optimizer.state2 = read.array("optimizer/state2", shape).astype(model.dtype)
+        optimizer.step[...] = read.array("optimizer/step", (1,))
+    return optimizer
+
+
+def _read_history(read, file, model):
+    if "history" not in file:
+        raise read.error("history", "is missing: the file is damaged")
+    history = file["history"]
+    epochs = read.array("history/epoch")
+    model.history.epoch = [int(e) for e in np.ravel(epochs)]
+    model.history.seconds = read.attr("seconds", float, history)
+    for key in history:
+        if key != "epoch":
+            values = np.ravel(read.array(f"history/{key}"))
+            if values.size != len(model.history.epoch):
+                raise read.error(f"history/{key}", f"has {values.size} values for "
+                                                   f"{len(model.history.epoch)} epochs")
+            model.history.history[key] = [float(v) for v in values]

@@ -23,7 +23,8 @@ class Sequential:
         ``"zeros"``, ``"ones"``, ``"normal"``, ``"small"``, ``"lecun"``, ``"xavier"``, ``"he"``.
     seed : int, optional
         Seeds the initial weights (the same on every backend) and, unless ``fit`` gets its own
-        seed, the shuffling.
+        seed, the shuffling. The shuffling stream goes on from one ``fit`` to the next (and is
+        saved with the model), so fits of 3 and 3 epochs shuffle as one fit of 6.
     dtype : str
         ``"float64"`` or ``"float32"``: weights, and every array that comes back.
     """
@@ -35,9 +36,10 @@ class Sequential:
             self.add(layer)
         self.init = checks.choice("init", init, initializers.INITIALIZERS, initializers.ALIASES)
         if seed is not None:
-            checks.positive_int("seed", seed, allow_zero=True)
+            checks.seed("seed", seed)
         self.seed = seed
         self.dtype = checks.dtype_name(dtype)
+        self._shuffle: np.random.RandomState | None = None  # goes on from fit to fit
         self.loss: str | None = None
         self.optimizer: optimizers.Optimizer | None = None
         self.history = training.History()
@@ -184,8 +186,9 @@ class Sequential:
         ``loss``: None means the last loss used, else bce for a sigmoid output, cce for softmax,
         mse otherwise. ``verbose=1`` prints a line every ``log_every`` epochs (default: about 20
         lines per fit). ``early_stopping``: a ``fastnn.EarlyStopping``, or an int patience for
-        ``EarlyStopping(patience)``. ``model.history`` goes on over later fits. Every argument is
-        checked before any work starts.
+        ``EarlyStopping(patience)``. ``model.history`` goes on over later fits. ``seed`` restarts
+        the shuffling stream; without it the stream goes on where the last fit left it. Every
+        argument is checked before any work starts.
         """
         kernels = backends.get(backend)
         code = self._loss_code(loss)
@@ -196,7 +199,7 @@ class Sequential:
         if batch_size is not None:
             batch_size = checks.positive_int("batch_size", batch_size)
         if seed is not None:
-            checks.positive_int("seed", seed, allow_zero=True)
+            checks.seed("seed", seed)
         if not isinstance(shuffle, bool):
             raise TypeError(f"shuffle: expected True or False, got {shuffle!r}")
         verbose = checks.positive_int("verbose", verbose, allow_zero=True)
@@ -216,17 +219,19 @@ class Sequential:
             validation = (X_val, Y_val)
         if verbose and log_every is None:
             log_every = max(1, epochs // 20)
-        rng = np.random.RandomState(seed if seed is not None else self.seed)
         if early_stopping is not None:
             early_stopping.check(validation is not None, code in losses.CLASSIFICATION)
         self.loss = next(name for name, c in losses.LOSSES.items() if c == code)
         self.optimizer = optimizer
         self._require_built(X)  # every argument is fine: now the work starts
+        if seed is not None or self._shuffle is None:
+            self._shuffle = np.random.RandomState(seed if seed is not None else self.seed)
         batch = X.shape[0] if batch_size is None else min(batch_size, X.shape[0])
         if backend == "auto":
             kernels = backends.get(backends.auto(self._sizes, batch, X.shape[0], self.dtype))
-        return training.run(self, kernels, X, Y, code, optimizer, epochs, batch, shuffle, rng,
-                            validation, log_every if verbose else None, early_stopping)
+        return training.run(self, kernels, X, Y, code, optimizer, epochs, batch, shuffle,
+                            self._shuffle, validation, log_every if verbose else None,
+                            early_stopping)
 
     def save(self, path) -> None:
         """Write the model (architecture, weights, optimizer state, history) to HDF5 at ``path``.

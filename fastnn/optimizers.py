@@ -11,6 +11,23 @@ from .backends import get as get_backend
 from .backends._ops import OPT_ADAM, OPT_SGD
 
 
+class _Hyperparameter:
+    """A hyperparameter checked whenever it is set, at construction and after (``opt.lr = x``):
+    a finite number > 0 (>= 0 with ``allow_zero``), < 1 with ``below_one``."""
+
+    def __init__(self, allow_zero: bool = False, below_one: bool = False):
+        self.bounds = {"allow_zero": allow_zero, "below_one": below_one}
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        return self if obj is None else obj.__dict__[self.name]
+
+    def __set__(self, obj, value):
+        obj.__dict__[self.name] = checks.positive_float(self.name, value, **self.bounds)
+
+
 class Optimizer:
     """Base: state arrays sized to the parameters on first use; ``update`` applies one step."""
 
@@ -64,13 +81,17 @@ class SGD(Optimizer):
 
     code = OPT_SGD
     name = "sgd"
+    lr = _Hyperparameter()
+    momentum = _Hyperparameter(allow_zero=True, below_one=True)
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.0):
         super().__init__()
-        self.lr = checks.positive_float("lr", lr)
-        self.momentum = checks.positive_float("momentum", momentum, allow_zero=True,
-                                              below_one=True)
-        self.remembers = self.momentum > 0
+        self.lr = lr
+        self.momentum = momentum
+
+    @property
+    def remembers(self) -> bool:
+        return self.momentum > 0
 
     def hyper(self) -> np.ndarray:
         return np.array([self.lr, self.momentum, 0.0, 0.0, 0.0])
@@ -84,14 +105,18 @@ class Adam(Optimizer):
 
     code = OPT_ADAM
     name = "adam"
+    lr = _Hyperparameter()
+    beta1 = _Hyperparameter(allow_zero=True, below_one=True)
+    beta2 = _Hyperparameter(allow_zero=True, below_one=True)
+    eps = _Hyperparameter()
 
     def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8):
         super().__init__()
-        self.lr = checks.positive_float("lr", lr)
-        self.beta1 = checks.positive_float("beta1", beta1, allow_zero=True, below_one=True)
-        self.beta2 = checks.positive_float("beta2", beta2, allow_zero=True, below_one=True)
-        self.eps = checks.positive_float("eps", eps)
+        self.lr = lr
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
 
     def hyper(self) -> np.ndarray:
         return np.array([self.lr, 0.0, self.beta1, self.beta2, self.eps])

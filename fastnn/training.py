@@ -125,9 +125,11 @@ def run(model, kernels, X, Y, loss, optimizer, epochs, batch_size, shuffle, rng,
         if not (np.isfinite(value) and np.isfinite(flat).all()):
             for array, copy in zip(state, saved):
                 np.copyto(array, copy)
+            what = (f"the loss became {value}" if not np.isfinite(value) else
+                    f"the weights became NaN or infinite (the loss was still {value:.6g})")
             raise TrainingDivergedError(
-                f"training diverged at epoch {epoch + 1} of {epochs}: the loss became {value} "
-                f"(try a smaller lr); the model keeps the weights from before that epoch")
+                f"training diverged at epoch {epoch + 1} of {epochs}: {what} (try a smaller "
+                f"lr); the model keeps the weights from before that epoch")
         metrics = {"loss": value}
         if classify:
             metrics["accuracy"] = correct / elements

@@ -178,3 +178,59 @@ def test_a_bad_first_fit_leaves_an_unbuilt_model_unbuilt():
     assert not net.built
     net.fit(np.ones((3, 7)), [[0, 1], [1, 0], [1, 1]], loss="bce")
     assert net.input_dim == 7
+
+
+def test_values_beyond_float32_are_named_not_cast_to_infinity():
+    net = fastnn.Sequential([fastnn.Dense(1, activation="sigmoid")], input_dim=2, dtype="float32")
+    big = np.array([[1.0, 2.0], [3.0, 1e39]])
+    message = r"X: the value 1e\+39 at index \(1, 1\) is beyond the range of float32"
+    with pytest.raises(ValueError, match=message):
+        net.predict(big)
+    with pytest.raises(ValueError, match=message):
+        net.fit(big, [0, 1], loss="bce")
+    wide = fastnn.Sequential([fastnn.Dense(1)], input_dim=2)  # float64 takes it
+    assert np.isfinite(wide.predict(big)).all()
+
+
+def test_an_empty_model_ragged_X_and_huge_seeds_are_named():
+    with pytest.raises(ValueError, match="layers: the model has no layers"):
+        fastnn.Sequential([]).fit(X, Y)
+    with pytest.raises(ValueError, match="layers: the model has no layers"):
+        fastnn.Sequential([]).predict(X)
+    with pytest.raises(ValueError, match="X: cannot be made into an array: its rows have "
+                                         "different lengths"):
+        fit(model(), X=[[0.0, 1.0], [1.0], [1.0, 1.0]])
+    with pytest.raises(ValueError, match=r"seed: must be < 2\*\*32"):
+        fastnn.Sequential([fastnn.Dense(1)], input_dim=2, seed=2**32)
+    with pytest.raises(ValueError, match=r"seed: must be < 2\*\*32"):
+        fit(model(), seed=2**40)
+
+
+@pytest.mark.parametrize("attribute,value,message", [
+    ("lr", float("nan"), r"lr: must be a finite number > 0, got nan"),
+    ("lr", -0.1, r"lr: must be a finite number > 0, got -0.1"),
+    ("momentum", 1.5, r"momentum: must be < 1"),
+])
+def test_optimizer_hyperparameters_are_checked_when_set_later(attribute, value, message):
+    optimizer = fastnn.SGD(lr=0.1, momentum=0.5)
+    with pytest.raises(ValueError, match=message):
+        setattr(optimizer, attribute, value)
+    assert optimizer.lr == 0.1 and optimizer.momentum == 0.5
+    adam = fastnn.Adam()
+    with pytest.raises(ValueError, match="eps: must be a finite number > 0"):
+        adam.eps = 0
+    with pytest.raises(TypeError, match="beta2: expected a number"):
+        adam.beta2 = "0.9"
+
+
+def test_a_bad_thread_count_is_an_error_at_import():
+    import subprocess
+    import sys
+
+    env = dict(__import__("os").environ, FASTNN_NUM_THREADS="abc")
+    result = subprocess.run([sys.executable, "-c", "import fastnn"], capture_output=True,
+                            text=True, env=env, timeout=120)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        "ValueError: FASTNN_NUM_THREADS: expected a positive integer (the threads for large "
+        "layers), got 'abc'")

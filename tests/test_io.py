@@ -96,17 +96,122 @@ def _save_and_die(path):
     model.save(path)
 
 
-def test_killed_save_leaves_the_old_file(tmp_path):
+def test_killed_save_leaves_the_old_file_and_its_litter_is_swept(tmp_path):
     model, X, _ = trained()
     path = tmp_path / "m.h5"
     model.save(path)
     before = path.read_bytes()
-    child = multiprocessing.get_context("spawn").Process(target=_save_and_die, args=(str(path),))
-    child.start()
-    child.join(60)
-    assert child.exitcode == -9
+    for _ in range(2):
+        child = multiprocessing.get_context("spawn").Process(target=_save_and_die,
+                                                             args=(str(path),))
+        child.start()
+        child.join(60)
+        assert child.exitcode == -9
     assert path.read_bytes() == before
+    litter = sorted(p.name for p in tmp_path.iterdir() if p.name != "m.h5")
+    # the second save swept the first one's temporary; its own is left until the next load
+    assert len(litter) == 1 and litter[0].startswith(".m.h5.fastnn-")
     np.testing.assert_array_equal(fastnn.load_model(path).predict(X), model.predict(X))
+    assert sorted(os.listdir(tmp_path)) == ["m.h5"]  # the load removed the dead writers' files
+
+
+def test_a_live_writers_temporary_is_left_alone(tmp_path):
+    model, _, _ = trained()
+    live = tmp_path / f".m.h5.fastnn-{io._host()}-{os.getpid()}-abcd.tmp"
+    dead_pid = _a_dead_pid()
+    dead = tmp_path / f".m.h5.fastnn-{io._host()}-{dead_pid}-efgh.tmp"
+    other_host = tmp_path / f".m.h5.fastnn-elsewhere-{dead_pid}-ijkl.tmp"
+    for file in (live, dead, other_host):
+        file.write_bytes(b"partial")
+    model.save(tmp_path / "m.h5")
+    assert live.exists() and other_host.exists() and not dead.exists()
+
+
+def _a_dead_pid():
+    import subprocess
+    import sys
+
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    return int(child.stdout)
+
+
+def test_file_modes_follow_the_umask_and_an_overwrite_keeps_the_mode(tmp_path):
+    model, _, _ = trained()
+    old_mask = os.umask(0o027)
+    try:
+        model.save(tmp_path / "new.h5")
+        assert os.stat(tmp_path / "new.h5").st_mode & 0o777 == 0o640
+        shared = tmp_path / "shared.h5"
+        model.save(shared)
+        os.chmod(shared, 0o644)
+        model.save(shared)
+        assert os.stat(shared).st_mode & 0o777 == 0o644
+    finally:
+        os.umask(old_mask)
+
+
+def test_saving_to_a_symlink_replaces_its_target(tmp_path):
+    model, X, _ = trained()
+    (tmp_path / "store").mkdir()
+    target = tmp_path / "store/real.h5"
+    model.save(target)
+    link = tmp_path / "latest.h5"
+    link.symlink_to(target)
+    model.fit(X, np.zeros(len(X), int), epochs=1)
+    model.save(link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    np.testing.assert_array_equal(fastnn.load_model(target).predict(X), model.predict(X))
+    assert sorted(os.listdir(tmp_path / "store")) == ["real.h5"]
+
+
+def test_a_fit_resumed_from_a_file_continues_the_shuffle_as_if_never_stopped(tmp_path):
+    """fit(6) equals fit(3), save, load_model, fit(3): shuffled mini-batches, momentum."""
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(30, 4)), rng.integers(0, 3, 30)
+    one = small_model((4, 6, 3), ("relu", "softmax"), seed=2)
+    two = small_model((4, 6, 3), ("relu", "softmax"), seed=2)
+    options = {"loss": "cce", "batch_size": 7, "shuffle": True}
+    one.fit(X, y, optimizer=fastnn.SGD(0.1, momentum=0.9), epochs=6, **options)
+    two.fit(X, y, optimizer=fastnn.SGD(0.1, momentum=0.9), epochs=3, **options)
+    two.save(tmp_path / "m.h5")
+    resumed = fastnn.load_model(tmp_path / "m.h5")
+    resumed.fit(X, y, epochs=3, **options)
+    for a, b in zip(one.get_weights(), resumed.get_weights()):
+        np.testing.assert_array_equal(b, a)
+    assert resumed.history.history["loss"] == one.history.history["loss"]
+
+
+def _damaged(tmp_path, change):
+    model, _, _ = trained()
+    model.save(tmp_path / "m.h5")
+    with h5py.File(tmp_path / "m.h5", "a") as file:
+        change(file)
+    return tmp_path / "m.h5"
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda f: f.attrs.__delitem__("format_version"),
+     r"field 'format_version' is missing"),
+    (lambda f: f.attrs.__setitem__("format_version", "one"),
+     r"field 'format_version' is not a valid int: 'one'"),
+    (lambda f: f.attrs.__setitem__("layers", "[{"), r"field 'layers' is not valid JSON"),
+    (lambda f: f.attrs.__setitem__("layers", '[{"units": 0}]'),
+     r"field 'layers' does not describe Dense layers: units: must be > 0"),
+    (lambda f: f.attrs.__delitem__("dtype"), r"field 'dtype' is missing"),
+    (lambda f: (f["weights"].__delitem__("W0"),
+                f["weights"].create_dataset("W0", data=np.ones((5, 6)))),
+     r"field 'weights/W0' has shape \(5, 6\), expected \(4, 6\)"),
+    (lambda f: f["weights"].__delitem__("b1"), r"field 'weights/b1' is missing"),
+    (lambda f: f["optimizer"].attrs.__setitem__("name", "rmsprop"),
+     r"field 'optimizer/name' is 'rmsprop'"),
+    (lambda f: f["history"].__delitem__("epoch"), r"field 'history/epoch' is missing"),
+    (lambda f: f.attrs.__setitem__("loss", "hinge"), r"field 'loss' loss: unknown name"),
+])
+def test_damaged_files_name_the_file_and_the_field(tmp_path, change, message):
+    path = _damaged(tmp_path, change)
+    with pytest.raises(ValueError, match=rf"path: {path}: {message}"):
+        fastnn.load_model(path)
 
 
 def test_file_layout_is_documented(tmp_path):

@@ -182,6 +182,15 @@ def test_numba_works_where_its_disk_cache_cannot_be_written(tmp_path):
                             env=env, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("loss ")
+    # No folder at all can take the cache (every locator fails): one warning, not one a kernel.
+    nowhere = ("from numba.core import caching\n"
+               "caching.CacheImpl._locator_classes = []\n")
+    result = subprocess.run([sys.executable, "-W", "default", "-c", nowhere + script],
+                            capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("loss ")
+    assert result.stderr.count("RuntimeWarning") == 1
+    assert "numba disk cache unavailable" in result.stderr
 
 
 def test_auto_rule_follows_the_measurements():

@@ -14,6 +14,7 @@ backend is only used when asked for by name: it is the readable reference, not a
 """
 
 import importlib
+import os
 
 import numpy as np
 
@@ -31,6 +32,25 @@ WIDE_INPUTS_FLOAT32 = 4096
 _MODULES = {"loop": "._loop", "numpy": "._numpy", "numba": "._numba"}
 _cache: dict = {}
 _failures: dict = {}
+
+
+def thread_count() -> int:
+    """Threads for large layers: ``$FASTNN_NUM_THREADS`` if set (a positive integer), else the
+    machine's cores."""
+    text = os.environ.get("FASTNN_NUM_THREADS", "").strip()
+    if not text:
+        return os.cpu_count() or 1
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ValueError(f"FASTNN_NUM_THREADS: expected a positive integer (the threads for "
+                         f"large layers), got {text!r}")
+    return count
+
+
+thread_count()  # a bad $FASTNN_NUM_THREADS is an error at import, not at the first large layer
 
 
 def get(name: str):
@@ -77,4 +97,5 @@ def auto(sizes=None, batch_size: int | None = None, n_samples: int | None = None
 
 
 __all__ = ["OPS", "NAMES", "COMPILED_MAX_WORK", "AUTO_NUMPY_FLOAT32_MIN_WORK",
-           "AUTO_NUMBA_WIDE_MIN_WORK", "WIDE_INPUTS_FLOAT32", "get", "available", "auto"]
+           "AUTO_NUMBA_WIDE_MIN_WORK", "WIDE_INPUTS_FLOAT32", "get", "available", "auto",
+           "thread_count"]

@@ -13,34 +13,36 @@ import warnings
 import numpy as np
 from numba import njit
 
+from . import thread_count
+
 # fastmath without "nnan"/"ninf": NaN and inf checks must keep working.
 FASTMATH = frozenset({"contract", "arcp", "afn", "reassoc", "nsz"})
 PARALLEL_MIN_WORK = 200_000  # multiply-adds of a layer from which threads pay off
 
 
+_no_disk_cache: list = []  # the reason, once a kernel could not be cached on disk
+
+
 def _jit(inline="never"):
-    """njit with the backend's options; caches on disk, or compiles in memory where it can't.
-    ``inline="always"`` inlines a per-sample helper into its caller at Numba's level, so the
-    reference counts of the arrays it touches cancel out there."""
+    """njit with the backend's options; caches on disk, or compiles in memory where it can't
+    (then one warning says so, not one per kernel). ``inline="always"`` inlines a per-sample
+    helper into its caller at Numba's level, so the reference counts of the arrays it touches
+    cancel out there."""
 
     def decorate(func):
         options = dict(fastmath=set(FASTMATH), error_model="numpy", nogil=True, inline=inline)
+        if _no_disk_cache:
+            return njit(**options)(func)
         try:
             return njit(cache=True, **options)(func)
         except RuntimeError as error:  # "no locator available": read-only install, no cache dir
-            warnings.warn(f"numba disk cache unavailable ({error}); kernels compile per process",
+            _no_disk_cache.append(error)
+            warnings.warn(f"numba disk cache unavailable ({error}); fastnn's kernels compile in "
+                          f"every process (set NUMBA_CACHE_DIR to a writable folder)",
                           RuntimeWarning, stacklevel=2)
             return njit(**options)(func)
 
     return decorate
-
-
-def _num_threads() -> int:
-    """Threads for large layers: ``$FASTNN_NUM_THREADS``, else the machine's cores."""
-    return max(1, int(os.environ.get("FASTNN_NUM_THREADS") or _CORES))
-
-
-_CORES = os.cpu_count() or 1
 
 
 class _Workers:
@@ -79,7 +81,7 @@ def _run_chunks(kernel, args, n, work, align=1):
     """kernel(*args, lo, hi) over [0, n): one chunk per thread when ``work`` is large. Chunk
     bounds are multiples of ``align`` (the kernel's tile or block), so every element is computed
     by the same tile whatever the number of threads: results do not depend on it."""
-    threads = min(_num_threads(), n) if work >= PARALLEL_MIN_WORK else 1
+    threads = min(thread_count(), n) if work >= PARALLEL_MIN_WORK else 1
     if threads == 1:
         kernel(*args, 0, n)
         return
