@@ -234,3 +234,16 @@ def test_a_bad_thread_count_is_an_error_at_import():
     assert result.stderr.strip().splitlines()[-1] == (
         "ValueError: FASTNN_NUM_THREADS: expected a positive integer (the threads for large "
         "layers), got 'abc'")
+
+
+def test_divergence_names_the_weights_when_the_loss_was_still_finite(backend):
+    """One full-batch step with an enormous (finite) lr: the epoch's loss, from before the
+    update, is finite; the weights it leaves are not."""
+    net = fastnn.Sequential([fastnn.Dense(1)], input_dim=2, seed=0)
+    before = net.get_weights()
+    with pytest.raises(fastnn.TrainingDivergedError,
+                       match=r"diverged at epoch 1 of 3: the weights became NaN or infinite "
+                             r"\(the loss was still [\d.e+]+\)"):
+        net.fit(X, [100.0, -100.0, 100.0], loss="sse", optimizer=fastnn.SGD(lr=1e307),
+                epochs=3, backend=backend)
+    unchanged(net, before)
