@@ -6,11 +6,11 @@
     python benchmarks/report.py --update-readme      # also rewrites the table in README.md
 
 Columns: median time of the whole workload (the loop backend's time per sample is scaled to the
-full sample count, marked *), speed-up over loop and over numpy, GFLOP/s, and the share of the
-machine's GEMM peak (a 2048 x 2048 NumPy matmul in the same run). Every ratio is taken within one
-run; with several runs the table gives the median over the runs of each time and of each ratio
-(this machine's speed drifts from minute to minute, by 20-50 %). Then the start-up time: a fresh
-process from ``import fastnn`` to the end of its first training step, Numba cache cold and warm.
+full sample count, marked *), speed-up over loop, over numpy and over the course's plain NumPy
+code, GFLOP/s, and the share of the machine's GEMM peak (a 2048 x 2048 NumPy matmul in the same
+run). Every ratio is taken within one run; with several runs the table gives the median over the
+runs of each time and of each ratio (this machine's speed drifts from minute to minute, by
+20-50 %). Then the cat script's wall time, a fresh process with the Numba cache cold and warm.
 """
 
 import argparse
@@ -21,25 +21,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- benchmark table: begin -->", "<!-- benchmark table: end -->"
-ORDER = ("dense_forward", "dense_backward", "cat_step", "cat_epoch_minibatch64",
-         "planar_epoch_per_sample")
-STARTUP = """
-import time
-start = time.perf_counter()
-import numpy as np
-import fastnn
-X = np.random.default_rng(0).random((209, 12288))
-y = np.arange(209) % 2
-layers = [fastnn.Dense(n, activation="relu") for n in (20, 7, 5)]
-layers.append(fastnn.Dense(1, activation="sigmoid"))
-model = fastnn.Sequential(layers, input_dim=12288, init="lecun", seed=1)
-model.fit(X, y, loss="bce", optimizer=fastnn.SGD(lr=0.0075), epochs=1, backend="numba")
-print(time.perf_counter() - start)
-"""
+REFERENCES = ("loop", "numpy", "course")
 
 
 def run_suite(json_path: Path) -> None:
@@ -48,15 +35,19 @@ def run_suite(json_path: Path) -> None:
     subprocess.run(command, check=True, cwd=ROOT)
 
 
-def startup_seconds() -> tuple:
-    """(cold, warm): two fresh processes sharing one new, empty Numba cache folder."""
+def script_seconds() -> tuple | None:
+    """(cold, warm) wall seconds of ``python examples/train_cat_classifier.py --quiet``: two
+    fresh processes sharing one new, empty Numba cache folder (None without the cat files)."""
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         times = []
         for _ in range(2):
-            out = subprocess.run([sys.executable, "-c", STARTUP], env=env, check=True,
-                                 capture_output=True, text=True, cwd=ROOT)
-            times.append(float(out.stdout.strip().splitlines()[-1]))
+            start = time.perf_counter()
+            done = subprocess.run([sys.executable, "examples/train_cat_classifier.py", "--quiet"],
+                                  env=env, capture_output=True, text=True, cwd=ROOT)
+            if done.returncode:
+                return None
+            times.append(time.perf_counter() - start)
     return tuple(times)
 
 
@@ -71,46 +62,50 @@ def machine_line(data: dict) -> str:
 
 
 def _rows(data: dict) -> tuple:
-    """One run's ``{(workload, dtype, backend): (seconds, flops, scaled)}, {dtype: peak}``."""
-    rows, peak = {}, {}
+    """One run's ``{(workload, dtype, label): (seconds, flops, scaled)}, {dtype: peak}`` and
+    the order the rows came in."""
+    rows, peak, order = {}, {}, []
     for bench in data["benchmarks"]:
         info = bench["extra_info"]
         scale = info["full_samples"] / info["samples"]
         seconds = bench["stats"]["median"] * scale
-        flops = info["flops"] * scale
+        flops = info["flops"] * scale if info.get("flops") else None
         if info["workload"] == "gemm_peak":
             peak[info["dtype"]] = flops / seconds
             continue
-        rows[(info["workload"], info["dtype"], info["backend"])] = (seconds, flops, scale != 1)
-    return rows, peak
+        key = (info["workload"], info["dtype"], info["backend"])
+        rows[key] = (seconds, flops, scale != 1)
+        order.append(key)
+    return rows, peak, order
 
 
 def table(runs: list) -> str:
     """The Markdown table of one or more runs of the suite (their JSON data)."""
     parsed = [_rows(data) for data in runs]
-    rows, _ = parsed[0]
-    lines = ["| workload | dtype | backend | median | vs loop | vs numpy | GFLOP/s | % of peak |",
-             "|---|---|---|---:|---:|---:|---:|---:|"]
-    for workload in ORDER:
-        for dtype in ("float64", "float32"):
-            for backend in ("loop", "numpy", "numba"):
-                key = (workload, dtype, backend)
-                if key not in rows:
-                    continue
-                flops, scaled = rows[key][1], rows[key][2]
-                seconds = _median([r[key][0] for r, _ in parsed])
-                ratios = {}
-                for reference in ("loop", "numpy"):
-                    ref = (workload, dtype, reference)
-                    if ref in rows:
-                        ratios[reference] = _median([r[ref][0] / r[key][0] for r, _ in parsed])
-                share = _median([100 * flops / r[key][0] / p[dtype] if dtype in p else float("nan")
-                                 for r, p in parsed])
-                lines.append(
-                    f"| {workload} | {dtype} | {backend} | {_time(seconds)}{' *' if scaled else ''}"
-                    f" | {_ratio(ratios.get('loop'))} | {_ratio(ratios.get('numpy'))} "
-                    f"| {flops / seconds / 1e9:.2f} | {share:.1f} % |")
-    peaks = ", ".join(f"{d} {_median([p[d] for _, p in parsed]) / 1e9:.0f} GFLOP/s"
+    rows, _, order = parsed[0]
+    order = sorted(order, key=lambda key: (order.index(next(k for k in order
+                                                            if k[0] == key[0])),
+                                           key[1] != "float64", order.index(key)))
+    lines = ["| workload | dtype | backend | median | vs loop | vs numpy | vs course | GFLOP/s "
+             "| % of peak |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    for key in order:
+        workload, dtype, label = key
+        flops, scaled = rows[key][1], rows[key][2]
+        seconds = _median([r[key][0] for r, _, _ in parsed])
+        ratios = {}
+        for reference in REFERENCES:
+            ref = (workload, dtype, reference)
+            if ref in rows:
+                ratios[reference] = _median([r[ref][0] / r[key][0] for r, _, _ in parsed])
+        rate = share = ""
+        if flops:
+            rate = f"{flops / seconds / 1e9:.2f}"
+            shares = [100 * flops / r[key][0] / p[dtype] for r, p, _ in parsed if dtype in p]
+            share = f"{_median(shares):.1f} %" if shares else ""
+        cells = [_ratio(ratios.get(reference)) for reference in REFERENCES]
+        lines.append(f"| {workload} | {dtype} | {label} | {_time(seconds)}{' *' if scaled else ''}"
+                     f" | {' | '.join(cells)} | {rate} | {share} |")
+    peaks = ", ".join(f"{d} {_median([p[d] for _, p, _ in parsed]) / 1e9:.0f} GFLOP/s"
                       for d in ("float64", "float32") if d in parsed[0][1])
     runs_note = f"medians of {len(runs)} runs, each ratio taken within a run" if len(runs) > 1 \
         else "one run"
@@ -143,7 +138,8 @@ def main(argv=None) -> str:
                         help="read these results (one file per run) instead of running")
     parser.add_argument("--runs", type=int, default=1, help="runs of the suite (default 1)")
     parser.add_argument("--update-readme", action="store_true")
-    parser.add_argument("--no-startup", action="store_true", help="skip the start-up timing")
+    parser.add_argument("--no-startup", action="store_true",
+                        help="skip timing the cat script cold and warm")
     args = parser.parse_args(argv)
     paths = args.json
     if paths is None:
@@ -154,10 +150,11 @@ def main(argv=None) -> str:
     runs = [json.loads(path.read_text()) for path in paths]
     text = table(runs)
     if not args.no_startup:
-        cold, warm = startup_seconds()
-        text += (f"\n\nStart-up, fresh process from `import fastnn` to the end of the first "
-                 f"training step of the deep cat model (numba): {cold:.2f} s with the Numba cache "
-                 f"cold, {warm:.2f} s warm.")
+        seconds = script_seconds()
+        if seconds is not None:
+            text += (f"\n\n`python examples/train_cat_classifier.py` (2500 steps, the plan it "
+                     f"picks), a fresh process, wall time: {seconds[0]:.1f} s with the Numba "
+                     f"cache cold, {seconds[1]:.1f} s warm.")
     text += f"\n\nMachine: {machine_line(runs[0])}."
     print(text)
     if args.update_readme:

@@ -1,7 +1,7 @@
 """Loop vs NumPy vs Numba on the cat data: ``pytest benchmarks --benchmark-only``.
 
-One group per workload and dtype, the three backends side by side. JIT compile time never counts:
-every callable runs once before timing. ``extra_info`` carries the FLOPs and the samples covered,
+One group per workload and dtype, its rows side by side. Compile time never counts: every case
+runs (or warms up) once before timing. ``extra_info`` carries the FLOPs and the samples covered,
 so the report (``python benchmarks/report.py``) can show GFLOP/s and scale the loop backend.
 """
 
@@ -9,9 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from workloads import FULL_SAMPLES, WORKLOADS
-
-from fastnn import backends
+from workloads import WORKLOADS
 
 DTYPES = ("float64", "float32")
 # OpenBLAS' worker threads spin for a while after each NumPy product before they sleep; a
@@ -20,33 +18,34 @@ DTYPES = ("float64", "float32")
 # each workload runs untimed for WARM_SECONDS first.
 BLAS_IDLE = 0.3
 WARM_SECONDS = 0.5
+ROWS = [(workload, label) for workload, rows in WORKLOADS.items() for label in rows]
 
 
-def settle(run, backend):
+def settle(case, label):
     """Compile, let the BLAS threads go idle, then run untimed until the machine is warm."""
-    run()
+    (case.warm or case.run)()
     time.sleep(BLAS_IDLE)
-    if backend == "loop":
+    if label == "loop" or case.rounds == 1:
         return
     end = time.perf_counter() + WARM_SECONDS
     while time.perf_counter() < end:
-        run()
+        case.run()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("backend", backends.NAMES)
-@pytest.mark.parametrize("workload", list(WORKLOADS))
-def test_workload(benchmark, workload, backend, dtype):
-    run, flops, samples, source = WORKLOADS[workload](backend, dtype)
+@pytest.mark.parametrize("workload,label", ROWS, ids=[f"{w}-{b}" for w, b in ROWS])
+def test_workload(benchmark, workload, label, dtype):
+    case = WORKLOADS[workload][label](dtype)
     benchmark.group = f"{workload}|{dtype}"
     benchmark.extra_info.update({
-        "workload": workload, "backend": backend, "dtype": dtype, "flops": flops,
-        "samples": samples, "full_samples": FULL_SAMPLES[workload], "data": source,
+        "workload": workload, "backend": label, "dtype": dtype, "flops": case.flops,
+        "samples": case.samples, "full_samples": case.full_samples, "data": case.data,
     })
-    rounds = 3 if backend == "loop" else 20
-    if not benchmark.disabled:  # (--benchmark-disable: a smoke run, one call, nothing to settle)
-        settle(run, backend)
-    benchmark.pedantic(run, rounds=rounds, warmup_rounds=1, iterations=1)
+    if benchmark.disabled:  # (--benchmark-disable: a smoke run, one call, nothing to settle)
+        benchmark(case.warm or case.run)
+        return
+    settle(case, label)
+    benchmark.pedantic(case.run, rounds=case.rounds, warmup_rounds=0, iterations=1)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

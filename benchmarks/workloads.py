@@ -1,27 +1,47 @@
 """The benchmark workloads, one table for the suite and the report.
 
-Each workload builds, for a backend and a dtype, a callable that runs one unit of work with the
-backend's kernels, the FLOPs of that unit, and the number of samples it covers. The loop backend
-runs the cat workloads on ``LOOP_SAMPLES`` samples only; the report scales its time per sample.
+Each workload has rows (``runners``): a label, and a function of the dtype that returns a
+``Case``: the callable that runs one unit of work, its FLOPs and the samples it covers. Labels
+are backends ("loop", "numpy", "numba"), a backend with a forced engine ("numba samples"), a
+fit in the primal form ("numba primal"), what ``backend="auto"`` picks ("auto"), or "course":
+the Coursera course's own plain NumPy code for the deep cat model. Kernel workloads time what a
+fit runs per epoch (``train_epochs``, inputs prepared once as fit does); fit workloads time
+``fit`` itself, end to end (the dual form's Gram matrix included), after a one-epoch fit that
+compiles what it needs. The loop backend runs the cat kernels on ``LOOP_SAMPLES`` samples only;
+the report scales its time per sample.
 """
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
-from fastnn import backends, datasets
+import fastnn
+from fastnn import backends, datasets, plans
 from fastnn.activations import ACTIVATIONS
 from fastnn.backends._layout import layer_views
-from fastnn.backends._ops import OPT_SGD
+from fastnn.backends._ops import Net
 from fastnn.initializers import initial_weights
 from fastnn.losses import LOSSES
 
 CAT_SIZES = (12288, 20, 7, 5, 1)
 CAT_ACTS = ("relu", "relu", "relu", "sigmoid")
-PLANAR_SIZES = (2, 4, 1)
-PLANAR_ACTS = ("tanh", "sigmoid")
 LOOP_SAMPLES = int(os.environ.get("FASTNN_BENCH_LOOP_SAMPLES", "2"))
+# Steps of the whole cat fit (the course's 2500; fewer for a smoke run of the suite).
+FIT_EPOCHS = int(os.environ.get("FASTNN_BENCH_FIT_EPOCHS", "2500"))
 _cache: dict = {}
+
+
+@dataclass
+class Case:
+    run: Callable  # one unit of work
+    flops: float | None  # of the unit, for GFLOP/s (None: not reported, e.g. a whole fit)
+    samples: int  # the samples the unit covers (fewer than the workload's for the loop backend)
+    full_samples: int
+    data: str
+    rounds: int = 20  # timed rounds
+    warm: Callable | None = None  # compiles and warms up instead of running ``run`` untimed
 
 
 def cat_data(dtype):
@@ -41,9 +61,9 @@ def cat_data(dtype):
 
 
 def network(sizes, acts):
-    return (np.array(sizes, dtype=np.int64),
-            np.array([ACTIVATIONS[a] for a in acts], dtype=np.int64),
-            np.ones(len(acts), dtype=np.int64))
+    return Net(np.array(sizes, dtype=np.int64),
+               np.array([ACTIVATIONS[a] for a in acts], dtype=np.int64),
+               np.ones(len(acts), dtype=np.int64), 0)
 
 
 def dense_flops(sizes, m, backward=True):
@@ -59,73 +79,179 @@ def _samples(name, m):
     return min(m, LOOP_SAMPLES) if name == "loop" else m
 
 
-def dense_forward(name, dtype):
-    """The first cat layer's forward pass on X as fit lays it out (``prepare_inputs``)."""
-    X, _, source = cat_data(dtype)
-    m = _samples(name, X.shape[0])
-    kernels = backends.get(name)
-    X = kernels.prepare_inputs(np.ascontiguousarray(X[:m]))
-    W, b = layer_views(initial_weights("lecun", CAT_SIZES[:2], 1, dtype), CAT_SIZES[:2])[0]
-    relu = ACTIVATIONS["relu"]
-    return (lambda: kernels.dense_forward(X, W, b, relu)), 2 * m * 12288 * 20, m, source
+# ---------------------------------------------------------------- kernels, as fit runs them
+
+def dense_forward(name):
+    def case(dtype):
+        """The first cat layer's forward pass on X as fit lays it out (``prepare_inputs``)."""
+        X, _, source = cat_data(dtype)
+        m = _samples(name, X.shape[0])
+        kernels = backends.get(name)
+        X = kernels.prepare_inputs(np.ascontiguousarray(X[:m]))
+        W, b = layer_views(initial_weights("lecun", CAT_SIZES[:2], 1, dtype), CAT_SIZES[:2])[0]
+        relu = ACTIVATIONS["relu"]
+        return Case(lambda: kernels.dense_forward(X, W, b, relu), 2 * m * 12288 * 20, m, 209,
+                    source, rounds=3 if name == "loop" else 20)
+    return case
 
 
-def dense_backward(name, dtype):
-    """The first cat layer's weight gradient (dW, db) on X as fit lays it out."""
-    X, _, source = cat_data(dtype)
-    m = _samples(name, X.shape[0])
-    kernels = backends.get(name)
-    X = kernels.prepare_inputs(np.ascontiguousarray(X[:m]))
-    W = np.ascontiguousarray(np.random.default_rng(1).normal(size=(12288, 20)).astype(dtype))
-    dZ = np.random.default_rng(2).normal(size=(m, 20)).astype(dtype)
-    return (lambda: kernels.dense_backward(dZ, X, W, False)), 2 * m * 12288 * 20, m, source
+def dense_backward(name):
+    def case(dtype):
+        """The first cat layer's weight gradient (dW, db) on X as fit lays it out."""
+        X, _, source = cat_data(dtype)
+        m = _samples(name, X.shape[0])
+        kernels = backends.get(name)
+        X = kernels.prepare_inputs(np.ascontiguousarray(X[:m]))
+        W = np.ascontiguousarray(np.random.default_rng(1).normal(size=(12288, 20)).astype(dtype))
+        dZ = np.random.default_rng(2).normal(size=(m, 20)).astype(dtype)
+        return Case(lambda: kernels.dense_backward(dZ, X, W, False), 2 * m * 12288 * 20, m, 209,
+                    source, rounds=3 if name == "loop" else 20)
+    return case
 
 
-def _training(name, dtype, X, Y, sizes, acts, batch_size, lr, shuffle_seed=None):
+def _epochs(name, engine, dtype, X, Y, sizes, acts, batch_size, shuffle_seed=None,
+            optimizer=None):
+    """One epoch of ``train_epochs`` as a fit runs it: ``engine`` None is the planner's."""
     kernels = backends.get(name)
     flat = initial_weights("lecun", sizes, 1, dtype)
     net = network(sizes, acts)
-    opt = (OPT_SGD, np.array([lr, 0.0, 0.0, 0.0, 0.0]), np.zeros_like(flat), np.zeros_like(flat),
-           np.zeros(1, dtype=np.int64))
+    rule = (optimizer or fastnn.SGD(lr=0.0075)).bind(flat)
     n = X.shape[0]
+    if engine is None:
+        fit = plans.Fit(tuple(sizes), n, batch_size, 1, np.dtype(dtype).itemsize, False)
+        engine = plans.choose(fit, name, dual=False).engine
     order = (np.arange(n) if shuffle_seed is None
              else np.random.RandomState(shuffle_seed).permutation(n))
-    bce = LOSSES["bce"]
+    orders, out = order.reshape(1, -1), np.zeros((1, 2))
+    loss = LOSSES["cce" if acts[-1] == "softmax" else "bce"]
     inputs = kernels.prepare_inputs(X)  # once, as fit does
-    return lambda: kernels.train_epoch(flat, net, bce, inputs, Y, order, batch_size, opt)
+    return lambda: kernels.train_epochs(flat, net, loss, inputs, Y, orders, batch_size, rule,
+                                        engine, out)
 
 
-def cat_step(name, dtype):
-    """One full-batch gradient-descent step of the deep cat model."""
+def cat_step(name):
+    def case(dtype):
+        """One full-batch gradient-descent step of the deep cat model (the primal form)."""
+        X, Y, source = cat_data(dtype)
+        m = _samples(name, X.shape[0])
+        run = _epochs(name, None, dtype, X[:m], Y[:m], CAT_SIZES, CAT_ACTS, m)
+        return Case(run, dense_flops(CAT_SIZES, m), m, 209, source,
+                    rounds=3 if name == "loop" else 20)
+    return case
+
+
+def cat_epoch_minibatch(name):
+    def case(dtype):
+        """One epoch of mini-batch (64) SGD over the 209 images, shuffled."""
+        X, Y, source = cat_data(dtype)
+        m = _samples(name, X.shape[0])
+        run = _epochs(name, None, dtype, X[:m], Y[:m], CAT_SIZES, CAT_ACTS, 64, shuffle_seed=0)
+        return Case(run, dense_flops(CAT_SIZES, m), m, 209, source,
+                    rounds=3 if name == "loop" else 20)
+    return case
+
+
+def planar_epoch_per_sample(name):
+    def case(dtype):
+        """One epoch of per-sample SGD of the 2-4-1 tanh/sigmoid net on the 400 planar points."""
+        X, y = datasets.make_planar(400, seed=1)
+        X, Y = X.astype(dtype), y.reshape(-1, 1).astype(dtype)
+        run = _epochs(name, None, dtype, X, Y, (2, 4, 1), ("tanh", "sigmoid"), 1,
+                      shuffle_seed=0)
+        return Case(run, dense_flops((2, 4, 1), 400), 400, 400, "make_planar(400, seed=1)")
+    return case
+
+
+def spiral_epoch(name, engine, batch_size):
+    def case(dtype):
+        """One epoch of the spiral example's 2-100-3 ReLU/softmax net (300 points, momentum)."""
+        X, y = datasets.make_spiral(100, 3, seed=0)
+        X, Y = X.astype(dtype), np.eye(3, dtype=dtype)[y]
+        run = _epochs(name, engine, dtype, X, Y, (2, 100, 3), ("relu", "softmax"), batch_size,
+                      shuffle_seed=0, optimizer=fastnn.SGD(0.1, momentum=0.9))
+        return Case(run, dense_flops((2, 100, 3), 300), 300, 300, "make_spiral(100, 3, seed=0)")
+    return case
+
+
+# ---------------------------------------------------------------- whole fits, as users run them
+
+def _cat_model(dtype):
+    layers = [fastnn.Dense(n, activation=a) for n, a in zip(CAT_SIZES[1:], CAT_ACTS)]
+    return fastnn.Sequential(layers, input_dim=12288, init="lecun", seed=1, dtype=dtype)
+
+
+def cat_fit(name, dual):
+    def case(dtype):
+        """The cat script's fit: FIT_EPOCHS full-batch SGD steps, lr 0.0075, through ``fit``."""
+        X, Y, source = cat_data(dtype)
+
+        def run(epochs=FIT_EPOCHS):
+            _cat_model(dtype).fit(X, Y, loss="bce", optimizer=fastnn.SGD(lr=0.0075),
+                                  epochs=epochs, shuffle=False, backend=name, dual=dual)
+        return Case(run, None, 209, 209, source, rounds=3 if dual else 1,
+                    warm=lambda: run(epochs=1 if not dual else 3))
+    return case
+
+
+def course_cat_fit(dtype):
+    """The course's own code (Coursera, L-layer model): plain NumPy, layer by layer."""
     X, Y, source = cat_data(dtype)
-    m = _samples(name, X.shape[0])
-    run = _training(name, dtype, X[:m], Y[:m], CAT_SIZES, CAT_ACTS, m, 0.0075)
-    return run, dense_flops(CAT_SIZES, m), m, source
+    start = _cat_model(dtype).get_weights()
+
+    def run(epochs=FIT_EPOCHS, lr=0.0075):
+        W, m = [w.copy() for w in start], X.shape[0]
+        for _ in range(epochs):
+            A, Z = [X], []
+            for layer in range(4):
+                Z.append(A[-1] @ W[2 * layer] + W[2 * layer + 1])
+                A.append(np.maximum(Z[-1], 0) if layer < 3 else 1 / (1 + np.exp(-Z[-1])))
+            dZ = (A[-1] - Y) / m
+            for layer in range(3, -1, -1):
+                dW, db = A[layer].T @ dZ, dZ.sum(axis=0)
+                if layer:
+                    dZ = (dZ @ W[2 * layer].T) * (Z[layer - 1] > 0)
+                W[2 * layer] -= lr * dW
+                W[2 * layer + 1] -= lr * db
+    return Case(run, None, 209, 209, source, rounds=1, warm=lambda: run(epochs=2))
 
 
-def cat_epoch_minibatch(name, dtype):
-    """One epoch of mini-batch (64) SGD over the 209 images, shuffled."""
-    X, Y, source = cat_data(dtype)
-    m = _samples(name, X.shape[0])
-    run = _training(name, dtype, X[:m], Y[:m], CAT_SIZES, CAT_ACTS, 64, 0.0075, shuffle_seed=0)
-    return run, dense_flops(CAT_SIZES, m), m, source
+def mnist_epoch(name):
+    def case(dtype):
+        """One epoch through ``fit`` of a 784-128-10 ReLU/softmax net on 10,000 synthetic
+        samples (an MNIST shape), batches of 64, Adam."""
+        key = ("mnist", dtype)
+        if key not in _cache:
+            rng = np.random.default_rng(0)
+            _cache[key] = rng.random((10000, 784)).astype(dtype), rng.integers(0, 10, 10000)
+        X, y = _cache[key]
+        model = fastnn.Sequential([fastnn.Dense(128, activation="relu"),
+                                   fastnn.Dense(10, activation="softmax")],
+                                  input_dim=784, seed=0, dtype=dtype)
+
+        def run():
+            model.fit(X, y, loss="cce", optimizer=fastnn.Adam(), epochs=1, batch_size=64,
+                      backend=name)
+        return Case(run, dense_flops((784, 128, 10), 10000), 10000, 10000, "synthetic",
+                    rounds=5)
+    return case
 
 
-def planar_epoch_per_sample(name, dtype):
-    """One epoch of per-sample SGD of the 2-4-1 tanh/sigmoid net on the 400 planar points."""
-    X, y = datasets.make_planar(400, seed=1)
-    X, Y = X.astype(dtype), y.reshape(-1, 1).astype(dtype)
-    run = _training(name, dtype, X, Y, PLANAR_SIZES, PLANAR_ACTS, 1, 0.01, shuffle_seed=0)
-    return run, dense_flops(PLANAR_SIZES, 400), 400, "make_planar(400, seed=1)"
-
-
+BACKENDS = backends.NAMES
 WORKLOADS = {
-    "dense_forward": dense_forward,
-    "dense_backward": dense_backward,
-    "cat_step": cat_step,
-    "cat_epoch_minibatch64": cat_epoch_minibatch,
-    "planar_epoch_per_sample": planar_epoch_per_sample,
+    "dense_forward": {name: dense_forward(name) for name in BACKENDS},
+    "dense_backward": {name: dense_backward(name) for name in BACKENDS},
+    "cat_step": {name: cat_step(name) for name in BACKENDS},
+    "cat_epoch_minibatch64": {name: cat_epoch_minibatch(name) for name in BACKENDS},
+    "planar_epoch_per_sample": {name: planar_epoch_per_sample(name) for name in BACKENDS},
+    "spiral_epoch_per_sample": {"numpy": spiral_epoch("numpy", None, 1),
+                                "numba samples": spiral_epoch("numba", "samples", 1),
+                                "numba columns": spiral_epoch("numba", "columns", 1)},
+    "spiral_epoch_minibatch32": {"numpy": spiral_epoch("numpy", None, 32),
+                                 "numba samples": spiral_epoch("numba", "samples", 32),
+                                 "numba columns": spiral_epoch("numba", "columns", 32)},
+    "cat_fit": {"course": course_cat_fit,
+                "numpy primal": cat_fit("numpy", False), "numpy": cat_fit("numpy", "auto"),
+                "numba primal": cat_fit("numba", False), "numba": cat_fit("numba", "auto")},
+    "mnist_epoch": {"numpy": mnist_epoch("numpy"), "numba": mnist_epoch("numba"),
+                    "auto": mnist_epoch("auto")},
 }
-# Samples in the full workload, for scaling the loop backend's per-sample time.
-FULL_SAMPLES = {"dense_forward": 209, "dense_backward": 209, "cat_step": 209,
-                "cat_epoch_minibatch64": 209, "planar_epoch_per_sample": 400}

@@ -37,13 +37,17 @@ def parse_args(argv=None):
     parser.add_argument("--lr", type=float, help="learning rate")
     parser.add_argument("--batch-size", type=int, help="default: full batch, as in the course")
     parser.add_argument("--seed", type=int, default=1, help="initialization and shuffling")
+    parser.add_argument("--dual", choices=["auto", "on", "off"], default="auto",
+                        help="train the first layer in the dual (Gram) form (default: auto)")
     add_data_flags(parser)
     parser.add_argument("--save", metavar="PATH", help="write the trained model (HDF5)")
     parser.add_argument("--metrics-json", metavar="PATH", help="write the results as JSON")
     parser.add_argument("--plot", metavar="PATH", help="save the learning curve (matplotlib)")
     parser.add_argument("--log-every", type=int, default=100, help="print the cost every N")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.dual = {"auto": "auto", "on": True, "off": False}[args.dual]
+    return args
 
 
 def build(args, preset) -> fastnn.Sequential:
@@ -87,17 +91,17 @@ def main(argv=None) -> dict:
     (X_train, y_train), (X_test, y_test), classes = load_cat(args, dtype=args.dtype)
     model = build(args, preset)
     sizes = [12288] + [layer.units for layer in model.layers]
-    if backend == "auto":  # the rule fit applies (fastnn.backends.auto)
-        batch = min(args.batch_size or len(X_train), len(X_train))
-        backend = fastnn.backends.auto(sizes, batch, len(X_train), args.dtype)
-    print(f"cat classifier: {args.model} {sizes}, {epochs} iterations, lr {lr}, "
-          f"batch {args.batch_size or 'full'}, backend {backend}, {args.dtype}; "
-          f"{len(X_train)} training and {len(X_test)} test images")
-    options = {"loss": "bce", "batch_size": args.batch_size, "backend": backend,
-               "shuffle": args.batch_size is not None}
-    if backend != "loop" and epochs:  # compile the kernels this fit uses, on a copy
+    plan = model.plan(X_train, epochs, args.batch_size, fastnn.SGD(lr=lr), backend, args.dual)
+    options = {"loss": "bce", "batch_size": args.batch_size, "backend": plan.backend,
+               "shuffle": args.batch_size is not None, "dual": plan.dual}
+    if plan.backend != "loop" and epochs:  # compile the kernels of this plan, on a copy
         build(args, preset).fit(X_train, y_train, optimizer=fastnn.SGD(lr=lr), epochs=1,
                                 seed=args.seed, **options)
+    backend = plan.backend
+    how = f"{plan.backend} ({plan.row})"
+    print(f"cat classifier: {args.model} {sizes}, {epochs} iterations, lr {lr}, "
+          f"batch {args.batch_size or 'full'}, {how}, {args.dtype}; "
+          f"{len(X_train)} training and {len(X_test)} test images")
     start = time.perf_counter()
     model.fit(X_train, y_train, optimizer=fastnn.SGD(lr=lr), epochs=epochs, seed=args.seed,
               verbose=0 if args.quiet else 1, log_every=args.log_every, **options)

@@ -5,9 +5,10 @@ The model knows *what* to compute; a backend (``fastnn.backends``) knows *how*.
 
 import numpy as np
 
-from . import backends, checks, initializers, io, losses, optimizers, training
+from . import backends, checks, initializers, io, losses, optimizers, plans, training
 from .activations import ACTIVATIONS
 from .backends._layout import layer_views
+from .backends._ops import OPT_SGD, Net
 from .layers import Dense
 
 
@@ -40,6 +41,7 @@ class Sequential:
         self.seed = seed
         self.dtype = checks.dtype_name(dtype)
         self._shuffle: np.random.RandomState | None = None  # goes on from fit to fit
+        self._live = None  # the fit under way (its weights may be elsewhere: the dual form)
         self.loss: str | None = None
         self.optimizer: optimizers.Optimizer | None = None
         self.history = training.History()
@@ -83,11 +85,11 @@ class Sequential:
     def _views(self) -> list:
         return layer_views(self._flat, self._sizes)
 
-    def _net(self) -> tuple:
-        """``(sizes, acts, biases)`` int64 arrays for the kernels."""
-        return (np.array(self._sizes, dtype=np.int64),
-                np.array([ACTIVATIONS[layer.activation] for layer in self.layers], dtype=np.int64),
-                np.array([layer.use_bias for layer in self.layers], dtype=np.int64))
+    def _net(self) -> Net:
+        """The network as the kernels see it."""
+        return Net(np.array(self._sizes, dtype=np.int64),
+                   np.array([ACTIVATIONS[layer.activation] for layer in self.layers], np.int64),
+                   np.array([layer.use_bias for layer in self.layers], dtype=np.int64), 0)
 
     def _require_built(self, X=None) -> None:
         """Build from X (already checked) if not built yet; without X, not built is an error."""
@@ -100,6 +102,8 @@ class Sequential:
     def get_weights(self) -> list:
         """``[W1, b1, W2, b2, ...]`` as copies; W (n_in, n_out), b (n_out,)."""
         self._require_built()
+        if self._live is not None:  # during a fit in the dual form: form W1 now
+            self._live.finish()
         return [array.copy() for pair in self._views() for array in pair]
 
     def set_weights(self, weights) -> None:
@@ -167,18 +171,13 @@ class Sequential:
         return self._evaluate_checked(kernels, X, Y, code)
 
     def _evaluate_checked(self, kernels, X, Y, loss: int) -> dict:
-        act = ACTIVATIONS[self.layers[-1].activation]
-        Z, A = kernels.forward(self._flat, self._net(), X)
-        result = {"loss": kernels.loss_value(loss, act, Z, A, Y)}
-        if loss in losses.CLASSIFICATION:
-            elements = X.shape[0] if loss == losses.CCE else Y.size
-            result["accuracy"] = kernels.correct_count(loss, A, Y) / elements
-        return result
+        return training.evaluate(kernels, self._flat, self._net(), loss, X, Y)
 
     def fit(self, X, y, loss: str | None = None, optimizer=None, epochs: int = 1,
             batch_size: int | None = None, shuffle: bool = True, seed: int | None = None,
             backend: str = "auto", validation_data=None, verbose: int = 0,
-            log_every: int | None = None, early_stopping=None) -> training.History:
+            log_every: int | None = None, early_stopping=None,
+            dual="auto") -> training.History:
         """Train with mini-batch gradient descent; returns the History (also ``model.history``).
 
         ``batch_size=None`` is full batch, 1 is per-sample SGD. ``optimizer``: an SGD/Adam
@@ -189,8 +188,12 @@ class Sequential:
         ``EarlyStopping(patience)``. ``model.history`` goes on over later fits. ``seed`` restarts
         the shuffling stream; without it the stream goes on where the last fit left it. Every
         argument is checked before any work starts.
+
+        ``dual``: train the first layer in the dual form (``fastnn.plans``): True, False, or
+        "auto" (the default: where it applies and its cost is well below the primal fit's).
+        ``model.history.params`` tells which plan ran.
         """
-        kernels = backends.get(backend)
+        backends.get(backend)  # a name that is not a backend is an error now
         code = self._loss_code(loss)
         if optimizer is None:
             optimizer = self.optimizer or optimizers.SGD(lr=0.01)
@@ -221,17 +224,40 @@ class Sequential:
             log_every = max(1, epochs // 20)
         if early_stopping is not None:
             early_stopping.check(validation is not None, code in losses.CLASSIFICATION)
+        if dual not in (True, False, "auto"):
+            raise ValueError(f"dual: expected True, False or 'auto', got {dual!r}")
+        batch = X.shape[0] if batch_size is None else min(batch_size, X.shape[0])
+        n_val = 0 if validation is None else validation[0].shape[0]
+        plan = self._plan(X.shape, batch, epochs, optimizer, n_val, backend, dual)
         self.loss = next(name for name, c in losses.LOSSES.items() if c == code)
         self.optimizer = optimizer
         self._require_built(X)  # every argument is fine: now the work starts
         if seed is not None or self._shuffle is None:
             self._shuffle = np.random.RandomState(seed if seed is not None else self.seed)
-        batch = X.shape[0] if batch_size is None else min(batch_size, X.shape[0])
-        if backend == "auto":
-            kernels = backends.get(backends.auto(self._sizes, batch, X.shape[0], self.dtype))
-        return training.run(self, kernels, X, Y, code, optimizer, epochs, batch, shuffle,
+        self.history.params = {"epochs": epochs, "batch_size": batch, "plan": plan.row,
+                                "backend": plan.backend, "dual": plan.dual,
+                                "engine": plan.engine}
+        return training.run(self, plan, X, Y, code, optimizer, epochs, batch, shuffle,
                             self._shuffle, validation, log_every if verbose else None,
                             early_stopping)
+
+    def _plan(self, shape, batch, epochs, optimizer, n_val, backend, dual) -> plans.Plan:
+        sizes = (int(shape[1]),) + tuple(layer.units for layer in self.layers)
+        fit = plans.Fit(sizes, int(shape[0]), batch, epochs, np.dtype(self.dtype).itemsize,
+                        optimizer.code == OPT_SGD, n_val)
+        return plans.choose(fit, backend, dual)
+
+    def plan(self, X, epochs: int = 1, batch_size: int | None = None, optimizer=None,
+             backend: str = "auto", dual="auto", n_val: int = 0) -> plans.Plan:
+        """The plan ``fit`` would run with these arguments (``fastnn.plans``): which backend,
+        the dual form or not, and the engine that runs the epochs. Only X's shape is read."""
+        shape = np.shape(X)
+        if len(shape) != 2:
+            raise ValueError(f"X: expected a 2-D array (n_samples, n_features), got {shape}")
+        optimizer = optimizers.get(optimizer or self.optimizer or optimizers.SGD(lr=0.01))
+        batch = shape[0] if batch_size is None else min(batch_size, shape[0])
+        backends.get(backend)
+        return self._plan(shape, batch, epochs, optimizer, n_val, backend, dual)
 
     def save(self, path) -> None:
         """Write the model (architecture, weights, optimizer state, history) to HDF5 at ``path``.

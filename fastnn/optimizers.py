@@ -1,14 +1,15 @@
-"""Optimizers: hyperparameters and state arrays; the update rule itself lives in each backend.
+"""Optimizers: hyperparameters and state arrays; the update rule itself lives in each backend
+(``optimizer_step``), which reads them through a ``Rule`` (``bind``).
 
 State is kept flat, like the model's parameters, so ``fit`` can resume where it stopped and a
-model file can store it.
+model file can store it: ``state1`` is SGD's velocity or Adam's first moment, ``state2`` Adam's
+second moment, ``step`` the updates applied so far (the one counter; the backends advance it).
 """
 
 import numpy as np
 
 from . import checks
-from .backends import get as get_backend
-from .backends._ops import OPT_ADAM, OPT_SGD
+from .backends._ops import OPT_ADAM, OPT_SGD, Rule
 
 
 class _Hyperparameter:
@@ -29,47 +30,37 @@ class _Hyperparameter:
 
 
 class Optimizer:
-    """Base: state arrays sized to the parameters on first use; ``update`` applies one step."""
+    """Base: the state arrays, sized to the parameters on first use; subclasses give the rule's
+    code and hyperparameters."""
 
     code = -1
     name = ""
-    remembers = True  # whether a step depends on the state left by earlier steps
 
     def __init__(self):
         self.state1 = None
         self.state2 = None
         self.step = np.zeros(1, dtype=np.int64)
 
-    def hyper(self) -> np.ndarray:
-        """``[lr, momentum, beta1, beta2, eps]`` as float64, the kernels' order."""
-        raise NotImplementedError
-
     def get_config(self) -> dict:
         raise NotImplementedError
 
-    def bind(self, params: np.ndarray) -> tuple:
-        """The ``opt`` tuple for the kernels; fresh state if the parameters changed shape."""
-        state = self.state1
-        if state is None or state.shape != params.shape or state.dtype != params.dtype:
-            self.reset(params)
-        return (self.code, self.hyper(), self.state1, self.state2, self.step)
+    def bind(self, params: np.ndarray, state1=None, state2=None) -> Rule:
+        """The ``Rule`` the kernels update ``params`` with: this optimizer's state (fresh if the
+        parameters changed shape), or the given state arrays (the dual form's)."""
+        if state1 is None:
+            if self.state1 is None or self.state1.shape != params.shape \
+                    or self.state1.dtype != params.dtype:
+                self.reset(params)
+            state1, state2 = self.state1, self.state2
+        config = {"momentum": 0.0, "beta1": 0.0, "beta2": 0.0, "eps": 0.0, **self.get_config()}
+        return Rule(self.code, config["lr"], config["momentum"], config["beta1"], config["beta2"],
+                    config["eps"], state1, state2, self.step)
 
     def reset(self, params: np.ndarray) -> None:
         """Forget the state (velocity or moments) and the step count."""
         self.state1 = np.zeros_like(params)
         self.state2 = np.zeros_like(params)
         self.step[0] = 0
-
-    def update(self, params: np.ndarray, grads: np.ndarray, backend: str = "numpy") -> None:
-        """One step on the flat ``params`` (in place) from the flat ``grads``."""
-        kernels = get_backend(backend)
-        code, hyper, state1, state2, step = self.bind(params)
-        lr, momentum, beta1, beta2, eps = (float(h) for h in hyper)
-        if code == OPT_SGD:
-            kernels.sgd_step(params, grads, state1, lr, momentum)
-        else:
-            step[0] += 1
-            kernels.adam_step(params, grads, state1, state2, int(step[0]), lr, beta1, beta2, eps)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -88,13 +79,6 @@ class SGD(Optimizer):
         super().__init__()
         self.lr = lr
         self.momentum = momentum
-
-    @property
-    def remembers(self) -> bool:
-        return self.momentum > 0
-
-    def hyper(self) -> np.ndarray:
-        return np.array([self.lr, self.momentum, 0.0, 0.0, 0.0])
 
     def get_config(self) -> dict:
         return {"lr": self.lr, "momentum": self.momentum}
@@ -117,9 +101,6 @@ class Adam(Optimizer):
         self.beta1 = beta1
         self.beta2 = beta2
         self.eps = eps
-
-    def hyper(self) -> np.ndarray:
-        return np.array([self.lr, 0.0, self.beta1, self.beta2, self.eps])
 
     def get_config(self) -> dict:
         return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}

@@ -1,7 +1,10 @@
-"""The training loop: epochs, shuffled batches, history, the divergence check, backend choice.
+"""The training loop: epochs, shuffled batches, history, validation, early stopping, logging.
 
-The backend runs one epoch at a time (``train_epoch``); this module keeps the loop over epochs in
-Python so that history, validation, logging and the divergence check see every epoch.
+The plan (``fastnn.plans``) says which backend runs the fit and how. The backend runs a chunk of
+epochs per call (``train_epochs``): all of them when nothing needs Python between epochs, else
+up to the next epoch that is validated, checked for early stopping or logged. It reports a
+non-finite loss (the update of that batch is not applied) or a non-finite update, and training
+stops there with the last finite weights: no copies of the weights are kept for it.
 """
 
 import sys
@@ -9,7 +12,10 @@ import time
 
 import numpy as np
 
-from . import losses
+from . import backends, losses
+from .dual import DualFit
+
+CHUNK_VALUES = 1 << 20  # the most sample indices handed to one train_epochs call
 
 
 class TrainingDivergedError(FloatingPointError, ValueError):
@@ -23,6 +29,7 @@ class History:
         self.history: dict = {}
         self.epoch: list = []
         self.seconds = 0.0
+        self.params: dict = {}  # the last fit's settings and plan (fastnn.plans)
 
     def append(self, epoch: int, metrics: dict) -> None:
         self.epoch.append(epoch)
@@ -97,54 +104,93 @@ def _log(epoch: int, epochs: int, metrics: dict, seconds: float) -> None:
     print(f"epoch {epoch + 1}/{epochs} - {seconds:.2f}s - {parts}", file=sys.stdout, flush=True)
 
 
-def run(model, kernels, X, Y, loss, optimizer, epochs, batch_size, shuffle, rng, validation,
+def evaluate(kernels, flat, net, loss: int, X, Y) -> dict:
+    """``{"loss": ..., "accuracy": ...}`` of the network (flat, net) on X, Y (accuracy for the
+    classification losses)."""
+    act = int(net.acts[-1])
+    Z, A = kernels.forward(flat, net, X)
+    result = {"loss": kernels.loss_value(loss, act, Z, A, Y)}
+    if loss in losses.CLASSIFICATION:
+        elements = X.shape[0] if loss == losses.CCE else Y.size
+        result["accuracy"] = kernels.correct_count(loss, A, Y) / elements
+    return result
+
+
+class _Primal:
+    """A fit on the model's own weights and optimizer state."""
+
+    def __init__(self, model, kernels, X, optimizer, X_val):
+        self.flat, self.net = model._flat, model._net()
+        self.rule = optimizer.bind(self.flat)
+        self.inputs = kernels.prepare_inputs(X)
+        self.X_val = X_val
+
+    def finish(self) -> None:
+        pass
+
+
+def run(model, plan, X, Y, loss, optimizer, epochs, batch_size, shuffle, rng, validation,
         log_every, stopping):
-    """Train ``model`` in place for ``epochs`` epochs (arguments already checked)."""
+    """Train ``model`` in place for ``epochs`` epochs by ``plan`` (arguments already checked)."""
+    kernels = backends.get(plan.backend)
     history = model.history
     first = len(history.epoch)  # a resumed fit goes on counting
-    flat, net = model._flat, model._net()
     n = X.shape[0]
-    opt = optimizer.bind(flat)
     classify = loss in losses.CLASSIFICATION
     elements = n if loss == losses.CCE else Y.size
-    # What an epoch changes, and a copy of it to go back to if the epoch diverges. Plain SGD
-    # overwrites its velocity every step, so only the weights need keeping then.
-    state = [flat, opt[4]] + ([opt[2], opt[3]] if optimizer.remembers else [])
-    saved = [array.copy() for array in state]
-    if stopping is not None:
-        stopping.start(flat)
+    X_val, Y_val = validation if validation is not None else (None, None)
     start = time.perf_counter()
-    inputs = kernels.prepare_inputs(X)
-    for epoch in range(epochs):
-        order = rng.permutation(n) if shuffle else np.arange(n)
-        for array, copy in zip(state, saved):
-            np.copyto(copy, array)
-        with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
-            value, correct = kernels.train_epoch(flat, net, loss, inputs, Y, order, batch_size,
-                                                 opt)
-        if not (np.isfinite(value) and np.isfinite(flat).all()):
-            for array, copy in zip(state, saved):
-                np.copyto(array, copy)
-            what = (f"the loss became {value}" if not np.isfinite(value) else
-                    f"the weights became NaN or infinite (the loss was still {value:.6g})")
-            raise TrainingDivergedError(
-                f"training diverged at epoch {epoch + 1} of {epochs}: {what} (try a smaller "
-                f"lr); the model keeps the weights from before that epoch")
-        metrics = {"loss": value}
-        if classify:
-            metrics["accuracy"] = correct / elements
-        if validation is not None:
-            for key, val in model._evaluate_checked(kernels, *validation, loss).items():
-                metrics["val_" + key] = val
-        history.append(first + epoch, metrics)
-        if log_every and ((epoch + 1) % log_every == 0 or epoch in (0, epochs - 1)):
-            _log(epoch, epochs, metrics, time.perf_counter() - start)
-        if stopping is not None and stopping.update(first + epoch, metrics, flat):
-            if log_every:
-                print(f"early stop at epoch {epoch + 1}: no better {stopping._key} for "
-                      f"{stopping.patience} epochs", flush=True)
-            break
+    fit = (DualFit if plan.dual else _Primal)(model, kernels, X, optimizer, X_val)
+    model._live = fit
     if stopping is not None:
-        stopping.finish(flat)
-    history.seconds += time.perf_counter() - start
+        stopping.start(fit.flat)
+    every = np.arange(n)
+    per_call = 1 if validation is not None or stopping is not None else \
+        max(1, CHUNK_VALUES // n)
+    try:
+        epoch = 0
+        while epoch < epochs:
+            count = min(per_call, epochs - epoch)
+            if log_every:  # end the chunk at the next epoch that is logged
+                logged = epoch if epoch == 0 else (epoch // log_every + 1) * log_every - 1
+                count = min(count, max(1, min(logged, epochs - 1) - epoch + 1))
+            orders = np.empty((count, n), np.int64)
+            for row in orders:
+                row[:] = rng.permutation(n) if shuffle else every
+            out = np.zeros((count, 2))
+            with np.errstate(over="ignore", invalid="ignore"):  # the kernels report these
+                done = kernels.train_epochs(fit.flat, fit.net, loss, fit.inputs, Y, orders,
+                                            batch_size, fit.rule, plan.engine, out)
+            for e in range(done):
+                metrics = {"loss": float(out[e, 0])}
+                if classify:
+                    metrics["accuracy"] = out[e, 1] / elements
+                if validation is not None:
+                    for key, value in evaluate(kernels, fit.flat, fit.net, loss, fit.X_val,
+                                               Y_val).items():
+                        metrics["val_" + key] = value
+                history.append(first + epoch, metrics)
+                epoch += 1
+                if log_every and (epoch % log_every == 0 or epoch in (1, epochs)):
+                    _log(epoch - 1, epochs, metrics, time.perf_counter() - start)
+                if stopping is not None and stopping.update(first + epoch - 1, metrics,
+                                                            fit.flat):
+                    if log_every:
+                        print(f"early stop at epoch {epoch}: no better {stopping._key} for "
+                              f"{stopping.patience} epochs", flush=True)
+                    epochs = epoch  # (ends the loop)
+            if done < count:
+                value = out[done, 0]
+                what = (f"the loss became {value}" if not np.isfinite(value) else
+                        f"an update would have made weights NaN or infinite (the loss was "
+                        f"still {value:.6g})")
+                raise TrainingDivergedError(
+                    f"training diverged at epoch {epoch + 1} of {epochs}: {what} (try a smaller "
+                    f"lr); the model keeps the last finite weights, from before that update")
+        if stopping is not None:
+            stopping.finish(fit.flat)
+    finally:
+        model._live = None
+        fit.finish()
+        history.seconds += time.perf_counter() - start
     return history

@@ -10,6 +10,7 @@ from conftest import ACTIVATIONS, BACKENDS, FD_ATOL, FD_RTOL, LOSSES, assert_clo
 from fastnn import activations as act_codes
 from fastnn import losses as loss_codes
 from fastnn.backends import OPS
+from fastnn.backends._ops import OPT_ADAM, OPT_SGD, Rule
 
 CODES = act_codes.ACTIVATIONS
 LOSS_CODES = loss_codes.LOSSES
@@ -227,21 +228,58 @@ def test_loss_values_match_their_definitions(backend):
     assert got == pytest.approx(expected_cce)
 
 
-@pytest.mark.parametrize("name", ["numpy", "numba"])
-def test_optimizer_steps_match_loop(name, dtype):
+def _rule(code, dtype, rng, size=20):
+    """A Rule with random state: SGD with momentum 0.9 (code 0) or Adam at step 2 (code 1)."""
+    first = rng.normal(size=size).astype(dtype)
+    second = rng.random(size).astype(dtype)
+    if code == OPT_SGD:
+        return Rule(OPT_SGD, 0.1, 0.9, 0.0, 0.0, 0.0, first, second, np.zeros(1, np.int64))
+    return Rule(OPT_ADAM, 0.01, 0.0, 0.9, 0.999, 1e-8, first, second, np.array([2]))
+
+
+@pytest.mark.parametrize("code", [OPT_SGD, OPT_ADAM])
+def test_optimizer_step_against_its_formula(backend, code, dtype):
+    """One step of each rule against the formula written out here, and the step counter."""
     rng = np.random.default_rng(7)
     params = rng.normal(size=20).astype(dtype)
     grads = rng.normal(size=20).astype(dtype)
-    state = [rng.normal(size=20).astype(dtype), rng.random(20).astype(dtype)]
-    results = {}
-    for backend_name in ("loop", name):
-        kernels = get(backend_name)
-        p, s1, s2 = params.copy(), state[0].copy(), state[1].copy()
-        kernels.sgd_step(p, grads, s1, 0.1, 0.9)
-        kernels.adam_step(p, grads, s1, s2, 3, 0.01, 0.9, 0.999, 1e-8)
-        results[backend_name] = (p, s1, s2)
-    for e, g in zip(results["loop"], results[name]):
-        assert_close(e, g, dtype)
+    rule = _rule(code, dtype, rng)
+    g, m, s, w = (a.astype(np.float64) for a in (grads, rule.first, rule.second, params))
+    if code == OPT_SGD:
+        expected_first, expected_second = 0.9 * m - 0.1 * g, s
+        expected = w + expected_first
+    else:  # the third step (t = 3)
+        expected_first = 0.9 * m + 0.1 * g
+        expected_second = 0.999 * s + 0.001 * g * g
+        expected = w - 0.01 * (expected_first / (1 - 0.9**3)) / (
+            np.sqrt(expected_second / (1 - 0.999**3)) + 1e-8)
+    got_params, got_first, got_second, step = _after(backend, rule, params, grads)
+    assert_close(expected, got_params, dtype)
+    assert_close(expected_first, got_first, dtype)
+    assert_close(expected_second, got_second, dtype)
+    assert step == rule.step[0] + 1
+
+
+def _after(backend, rule, params, grads):
+    """(params, first, second, step) after one optimizer_step on copies."""
+    copy = rule._replace(first=rule.first.copy(), second=rule.second.copy(),
+                         step=rule.step.copy())
+    p = params.copy()
+    assert get(backend).optimizer_step(copy, p, grads) is True
+    return p, copy.first, copy.second, int(copy.step[0])
+
+
+@pytest.mark.parametrize("code", [OPT_SGD, OPT_ADAM])
+def test_an_update_that_would_overflow_keeps_the_old_values(backend, code):
+    rng = np.random.default_rng(8)
+    params = rng.normal(size=6)
+    grads = rng.normal(size=6)
+    grads[2] = 1e308 if code == OPT_SGD else np.inf
+    rule = _rule(code, "float64", rng, size=6)._replace(lr=1e10 if code == OPT_SGD else 0.01)
+    p, first, second = params.copy(), rule.first.copy(), rule.second.copy()
+    assert get(backend).optimizer_step(rule, p, grads) is False
+    assert p[2] == params[2] and rule.first[2] == first[2] and rule.second[2] == second[2]
+    assert np.isfinite(p).all() and (p != params).sum() == 5
 
 
 def test_correct_count(backend):
@@ -306,7 +344,7 @@ def test_large_layers_split_over_threads_give_the_same_numbers(monkeypatch):
 
 def test_a_chunk_that_fails_on_a_worker_thread_raises_in_the_caller(monkeypatch):
     pytest.importorskip("numba")
-    from fastnn.backends._numba_jit import _run_chunks
+    from fastnn.backends._numba_threads import run_chunks
 
     monkeypatch.setenv("FASTNN_NUM_THREADS", "2")
     seen = []
@@ -317,7 +355,7 @@ def test_a_chunk_that_fails_on_a_worker_thread_raises_in_the_caller(monkeypatch)
             raise ValueError("the first chunk failed")
 
     with pytest.raises(ValueError, match="first chunk"):
-        _run_chunks(kernel, (), 10, 10**9)
+        run_chunks(kernel, (), 10, 10**9)
     assert sorted(seen) == [(0, 5), (5, 10)]
-    _run_chunks(lambda lo, hi: seen.append((lo, hi)), (), 10, 10**9)  # the workers live on
+    run_chunks(lambda lo, hi: seen.append((lo, hi)), (), 10, 10**9)  # the workers live on
     assert len(seen) == 4

@@ -5,7 +5,8 @@ import pytest
 from conftest import BACKENDS, GRADCHECK_MAX, TRAINED_ATOL, TRAINED_RTOL, small_model, targets_for
 
 import fastnn
-from fastnn import backends
+from fastnn import backends, plans
+from fastnn.plans import Plan
 
 ARCHITECTURES = [
     # sizes, activations, loss
@@ -92,14 +93,30 @@ def test_predict_evaluate_agree_across_backends(dtype):
         assert metrics["loss"] == pytest.approx(expected_metrics["loss"], rel=1e-6)
 
 
-@pytest.mark.parametrize("tail_max", [0, 20, 10_000])
-@pytest.mark.parametrize("sizes,acts,loss", ARCHITECTURES[:4])
-def test_numba_large_batch_path_agrees_with_loop(monkeypatch, sizes, acts, loss, tail_max):
-    """Large batches: the head layer by layer, the tail sample by sample. With tail_max 0 every
-    layer is in the head (no tail), 20 puts two layers of (4, 6, 5, 3) in it, 10_000 one."""
+# Networks whose layers split differently between the numba backend's tiles (the head: up to the
+# last layer whose weights outgrow TAIL_MAX_BYTES) and its sample-by-sample tail.
+SPLITS = [
+    ((5, 6, 3), ("tanh", "sigmoid"), "bce", 0),  # every layer small: no head
+    ((300, 20, 4, 3), ("relu", "tanh", "softmax"), "cce", 1),  # a large first layer, a tail
+    ((100, 70, 60, 2), ("leaky_relu", "tanh", "linear"), "mse", 2),  # two large, a tail
+    ((2100, 3), ("linear",), "sse", 1),  # one large layer: no tail
+]
+# The plans of the numba backend (fastnn.plans), primal: whole epochs compiled or batch by batch.
+NUMBA_PLANS = [Plan("numba", False, engine, f"{engine} (test)")
+               for engine in ("samples", "columns", "layers")]
+
+
+@pytest.mark.parametrize("sizes,acts,loss,head", SPLITS)
+def test_numba_head_reaches_the_last_large_layer(sizes, acts, loss, head):
     numba_backend = backends.get("numba")
-    monkeypatch.setattr(numba_backend, "COMPILED_MAX_WORK", 0)
-    monkeypatch.setattr(numba_backend, "TAIL_MAX_WEIGHTS", tail_max)
+    assert numba_backend._head(small_model(sizes, acts)._net(), 8) == head
+
+
+@pytest.mark.parametrize("plan", NUMBA_PLANS, ids=lambda plan: plan.row)
+@pytest.mark.parametrize("sizes,acts,loss,head", SPLITS)
+def test_numba_plans_agree_with_loop(sizes, acts, loss, head, plan):
+    """Gradients and three epochs of shuffled mini-batches (Adam) with each numba plan, against
+    the loop backend."""
     rng = np.random.default_rng(15)
     X = rng.normal(size=(11, sizes[0]))
     y = targets_for(loss, rng, 11, sizes[-1])
@@ -110,26 +127,15 @@ def test_numba_large_batch_path_agrees_with_loop(monkeypatch, sizes, acts, loss,
         np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(got.predict(X, backend="numba"), expected.predict(X, backend="loop"),
                                rtol=1e-12)
-    histories = [model.fit(X, y, loss=loss, optimizer=fastnn.Adam(0.01), epochs=3, batch_size=4,
-                           shuffle=True, seed=2, backend=name).history
-                 for model, name in ((expected, "loop"), (got, "numba"))]
+    options = dict(loss=loss, epochs=3, batch_size=4, shuffle=True, seed=2)
+    loss_expected = expected.fit(X, y, optimizer=fastnn.Adam(0.01), backend="loop",
+                                 **options).history["loss"]
+    with plans.forced(plan):
+        history = got.fit(X, y, optimizer=fastnn.Adam(0.01), **options)
+    assert history.params["plan"] == plan.row
     for e, g in zip(expected.get_weights(), got.get_weights()):
         np.testing.assert_allclose(g, e, rtol=TRAINED_RTOL["float64"], atol=TRAINED_ATOL["float64"])
-    np.testing.assert_allclose(histories[1]["loss"], histories[0]["loss"], rtol=1e-10)
-
-
-def test_numba_head_reaches_the_last_large_layer(monkeypatch):
-    numba_backend = backends.get("numba")
-    net = (np.array([4, 6, 5, 3]), np.zeros(3, np.int64), np.ones(3, np.int64))
-    for tail_max, head in ((0, 3), (20, 2), (25, 2), (30, 1), (10_000, 1)):
-        monkeypatch.setattr(numba_backend, "TAIL_MAX_WEIGHTS", tail_max)
-        assert numba_backend._head(net) == head
-
-
-# float64: numba splits the first layer's products by inputs. Only the first layer wide (a step
-# is three calls); one layer only (no tail); two layers in the head (the general path).
-WIDE_NETS = [((2100, 6, 3, 1), ("relu", "tanh", "sigmoid")), ((2100, 1), ("sigmoid",)),
-             ((2100, 70, 60, 1), ("relu", "tanh", "sigmoid"))]
+    np.testing.assert_allclose(history.history["loss"], loss_expected, rtol=1e-10)
 
 
 def _wide_problem(m=30):
@@ -137,66 +143,22 @@ def _wide_problem(m=30):
     return rng.normal(size=(m, 2100)), rng.integers(0, 2, (m, 1)).astype(float)
 
 
-def _optimizer_state(name, flat):
-    hyper = [0.05, 0.9, 0.0, 0.0, 0.0] if name == "momentum" else [0.01, 0.0, 0.9, 0.999, 1e-8]
-    return (0 if name == "momentum" else 1, np.array(hyper), np.zeros_like(flat),
-            np.zeros_like(flat), np.zeros(1, np.int64))
+WIDE_NETS = [((2100, 6, 3, 1), ("relu", "tanh", "sigmoid")), ((2100, 1), ("sigmoid",)),
+             ((2100, 70, 60, 1), ("relu", "tanh", "sigmoid"))]
 
 
+@pytest.mark.parametrize("plan", NUMBA_PLANS, ids=lambda plan: plan.row)
+@pytest.mark.parametrize("batch_size", [None, 8])
 @pytest.mark.parametrize("sizes,acts", WIDE_NETS)
-@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
-@pytest.mark.parametrize("shuffle", [False, True])
-def test_numba_full_batch_step_leaves_the_next_product_exactly(monkeypatch, optimizer, shuffle,
-                                                               sizes, acts):
-    """A full-batch step computes the next step's first product from the weights it updates, and
-    the next step uses it: bit for bit what a fresh forward pass gives (new inputs every epoch),
-    also when the weights are changed between two epochs (then it is not used)."""
-    from fastnn.initializers import initial_weights
-    from fastnn.losses import LOSSES
-
-    kernels = backends.get("numba")
-    monkeypatch.setattr(kernels, "COMPILED_MAX_WORK", 0)
-    X, Y = _wide_problem()
-    net = (np.array(sizes), np.array([fastnn.activations.ACTIVATIONS[a] for a in acts]),
-           np.ones(len(acts), np.int64))
-    start = initial_weights("lecun", sizes, 3, "float64")
-    orders = [np.random.default_rng(e).permutation(30) if shuffle else np.arange(30)
-              for e in range(5)]
-
-    def train(name, reuse, tamper):
-        flat = start.copy()
-        opt = _optimizer_state(optimizer, flat)
-        backend = backends.get(name)
-        inputs = backend.prepare_inputs(X)
-        losses = []
-        for epoch, order in enumerate(orders):
-            if not reuse:
-                inputs = backend.prepare_inputs(X)
-            if tamper and epoch == 3:
-                flat[7] += 0.01
-            losses.append(backend.train_epoch(flat, net, LOSSES["bce"], inputs, Y, order, 30, opt))
-            if name == "numba" and reuse:
-                assert inputs.pending is not None
-        return flat, losses
-
-    for tamper in (False, True):
-        reused, fresh = train("numba", True, tamper), train("numba", False, tamper)
-        np.testing.assert_array_equal(reused[0], fresh[0])
-        assert reused[1] == fresh[1]
-    numpy_flat, numpy_losses = train("numpy", True, True)
-    np.testing.assert_allclose(reused[0], numpy_flat, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose([v for v, _ in reused[1]], [v for v, _ in numpy_losses], rtol=1e-9)
-
-
-@pytest.mark.parametrize("sizes,acts", WIDE_NETS)
-def test_numba_wide_mini_batches_agree_with_numpy(monkeypatch, sizes, acts):
-    monkeypatch.setattr(backends.get("numba"), "COMPILED_MAX_WORK", 0)
+def test_numba_wide_networks_agree_with_numpy(sizes, acts, batch_size, plan):
+    """Wide first layers (tiles split over threads), full batch and mini-batches, Adam."""
     X, Y = _wide_problem()
     weights = {}
     for name in ("numpy", "numba"):
         model = small_model(sizes, acts, seed=8, init="lecun")
-        model.fit(X, Y, loss="bce", optimizer=fastnn.Adam(0.01), epochs=3, batch_size=8,
-                  shuffle=True, seed=4, backend=name)
+        with plans.forced(plan if name == "numba" else Plan("numpy", False, "layers", "test")):
+            model.fit(X, Y, loss="bce", optimizer=fastnn.Adam(0.01), epochs=3,
+                      batch_size=batch_size, shuffle=True, seed=4)
         weights[name] = model.get_weights()
     for e, g in zip(weights["numpy"], weights["numba"]):
         np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12)
@@ -204,8 +166,7 @@ def test_numba_wide_mini_batches_agree_with_numpy(monkeypatch, sizes, acts):
 
 @pytest.mark.parametrize("batch_size", [None, 8])
 @pytest.mark.parametrize("loss,acts", [("cce", ("tanh", "softmax")), ("mse", ("relu", "linear"))])
-def test_numba_wide_networks_agree_with_numpy_on_other_losses(monkeypatch, batch_size, loss, acts):
-    monkeypatch.setattr(backends.get("numba"), "COMPILED_MAX_WORK", 0)
+def test_numba_wide_networks_agree_with_numpy_on_other_losses(batch_size, loss, acts):
     X, _ = _wide_problem()
     rng = np.random.default_rng(17)
     y = rng.integers(0, 3, 30) if loss == "cce" else rng.normal(size=(30, 3))
@@ -214,7 +175,7 @@ def test_numba_wide_networks_agree_with_numpy_on_other_losses(monkeypatch, batch
         model = small_model((2100, 6, 3), acts, seed=9, init="lecun")
         opt = fastnn.SGD(0.05 if loss == "cce" else 0.002, momentum=0.9)
         history = model.fit(X, y, loss=loss, optimizer=opt, epochs=4, batch_size=batch_size,
-                            shuffle=True, seed=1, backend=name)
+                            shuffle=True, seed=1, backend=name, dual=False)
         results[name] = model.get_weights(), history.history["loss"]
     for e, g in zip(results["numpy"][0], results["numba"][0]):
         np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12)

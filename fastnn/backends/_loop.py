@@ -12,6 +12,7 @@ import numpy as np
 from .. import activations as act_codes
 from .. import losses as loss_codes
 from . import _network
+from ._ops import OPT_SGD
 
 
 def _sigmoid(z):
@@ -215,24 +216,67 @@ def correct_count(loss, A, Y):
     return correct
 
 
-def sgd_step(params, grads, velocity, lr, momentum):
-    """velocity = momentum velocity - lr grad;  params += velocity (Keras' momentum)."""
+def dual_backward(dZ, rows, W):
+    """dW[k, j] = sum of dZ[r, j] over the r with rows[r] == k (0 elsewhere);
+    db[j] = sum_r dZ[r, j]: a first layer in the dual form, whose input for the gradient is the
+    one-hot row of each sample."""
+    dW = np.zeros_like(W)
+    db = np.zeros(W.shape[1], dtype=W.dtype)
+    for r in range(len(rows)):
+        for j in range(W.shape[1]):
+            dW[rows[r], j] += dZ[r, j]
+            db[j] += dZ[r, j]
+    return dW, db
+
+
+def optimizer_step(rule, params, grads):
+    """One update of every parameter, in place; ``rule.step`` (Adam's t) advances first.
+
+    SGD:  v = momentum v - lr g;  w = w + v   (Keras' momentum; plain when momentum is 0)
+    Adam: m = b1 m + (1 - b1) g;  s = b2 s + (1 - b2) g^2;
+          w = w - lr (m / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps)
+    A parameter whose new value or state would not be finite keeps the old ones; the result
+    says whether all were finite.
+    """
+    rule.step[0] += 1
+    typed = params.dtype.type  # each new value is rounded to the parameters' dtype
+    t = int(rule.step[0])
+    all_finite = True
     for i in range(len(params)):
-        velocity[i] = momentum * velocity[i] - lr * grads[i]
-        params[i] += velocity[i]
+        g, w = float(grads[i]), float(params[i])
+        if rule.code == OPT_SGD:
+            v = _rounded(typed, rule.momentum * float(rule.first[i]) - rule.lr * g)
+            new = (_rounded(typed, w + v), v)
+        else:
+            m = _rounded(typed, rule.beta1 * float(rule.first[i]) + (1.0 - rule.beta1) * g)
+            s = _rounded(typed, rule.beta2 * float(rule.second[i]) + (1.0 - rule.beta2) * g * g)
+            step = rule.lr * (m / (1.0 - rule.beta1**t)) / (
+                math.sqrt(s / (1.0 - rule.beta2**t)) + rule.eps)
+            new = (_rounded(typed, w - step), m, s)
+        if not all(math.isfinite(x) for x in new):
+            all_finite = False
+            continue
+        for array, value in zip((params, rule.first, rule.second), new):
+            array[i] = value
+    return all_finite
 
 
-def adam_step(params, grads, m, v, t, lr, beta1, beta2, eps):
-    """Adam (Kingma & Ba): bias-corrected first and second moments; step number t >= 1."""
-    correction1 = 1.0 - beta1**t
-    correction2 = 1.0 - beta2**t
-    for i in range(len(params)):
-        g = grads[i]
-        m[i] = beta1 * m[i] + (1.0 - beta1) * g
-        v[i] = beta2 * v[i] + (1.0 - beta2) * g * g
-        m_hat = m[i] / correction1
-        v_hat = v[i] / correction2
-        params[i] -= lr * m_hat / (math.sqrt(v_hat) + eps)
+def _rounded(typed, x):
+    """x rounded to the parameters' dtype (inf where it is beyond its range)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(typed(x))
 
 
-forward, loss_and_gradients, train_epoch = _network.bind(globals())
+def gram(A, B):
+    """G[i, j] = sum_k A[i, k] B[j, k], in Python floats (float64)."""
+    G = np.empty((A.shape[0], B.shape[0]), dtype=A.dtype)
+    for i in range(A.shape[0]):
+        for j in range(B.shape[0]):
+            total = 0.0
+            for k in range(A.shape[1]):
+                total += float(A[i, k]) * float(B[j, k])
+            G[i, j] = total
+    return G
+
+
+forward, loss_and_gradients, train_epochs = _network.bind(globals())

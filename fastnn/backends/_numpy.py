@@ -5,6 +5,7 @@ import numpy as np
 from .. import activations as act_codes
 from .. import losses as loss_codes
 from . import _network
+from ._ops import OPT_SGD
 
 
 def _sigmoid(Z):
@@ -119,22 +120,43 @@ def correct_count(loss, A, Y):
     return 0
 
 
-def sgd_step(params, grads, velocity, lr, momentum):
-    """velocity = momentum velocity - lr grad;  params += velocity (Keras' momentum)."""
-    velocity *= momentum
-    velocity -= lr * grads
-    params += velocity
+def dual_backward(dZ, rows, W):
+    """dW = 0 but dW[rows[r]] += dZ[r];  db = dZ summed over samples (a dual first layer)."""
+    dW = np.zeros_like(W)
+    np.add.at(dW, rows, dZ)
+    return dW, dZ.sum(axis=0)
 
 
-def adam_step(params, grads, m, v, t, lr, beta1, beta2, eps):
-    """Adam (Kingma & Ba): bias-corrected first and second moments; step number t >= 1."""
-    m *= beta1
-    m += (1 - beta1) * grads
-    v *= beta2
-    v += (1 - beta2) * grads * grads
-    m_hat = m / (1 - beta1**t)
-    v_hat = v / (1 - beta2**t)
-    params -= lr * m_hat / (np.sqrt(v_hat) + eps)
+def optimizer_step(rule, params, grads):
+    """One update of params in place (``rule.step`` advances first): SGD with momentum,
+    ``v = momentum v - lr g; w += v`` (Keras'), or Adam (Kingma & Ba, bias-corrected
+    moments). Elements whose new value or state would not be finite keep the old ones; returns
+    whether all were finite."""
+    rule.step[0] += 1
+    with np.errstate(over="ignore", invalid="ignore"):  # (reported by the result)
+        if rule.code == OPT_SGD:
+            velocity = rule.momentum * rule.first - rule.lr * grads
+            new = params + velocity
+            state = (velocity,)
+        else:
+            t = int(rule.step[0])
+            m = rule.beta1 * rule.first + (1 - rule.beta1) * grads
+            v = rule.beta2 * rule.second + (1 - rule.beta2) * grads * grads
+            new = params - rule.lr * (m / (1 - rule.beta1**t)) / (
+                np.sqrt(v / (1 - rule.beta2**t)) + rule.eps)
+            state = (m, v)
+    finite = np.isfinite(new)
+    for value in state:
+        finite &= np.isfinite(value)
+    for target, value in zip((params, rule.first, rule.second), (new, *state)):
+        np.copyto(target, value, where=finite, casting="unsafe")
+    return bool(finite.all())
 
 
-forward, loss_and_gradients, train_epoch = _network.bind(globals())
+def gram(A, B):
+    """A @ B.T in float64 (BLAS), returned in A's dtype."""
+    product = np.asarray(A, np.float64) @ np.asarray(B, np.float64).T
+    return np.ascontiguousarray(product, dtype=A.dtype)
+
+
+forward, loss_and_gradients, train_epochs = _network.bind(globals())

@@ -1,34 +1,45 @@
-"""The backend contract: the names every backend module defines, in this order.
+"""The backend contract: the names every backend module defines, in this order, and the two
+small records the kernels take (``Net``, ``Rule``).
 
 Shapes (``m`` samples, ``n_in`` inputs, ``n_out`` outputs, ``k`` targets per sample):
 
 - ``prepare_inputs(X) -> inputs``: the training inputs laid out once per fit in the form this
-  backend reads fastest; ``train_epoch`` then gets ``inputs`` in place of X.
+  backend reads fastest; ``train_epochs`` then gets ``inputs`` in place of X.
 - ``take_rows(X, rows) -> batch``: the samples X[rows] of one batch, in the form this backend's
   ``dense_forward`` and ``dense_backward`` accept as their X (a copy, or X and the indices).
 - ``dense_forward(X, W, b, act) -> (Z, A)``: X (m, n_in), W (n_in, n_out), b (n_out,);
   Z, A (m, n_out).
 - ``activation_backward(act, Z, A, dA) -> dZ``: all (m, n_out).
 - ``dense_backward(dZ, X, W, need_dX) -> (dX, dW, db)``: dX (m, n_in) or None, dW like W, db like b.
+- ``dual_backward(dZ, rows, W) -> (dW, db)``: dW like W, 0 but for dW[rows[r]] += dZ[r]; db the
+  column sums of dZ: the gradient of a first layer in the dual form (for its weight gradient,
+  the input of sample ``rows[r]`` is the one-hot row ``rows[r]``).
 - ``loss_value(loss, act, Z, A, Y) -> float``: Z, A, Y (m, k).
 - ``output_delta(loss, act, Z, A, Y) -> dZ``: dL/dZ of the output layer, (m, k).
 - ``correct_count(loss, A, Y) -> int``: correct predictions in a batch (bce: elements with
   ``A > 0.5`` equal to Y; cce: rows whose largest output is the target class; else 0).
-- ``sgd_step(params, grads, velocity, lr, momentum)``: in place on flat 1-D arrays.
-- ``adam_step(params, grads, m, v, t, lr, beta1, beta2, eps)``: in place; ``t`` counts from 1.
+- ``optimizer_step(rule, params, grads) -> bool``: one update of the flat ``params`` in place
+  (``rule.step`` advances by one first). An element whose new value (or new state) would not
+  be finite keeps its old value; the result says whether all were finite.
+- ``gram(A, B) -> A @ B.T``: A (m, k), B (n, k) -> (m, n), computed in float64 and returned in
+  A's dtype: the products the dual form is made of (once per fit).
 - ``forward(flat, net, X) -> (Z, A)``: the output layer's Z and A (m, k); caches nothing else.
 - ``loss_and_gradients(flat, net, loss, X, Y, grads) -> float``: fills the flat ``grads``.
-- ``train_epoch(flat, net, loss, inputs, Y, order, batch_size, opt)``: one epoch of updates
-  over the rows ``order`` in batches; returns ``(loss, correct)``: the epoch's training loss (see
-  ``_network``) and the correct predictions, both from each batch's forward pass.
+- ``train_epochs(flat, net, loss, inputs, Y, orders, batch_size, rule, engine, out) -> int``:
+  one epoch of updates for each row of ``orders`` (epochs, n): the samples in that order, in
+  batches. ``out[e] = (loss, correct)`` of epoch e: the epoch's training loss (see
+  ``_network``) and its correct predictions, from each batch's forward pass. Returns the
+  epochs completed: fewer when a batch's loss is not finite (its update is not applied; its
+  loss is left in ``out[e, 0]``) or an update met a non-finite value (``out[e, 0]`` finite).
+  ``engine``: "layers" (batch by batch, layer by layer; every backend) or, numba only, whole
+  epochs in one compiled call: "samples" (sample by sample) or "columns" (a batch at a time).
 
-``net = (sizes, acts, biases)``, int64 arrays: the widths (input first), each layer's activation
-code, and 1 where a layer has a trained bias (0: its b stays zero).
 ``flat`` holds every parameter in one 1-D array: for each layer, W (row-major) then b.
-``opt = (code, hyper, state1, state2, step)``: code 0 SGD, 1 Adam; ``hyper`` float64
-``[lr, momentum, beta1, beta2, eps]``; the state arrays are flat like ``flat``; ``step`` is an int64
-array of one element, Adam's step counter, updated in place.
 """
+
+from typing import NamedTuple
+
+import numpy as np
 
 OPS = (
     "prepare_inputs",
@@ -36,15 +47,39 @@ OPS = (
     "dense_forward",
     "activation_backward",
     "dense_backward",
+    "dual_backward",
     "loss_value",
     "output_delta",
     "correct_count",
-    "sgd_step",
-    "adam_step",
+    "optimizer_step",
+    "gram",
     "forward",
     "loss_and_gradients",
-    "train_epoch",
+    "train_epochs",
 )
 
 OPT_SGD = 0
 OPT_ADAM = 1
+
+
+class Net(NamedTuple):
+    """A network as the kernels see it."""
+
+    sizes: np.ndarray  # int64 (layers + 1,): the widths, input first
+    acts: np.ndarray  # int64 (layers,): each layer's activation code
+    biases: np.ndarray  # int64 (layers,): 1 where a layer has a trained bias (0: b stays zero)
+    dual: int  # 1: the first layer is in the dual form (its gradient by ``dual_backward``)
+
+
+class Rule(NamedTuple):
+    """An optimizer as the kernels see it: its rule, hyperparameters and state."""
+
+    code: int  # OPT_SGD or OPT_ADAM
+    lr: float
+    momentum: float  # SGD
+    beta1: float  # Adam
+    beta2: float
+    eps: float
+    first: np.ndarray  # like flat: SGD's velocity, Adam's first moment
+    second: np.ndarray  # like flat: Adam's second moment
+    step: np.ndarray  # int64 (1,): updates applied so far (Adam's t)

@@ -1,0 +1,177 @@
+"""Which plan runs a fit: the backend, the dual form or not, and the engine that runs the
+epochs. Every such choice is made here, from the costs of the shapes.
+
+Three decisions, each a table read top to bottom (the first row whose condition holds), each row
+naming the benchmark row (``benchmarks/workloads.py``) where it beats the next simpler choice
+by 1.2x or more; a row that stops earning that is deleted.
+
+- ``BACKENDS``: what ``backend="auto"`` stands for.
+- The dual form (``dual=True``, the name and meaning of scikit-learn's ``LinearSVC(dual=)``):
+  under SGD, with or without momentum, every update of the first layer adds X[B]^T times
+  something, so W1 = W1_0 + X^T C with C (n_samples, n_1). With the Gram matrix G = X X^T, made
+  once per fit, the first layer's pre-activations are Z1 = X W1_0 + G C + b1 and an update
+  writes C[B] only: a step costs n_samples x n_samples x n_1 multiply-adds instead of
+  n_samples x n_in x n_1 (``fastnn.dual``). ``dual="auto"`` uses it where it applies, G takes
+  at most DUAL_MAX_BYTES and its multiply-adds are below 1 / DUAL_MARGIN of the primal fit's.
+- ``ENGINES``: how the backend runs the epochs.
+"""
+
+import contextlib
+from dataclasses import dataclass
+
+from . import backends
+
+DUAL_MARGIN = 4.0  # what a multiply-add of the dual (small, serial) may cost over the primal's
+DUAL_MAX_BYTES = 256 * 2**20
+# Multiply-adds of a batch's forward pass up to which whole epochs run in one compiled call:
+# the batch by batch path pays ~0.1-0.3 ms of calls and thread hand-offs per batch, what the
+# compiled path needs for about this many multiply-adds.
+COMPILED_MAX_WORK = 1_500_000
+# Samples per batch from which the compiled engine goes a batch at a time (loops over the batch)
+# rather than sample by sample (loops over a layer's few units): measured crossover 4-8.
+COLUMNS_MIN_BATCH = 8
+# A layer is BLAS's ground when it is this wide both ways, in a batch too big to compile whole.
+BLAS_MIN_WIDTH = 64
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What a fit's costs depend on."""
+
+    sizes: tuple  # the widths, input first
+    n_samples: int
+    batch: int
+    epochs: int
+    itemsize: int  # bytes of one value: 8 (float64) or 4 (float32)
+    sgd: bool  # SGD with or without momentum (whose update is linear in the gradient)
+    n_val: int = 0  # validation samples
+
+    @property
+    def first(self) -> int:
+        """Multiply-adds of the first layer per sample."""
+        return self.sizes[0] * self.sizes[1]
+
+    @property
+    def rest(self) -> int:
+        """Multiply-adds of the other layers per sample."""
+        return sum(a * b for a, b in zip(self.sizes[1:-1], self.sizes[2:]))
+
+    def primal_cost(self) -> int:
+        """Multiply-adds of the fit: forward, weight gradients, input gradients past layer 1."""
+        return self.epochs * (self.n_samples + self.n_val) * self.first \
+            + self.epochs * self.n_samples * (self.first + 3 * self.rest)
+
+    def dual_width(self) -> int:
+        """The dual first layer's inputs: G's n columns, then X W1_0 (and X v0) blocks."""
+        return self.n_samples + 2 * self.sizes[1]
+
+    def dual_cost(self) -> int:
+        """Multiply-adds of the fit in the dual form: G, X W1_0, X v0, X_val X^T and the
+        final W1 once, then the epochs through the small dual network."""
+        n, n_in, n_1 = self.n_samples, self.sizes[0], self.sizes[1]
+        once = n * n * n_in + 3 * n * n_in * n_1 + self.n_val * (n + 2 * n_1) * n_in
+        per_epoch = (n + self.n_val) * self.dual_width() * n_1 + n * 3 * self.rest
+        return once + self.epochs * per_epoch
+
+    def gram_bytes(self) -> int:
+        return self.n_samples * self.dual_width() * self.itemsize
+
+    def batch_work(self, dual: bool) -> int:
+        """Multiply-adds of one batch's forward pass."""
+        first = self.dual_width() * self.sizes[1] if dual else self.first
+        return self.batch * (first + self.rest)
+
+
+@dataclass(frozen=True)
+class Plan:
+    backend: str  # "loop", "numpy" or "numba"
+    dual: bool  # the first layer in the dual form
+    engine: str  # "layers" (batch by batch, layer by layer: every backend), or numba's
+    # compiled epochs: "samples" (sample by sample) or "columns" (a batch at a time)
+    row: str  # the rows of the tables that chose it
+
+
+def dual_applies(fit: Fit) -> str | None:
+    """None if the dual form can train this fit, else why not."""
+    if not fit.sgd:
+        return "the dual form needs SGD (with or without momentum): Adam's update is not " \
+               "linear in the gradient"
+    return None
+
+
+def _dual_pays(fit: Fit) -> bool:
+    return (dual_applies(fit) is None and fit.gram_bytes() <= DUAL_MAX_BYTES
+            and DUAL_MARGIN * fit.dual_cost() <= fit.primal_cost())
+
+
+def _compiled(fit: Fit, dual: bool) -> bool:
+    return fit.batch_work(dual) <= COMPILED_MAX_WORK
+
+
+def _blas_layers(fit: Fit) -> bool:
+    """A batch too big to compile whole through a layer wide both ways."""
+    wide = any(min(a, b) >= BLAS_MIN_WIDTH for a, b in zip(fit.sizes[:-1], fit.sizes[1:]))
+    return wide and not _compiled(fit, False)
+
+
+# (name, condition(fit) -> bool, backend, justification)
+BACKENDS = (
+    ("numpy for wide layers", _blas_layers, "numpy",
+     "mnist_epoch: numpy 1.1-2x numba on a 784-128-10 net in batches of 64"),
+    ("numba", lambda fit: True, "numba",
+     "cat_fit, cat_step, planar_epoch_per_sample: numba vs numpy"),
+)
+
+# (name, condition(fit, backend, dual) -> bool, engine, justification)
+ENGINES = (
+    ("compiled, a batch at a time", lambda fit, backend, dual: backend == "numba"
+     and fit.batch >= COLUMNS_MIN_BATCH and _compiled(fit, dual), "columns",
+     "cat_fit (dual): numba vs numpy; spiral_epoch_minibatch32: vs samples"),
+    ("compiled, sample by sample", lambda fit, backend, dual: backend == "numba"
+     and _compiled(fit, dual), "samples",
+     "spiral_epoch_per_sample: vs columns; planar_epoch_per_sample: vs numpy"),
+    ("batch by batch", lambda fit, backend, dual: True, "layers",
+     "cat_step, cat_epoch_minibatch64, mnist_epoch"),
+)
+
+
+def auto_backend(fit: Fit) -> str:
+    """The backend ``"auto"`` stands for: numpy where Numba does not import, else by
+    ``BACKENDS``."""
+    if "numba" not in backends.available():
+        return "numpy"
+    return next(backend for _, condition, backend, _ in BACKENDS if condition(fit))
+
+
+_forced: list = []
+
+
+@contextlib.contextmanager
+def forced(plan: Plan):
+    """Run every fit inside the block by ``plan`` (tests parametrize over plans with it)."""
+    _forced.append(plan)
+    try:
+        yield plan
+    finally:
+        _forced.pop()
+
+
+def choose(fit: Fit, backend: str = "auto", dual="auto") -> Plan:
+    """The plan of a fit. ``dual``: True (a ValueError where it cannot apply), False, or
+    "auto" (where it applies, G fits DUAL_MAX_BYTES and its cost is 1 / DUAL_MARGIN of the
+    primal's or less)."""
+    if _forced:
+        backend, dual = _forced[-1].backend, _forced[-1].dual
+    if backend == "auto":
+        backend = auto_backend(fit)
+    if dual is True:
+        reason = dual_applies(fit)
+        if reason is not None:
+            raise ValueError(f"dual: {reason}; use dual=False or 'auto'")
+    elif dual == "auto":
+        dual = _dual_pays(fit)
+    if _forced:
+        return _forced[-1]
+    name, engine = next((name, engine) for name, condition, engine, _ in ENGINES
+                        if condition(fit, backend, dual))
+    return Plan(backend, dual, engine, ("dual, " if dual else "") + name)
