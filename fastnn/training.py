@@ -107,12 +107,11 @@ def _log(epoch: int, epochs: int, metrics: dict, seconds: float) -> None:
 def evaluate(kernels, flat, net, loss: int, X, Y) -> dict:
     """``{"loss": ..., "accuracy": ...}`` of the network (flat, net) on X, Y (accuracy for the
     classification losses)."""
-    act = int(net.acts[-1])
-    Z, A = kernels.forward(flat, net, X)
-    result = {"loss": kernels.loss_value(loss, act, Z, A, Y)}
+    value, correct = kernels.evaluate(flat, net, loss, X, Y)
+    result = {"loss": value}
     if loss in losses.CLASSIFICATION:
         elements = X.shape[0] if loss == losses.CCE else Y.size
-        result["accuracy"] = kernels.correct_count(loss, A, Y) / elements
+        result["accuracy"] = correct / elements
     return result
 
 

@@ -279,4 +279,4 @@ def gram(A, B):
     return G
 
 
-forward, loss_and_gradients, train_epochs = _network.bind(globals())
+forward, evaluate, loss_and_gradients, train_epochs = _network.bind(globals())

@@ -12,7 +12,8 @@ from ._layout import layer_views
 
 
 def bind(kernels, step=None):
-    """Return ``(forward, loss_and_gradients, train_epochs)`` built on a backend's kernels.
+    """Return ``(forward, evaluate, loss_and_gradients, train_epochs)`` built on a backend's
+    kernels.
 
     ``kernels`` maps the layer-kernel names of the backend contract to functions. ``step``, if
     given, replaces the training step of one batch (gradients layer by layer, then the
@@ -35,6 +36,12 @@ def bind(kernels, step=None):
         for (W, b), act in zip(layer_views(flat, net.sizes), net.acts):
             Z, A = dense_forward(A, W, b, int(act))
         return Z, A
+
+    def evaluate(flat, net, loss, X, Y):
+        """``(loss, correct)`` of the network on X, Y."""
+        Z, A = forward(flat, net, X)
+        act = int(net.acts[-1])
+        return loss_value(loss, act, Z, A, Y), correct_count(loss, A, Y)
 
     def loss_and_gradients(flat, net, loss, X, Y, grads):
         """Forward, loss, then backpropagation by the chain rule; fills ``grads`` (flat)."""
@@ -106,4 +113,4 @@ def bind(kernels, step=None):
             out[epoch] = (total if adds else total / n), correct
         return len(orders)
 
-    return forward, loss_and_gradients, train_epochs
+    return forward, evaluate, loss_and_gradients, train_epochs

@@ -140,7 +140,7 @@ def optimizer_step(rule, params, grads):
     """One update of params (in place; ``rule.step`` advances first), split over threads when
     large; False if some new value was not finite (that element kept its old one)."""
     rule.step[0] += 1
-    return all(run_chunks(kernels._rule_chunk, (rule, params, grads), params.size, params.size))
+    return all(run_chunks(kernels._rule_range, (rule, params, grads), params.size, params.size))
 
 
 def gram(A, B):
@@ -177,9 +177,9 @@ def _batch(flat, net, loss, X, rows, Y, grads, inputs=None):
     """``(loss, correct)`` of the batch X[rows] with targets Y[rows]; fills ``grads``: the head
     layer by layer, the tail sample by sample."""
     head = _head(net, flat.itemsize)
-    no_input_gradient = np.empty((0, 0), flat.dtype)
     if head == 0:
-        return kernels._gradients_samples(flat, net, 0, loss, X, rows, Y, grads,
+        no_input_gradient = np.empty((0, 0), flat.dtype)
+        return kernels._gradients_columns(flat, net, 0, loss, X, rows, Y, grads,
                                           no_input_gradient)
     Y = np.ascontiguousarray(Y[rows])
     every = np.arange(rows.shape[0])
@@ -187,7 +187,7 @@ def _batch(flat, net, loss, X, rows, Y, grads, inputs=None):
     Z, A = outputs[-1]
     if head < len(net.acts):
         dA = np.empty_like(A)
-        value, correct = kernels._gradients_samples(flat, net, head, loss, A, every, Y, grads, dA)
+        value, correct = kernels._gradients_columns(flat, net, head, loss, A, every, Y, grads, dA)
         dZ = activation_backward(int(net.acts[head - 1]), Z, A, dA)
     else:
         act = int(net.acts[-1])
@@ -223,22 +223,34 @@ def _layered_step(flat, net, loss, X, Y, rows, grads, rule):
     return float(value), int(correct), optimizer_step(rule, flat, grads)
 
 
-_, _, _layered_epochs = _network.bind(globals(), step=_layered_step)
+_, _, _, _layered_epochs = _network.bind(globals(), step=_layered_step)
+
+
+def _work(net, m) -> int:
+    """Multiply-adds of a forward pass of m samples."""
+    return m * int(np.sum(net.sizes[:-1] * net.sizes[1:]))
 
 
 def forward(flat, net, X):
-    """The output layer's Z and A for X (m, n_in), each (m, k)."""
+    """The output layer's Z and A for X (m, n_in), each (m, k): a batch at a time, in chunks
+    of rows on threads."""
     X = np.ascontiguousarray(X)
-    m, head = X.shape[0], _head(net, flat.itemsize)
-    if head:
-        _, outputs = _head_forward(flat, net, head, X, np.arange(m))
-        if head == len(net.acts):
-            return outputs[-1]
-        X = outputs[-1][1]
+    m = X.shape[0]
     Z = np.empty((m, int(net.sizes[-1])), flat.dtype)
     A = np.empty_like(Z)
-    kernels._forward_samples(flat, net, head, X, Z, A)
+    run_chunks(kernels._forward_chunk, (flat, net, X, Z, A), m, _work(net, m), align=2)
     return Z, A
+
+
+def evaluate(flat, net, loss, X, Y):
+    """``(loss, correct)`` of the network on X, Y, in chunks of rows on threads (the losses
+    of the samples are added in one place: no result depends on the threads)."""
+    X, Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
+    m = X.shape[0]
+    each = np.empty(m)  # float64: the sums of the other backends are float64 too
+    correct = run_chunks(kernels._evaluate_chunk, (flat, net, loss, X, Y, each), m,
+                         _work(net, m), align=2)
+    return float(each.sum() / kernels._loss_scale(loss, m, Y.shape[1])), int(sum(correct))
 
 
 def loss_and_gradients(flat, net, loss, X, Y, grads):
@@ -253,6 +265,7 @@ def train_epochs(flat, net, loss, inputs, Y, orders, batch_size, rule, engine, o
     if engine == "layers":
         return _layered_epochs(flat, net, loss, inputs, Y, orders, batch_size, rule, engine, out)
     X = inputs.X if isinstance(inputs, _Inputs) else np.ascontiguousarray(inputs)
-    return int(kernels._train_epochs(flat, net, loss, X, np.ascontiguousarray(Y),
-                                     np.ascontiguousarray(orders, np.int64), batch_size, rule, out,
-                                     engine == "columns"))
+    train = kernels._train_epochs_columns if engine == "columns" else \
+        kernels._train_epochs_samples
+    return int(train(flat, net, loss, X, np.ascontiguousarray(Y),
+                     np.ascontiguousarray(orders, np.int64), batch_size, rule, out))

@@ -245,7 +245,7 @@ def _correct_count(loss, A, Y):
 # ``rule`` is the contract's Rule. An element whose new value or new state would not be finite
 # keeps the old ones (the update reports it and training stops): weights never become NaN.
 
-@_jit(inline="always")
+@_jit()
 def _rule_range(rule, params, grads, lo, hi):
     """One update of params[lo:hi] (``rule.step`` already advanced); 1 if all stayed finite."""
     ok = True
@@ -275,89 +275,63 @@ def _rule_range(rule, params, grads, lo, hi):
     return ok
 
 
-@_jit()
-def _rule_chunk(rule, params, grads, lo, hi):
-    return _rule_range(rule, params, grads, lo, hi)
-
-
-# ---------------------------------------------------------------- whole networks, sample by sample
-# One int64 table describes the layers, one float buffer holds every unit of one sample (Z, A)
-# and two delta segments, parameters are read from ``flat`` by offset, and the gradients of a
-# batch add up sample by sample. Few arrays, no views, no allocation inside the epoch: small
-# networks stay in L1 and pay almost no reference counting.
+# ---------------------------------------------------------------- whole networks
+# One int64 table describes the layers; parameters are read from ``flat`` by offset. Two engines
+# run a batch through it in compiled code: sample by sample (loops over a layer's few units; one
+# small buffer in L1, no allocation: per-sample SGD) and a batch at a time (loops over the batch,
+# long and vectorized). The second also serves inference and the small layers after a wide one.
 
 N_IN, N_OUT, ACT, BIAS, W_AT, U_AT = 0, 1, 2, 3, 4, 5  # columns of the layer table
 
 
 @_jit()
-def _layer_table(net, first):
-    """(layers - first, 6) int64 for the layers from ``first`` on: n_in, n_out, activation,
-    bias, offset of W in flat, offset of the units in the sample buffer."""
-    table = np.empty((net.acts.shape[0] - first, 6), np.int64)
+def _layer_table(net):
+    """(layers, 6) int64: n_in, n_out, activation, bias, offset of W in flat, offset of the
+    layer's units among all units. A slice ``[first:]`` describes the layers from ``first`` on."""
+    table = np.empty((net.acts.shape[0], 6), np.int64)
     w, u = 0, 0
-    for layer in range(net.acts.shape[0]):
+    for layer in range(table.shape[0]):
         n_in, n_out = net.sizes[layer], net.sizes[layer + 1]
-        if layer >= first:
-            table[layer - first] = (n_in, n_out, net.acts[layer], net.biases[layer], w, u)
-            u += n_out
+        table[layer] = (n_in, n_out, net.acts[layer], net.biases[layer], w, u)
         w += n_in * n_out + n_out
+        u += n_out
     return table
 
 
+@_jit(inline="always")
+def _zero_gradients(table, grads):
+    """grads = 0 for the table's layers (the parameters before them are left alone)."""
+    for p in range(table[0, W_AT], grads.shape[0]):  # (a slice assignment would make a view)
+        grads[p] = 0
+
+
+# ---- sample by sample
+
 @_jit()
-def _scratch(table, example, batch):
-    """The work arrays of a network sample by sample: one buffer for Z and A of every unit and
-    two delta segments as wide as the widest layer, at offsets z_at, a_at, d_at, e_at; and for
-    batches of 2 or more through a large first layer, W1 transposed and the batch's first
-    products Z1, made by tiles (else empty). Returns (buffer, z_at, a_at, d_at, e_at, WT, Z1)."""
+def _scratch(table, example):
+    """One buffer: Z and A of every unit, then two delta segments as wide as the widest layer.
+    Returns (buffer, z_at, a_at, d_at, e_at)."""
     units = table[-1, U_AT] + table[-1, N_OUT]
     widest = max(table[:, N_OUT].max(), table[:, N_IN].max())
     buffer = np.empty(2 * units + 2 * widest, example.dtype)
-    n_in, n_out = table[0, N_IN], table[0, N_OUT]
-    tiles = batch >= 2 and n_in * n_out > SMALL_LAYER
-    WT = _aligned_matrix(n_out if tiles else 0, n_in, example)
-    Z1 = _aligned_matrix(batch if tiles else 0, n_out, example)
-    return buffer, 0, units, 2 * units, 2 * units + widest, WT, Z1
+    return buffer, 0, units, 2 * units, 2 * units + widest
 
 
 @_jit(inline="always")
-def _first_products(flat, table, X, rows, scratch):
-    """Z1[r - start] = X[order[r]] @ W1 + b1 for the batch ``rows = (order, start, stop)``, by
-    tiles (if the scratch has room for them)."""
-    order, start, stop = rows
-    WT, Z1 = scratch[5], scratch[6]
-    if Z1.shape[0] == 0:
-        return
-    n_in, n_out, wo = table[0, N_IN], table[0, N_OUT], table[0, W_AT]
-    for k in range(n_in):
-        for j in range(n_out):
-            WT[j, k] = flat[wo + k * n_out + j]
-    for r in range(stop - start):
-        for j in range(n_out):
-            Z1[r, j] = flat[wo + n_in * n_out + j]
-    _matmul_nt_rows(X, order, start, stop, WT, Z1, -start)
-
-
-@_jit(inline="always")
-def _sample_forward(flat, table, X, i, S, z_at, a_at, Z1, r):
-    """One sample, X[i], through every layer into S[z_at + unit], S[a_at + unit]; the first
-    layer's Z from Z1[r] if Z1 has rows (``_first_products``)."""
+def _sample_forward(flat, table, X, i, S, z_at, a_at):
+    """One sample, X[i], through every layer into S[z_at + unit], S[a_at + unit]."""
     for layer in range(table.shape[0]):
         n_in, n_out, act = table[layer, N_IN], table[layer, N_OUT], table[layer, ACT]
         wo, zo = table[layer, W_AT], table[layer, U_AT]
         io = a_at + table[layer - 1, U_AT] if layer > 0 else 0
         zs = uint64(z_at + zo)
-        if layer == 0 and Z1.shape[0] > 0:
+        for j in range(uint64(n_out)):
+            S[zs + j] = flat[uint64(wo + n_in * n_out) + j]
+        for k in range(n_in):  # row k of W is contiguous: the j loop vectorizes (unsigned
+            x = X[i, k] if layer == 0 else S[io + k]  # indices: no wraparound checks)
+            w = uint64(wo + k * n_out)
             for j in range(uint64(n_out)):
-                S[zs + j] = Z1[r, j]
-        else:
-            for j in range(uint64(n_out)):
-                S[zs + j] = flat[uint64(wo + n_in * n_out) + j]
-            for k in range(n_in):  # row k of W is contiguous: the j loop vectorizes (unsigned
-                x = X[i, k] if layer == 0 else S[io + k]  # indices: no wraparound checks)
-                w = uint64(wo + k * n_out)
-                for j in range(uint64(n_out)):
-                    S[zs + j] += x * flat[w + j]
+                S[zs + j] += x * flat[w + j]
         _activate_segment(act, S, zs, S, a_at + zo, n_out)
 
 
@@ -372,10 +346,9 @@ def _row_dot(flat, w, S, d, n):
 
 
 @_jit(inline="always")
-def _sample_backward(flat, table, dual, X, i, S, z_at, a_at, d_at, e_at, grads, dX):
+def _sample_backward(flat, table, dual, X, i, S, z_at, a_at, d_at, e_at, grads):
     """Add the gradients of sample X[i] to ``grads``; S[d_at:] holds dL/dZ of the output. In
-    the dual form the first layer's weight gradient is dL/dZ on its row i (``dual_backward``).
-    If dX has rows, dX[i] = dL/dX[i], the gradient of the first layer's input."""
+    the dual form the first layer's weight gradient is dL/dZ on its row i (``dual_backward``)."""
     for layer in range(table.shape[0] - 1, -1, -1):
         n_in, n_out = table[layer, N_IN], table[layer, N_OUT]
         wo = table[layer, W_AT]
@@ -396,9 +369,6 @@ def _sample_backward(flat, table, dual, X, i, S, z_at, a_at, d_at, e_at, grads, 
             for j in range(uint64(n_out)):
                 grads[w + j] += S[d + j]
         if layer == 0:
-            if dX.shape[0] > 0:
-                for k in range(n_in):
-                    dX[i, k] = _row_dot(flat, wo + k * n_out, S, d, n_out)
             break
         for k in range(n_in):
             S[e_at + k] = _row_dot(flat, wo + k * n_out, S, d, n_out)
@@ -407,53 +377,47 @@ def _sample_backward(flat, table, dual, X, i, S, z_at, a_at, d_at, e_at, grads, 
         d_at, e_at = e_at, d_at
 
 
-@_jit(inline="always")
-def _batch_gradients(flat, table, dual, loss, X, Y, rows, scratch, grads, dX):
-    """``(loss, correct)`` of the batch X[rows], Y[rows]; the gradient of the table's layers
-    into ``grads`` (the parameters before them are left alone), dL/dX[rows] into dX if it has
-    rows. ``rows = (order, start, stop)``: the batch is order[start:stop], without a view."""
-    order, start, stop = rows
-    S, z_at, a_at, d_at, e_at, _, Z1 = scratch
-    _first_products(flat, table, X, rows, scratch)
+@_jit()
+def _batch_gradients(flat, table, dual, loss, X, Y, rows, scratch, grads):
+    """``(loss, correct)`` of the batch X[rows] with its targets Y[rows], sample by sample;
+    its gradient into ``grads``."""
+    S, z_at, a_at, d_at, e_at = scratch
     last = table.shape[0] - 1
     k, o, act = table[last, N_OUT], table[last, U_AT], table[last, ACT]
-    scale = _loss_scale(loss, stop - start, k)
-    for p in range(table[0, W_AT], grads.shape[0]):  # (a slice assignment would make a view)
-        grads[p] = 0
+    scale = _loss_scale(loss, rows.shape[0], k)
+    _zero_gradients(table, grads)
     value = 0.0
     correct = 0
-    for r in range(start, stop):
-        i = order[r]
-        _sample_forward(flat, table, X, i, S, z_at, a_at, Z1, r - start)
+    for r in range(rows.shape[0]):
+        i = rows[r]
+        _sample_forward(flat, table, X, i, S, z_at, a_at)
         value += _sample_loss(loss, act, S, z_at + o, S, a_at + o, Y, i, k)
         correct += _sample_correct(loss, S, a_at + o, Y, i, k)
         _sample_delta(loss, act, S, z_at + o, S, a_at + o, Y, i, k, scale, S, d_at)
-        _sample_backward(flat, table, dual, X, i, S, z_at, a_at, d_at, e_at, grads, dX)
+        _sample_backward(flat, table, dual, X, i, S, z_at, a_at, d_at, e_at, grads)
     return value / scale, correct
 
 
-# ---------------------------------------------------------------- whole networks, batch by batch
-# The same network for a whole batch at once, features first: Zt[unit, r] and At[unit, r] hold
-# the batch's samples along rows, so every loop after the first layer runs over the batch (long,
-# contiguous, vectorized) instead of over a layer's few units. The first layer reads X (samples
-# first) sample by sample, or by tiles when it is large; the loss and the output delta go
-# sample by sample through a column copy.
+# ---- a batch at a time, features first: Zt[unit, r], At[unit, r] for the batch's sample r
 
 @_jit()
 def _columns(table, example, batch):
-    """The batch engine's work arrays: Zt and At (units, batch), two delta blocks (widest,
-    batch), the first layer's tiles (see ``_scratch``) and a column buffer."""
+    """The work arrays for batches of up to ``batch`` samples: Zt and At (units, batch), two
+    delta blocks D and E (widest, batch), a column buffer, and, where the first layer is large,
+    its weights transposed WT and the batch's first products Z1 (batch, n_1), made by tiles."""
     units = table[-1, U_AT] + table[-1, N_OUT]
     widest = max(table[:, N_OUT].max(), table[:, N_IN].max())
-    scratch = _scratch(table, example, batch)
     Zt = np.empty((units, batch), example.dtype)
-    At = np.empty_like(Zt)
     D = np.empty((widest, batch), example.dtype)
-    E = np.empty_like(D)
-    return Zt, At, D, E, scratch[5], scratch[6], np.empty(3 * widest, example.dtype)
+    n_in, n_out = table[0, N_IN], table[0, N_OUT]
+    tiles = batch >= 2 and n_in * n_out > SMALL_LAYER
+    WT = np.empty((n_out if tiles else 0, n_in), example.dtype)
+    Z1 = np.empty((batch if tiles else 0, n_out), example.dtype)
+    return (Zt, np.empty_like(Zt), D, np.empty_like(D), np.empty(3 * widest, example.dtype),
+            WT, Z1)
 
 
-@_jit(inline="always")
+@_jit()
 def _activate_rows(act, Zt, At, u, n, m, col):
     """At[u:u+n, :m] = f(Zt[u:u+n, :m]): row by row, but softmax sample by sample."""
     if act != SOFTMAX:
@@ -468,7 +432,7 @@ def _activate_rows(act, Zt, At, u, n, m, col):
             At[u + j, r] = col[n + j]
 
 
-@_jit(inline="always")
+@_jit()
 def _backward_rows(act, Zt, At, u, E, n, m, col):
     """E[:n, :m] *= f'(Zt[u:u+n, :m]) (E holds dL/dA): row by row, but softmax by samples."""
     if act != SOFTMAX:
@@ -483,24 +447,26 @@ def _backward_rows(act, Zt, At, u, E, n, m, col):
             E[j, r] = col[n + j]
 
 
-@_jit(inline="always")
-def _batch_gradients_columns(flat, table, dual, loss, X, Y, rows, work, grads):
-    """``(loss, correct)`` of the batch X[rows], Y[rows] (``rows = (order, start, stop)``),
-    its gradient into ``grads``: the batch engine's ``_batch_gradients``."""
-    order, start, stop = rows
-    Zt, At, D, E, WT, Z1, col = work
-    m = stop - start
-    n_in, n_out, wo = table[0, N_IN], table[0, N_OUT], table[0, W_AT]
-    for p in range(grads.shape[0]):
-        grads[p] = 0
+@_jit()
+def _columns_forward(flat, table, X, rows, work):
+    """Zt, At of every layer for the batch X[rows]."""
+    Zt, At, _, _, col, WT, Z1 = work
+    m = rows.shape[0]
+    n_in, n_out, wo, u = table[0, N_IN], table[0, N_OUT], table[0, W_AT], table[0, U_AT]
     if Z1.shape[0] > 0:  # the first layer by tiles
-        _first_products(flat, table, X, rows, (col, 0, 0, 0, 0, WT, Z1))
+        for k in range(n_in):
+            for j in range(n_out):
+                WT[j, k] = flat[wo + k * n_out + j]
         for r in range(m):
             for j in range(n_out):
-                Zt[j, r] = Z1[r, j]
+                Z1[r, j] = flat[wo + n_in * n_out + j]
+        _matmul_nt_rows(X, rows, WT, Z1)
+        for r in range(m):
+            for j in range(n_out):
+                Zt[u + j, r] = Z1[r, j]
     else:  # sample by sample, W's rows contiguous
         for r in range(m):
-            i = order[start + r]
+            i = rows[r]
             for j in range(n_out):
                 col[j] = flat[wo + n_in * n_out + j]
             for k in range(n_in):
@@ -508,8 +474,8 @@ def _batch_gradients_columns(flat, table, dual, loss, X, Y, rows, work, grads):
                 for j in range(uint64(n_out)):
                     col[j] += x * flat[w + j]
             for j in range(n_out):
-                Zt[j, r] = col[j]
-    _activate_rows(table[0, ACT], Zt, At, 0, n_out, m, col)
+                Zt[u + j, r] = col[j]
+    _activate_rows(table[0, ACT], Zt, At, u, n_out, m, col)
     for layer in range(1, table.shape[0]):
         n_in, n_out, wo = table[layer, N_IN], table[layer, N_OUT], table[layer, W_AT]
         u, p = table[layer, U_AT], table[layer - 1, U_AT]
@@ -522,21 +488,44 @@ def _batch_gradients_columns(flat, table, dual, loss, X, Y, rows, work, grads):
                 for r in range(m):
                     Zt[u + j, r] += w * At[p + k, r]
         _activate_rows(table[layer, ACT], Zt, At, u, n_out, m, col)
+
+
+@_jit()
+def _columns_loss(loss, table, Y, rows, work, each):
+    """``(loss, correct)`` of the batch (targets Y[rows]) from the last layer's Zt, At, sample
+    by sample; dL/dZ of the output into D; each sample's loss (unscaled) into ``each`` if it
+    has room."""
+    Zt, At, D, _, col, _, _ = work
+    m = rows.shape[0]
     last = table.shape[0] - 1
     k, o, act = table[last, N_OUT], table[last, U_AT], table[last, ACT]
     scale = _loss_scale(loss, m, k)
     value = 0.0
     correct = 0
     for r in range(m):
-        i = order[start + r]
+        i = rows[r]
         for j in range(k):
             col[j], col[k + j] = Zt[o + j, r], At[o + j, r]
-        value += _sample_loss(loss, act, col, 0, col, k, Y, i, k)
+        sample = _sample_loss(loss, act, col, 0, col, k, Y, i, k)
+        value += sample
+        if each.shape[0] > 0:
+            each[r] = sample
         correct += _sample_correct(loss, col, k, Y, i, k)
         _sample_delta(loss, act, col, 0, col, k, Y, i, k, scale, col, 2 * k)
         for j in range(k):
             D[j, r] = col[2 * k + j]
-    for layer in range(last, -1, -1):
+    return value / scale, correct
+
+
+@_jit()
+def _columns_backward(flat, table, dual, X, rows, work, grads, dX):
+    """The gradients of the table's layers into ``grads`` (zero before), from dL/dZ of the
+    output in D; in the dual form the first layer's goes to the samples' rows. dX[r] =
+    dL/dX[rows[r]] if dX has rows."""
+    Zt, At, D, E, col, _, _ = work
+    m = rows.shape[0]
+    _zero_gradients(table, grads)
+    for layer in range(table.shape[0] - 1, -1, -1):
         n_in, n_out, wo = table[layer, N_IN], table[layer, N_OUT], table[layer, W_AT]
         if table[layer, BIAS]:
             for j in range(n_out):
@@ -546,7 +535,7 @@ def _batch_gradients_columns(flat, table, dual, loss, X, Y, rows, work, grads):
                 grads[wo + n_in * n_out + j] = total
         if layer == 0:
             for r in range(m):
-                i = order[start + r]
+                i = rows[r]
                 if dual:  # the gradient goes to the sample's row of C
                     for j in range(n_out):
                         grads[wo + i * n_out + j] += D[j, r]
@@ -557,7 +546,10 @@ def _batch_gradients_columns(flat, table, dual, loss, X, Y, rows, work, grads):
                     x, w = X[i, k], uint64(wo + k * n_out)
                     for j in range(uint64(n_out)):
                         grads[w + j] += x * col[j]
-            break
+                if dX.shape[0] > 0:
+                    for k in range(n_in):
+                        dX[r, k] = _row_dot(flat, wo + k * n_out, col, 0, n_out)
+            return
         p = table[layer - 1, U_AT]
         for kk in range(n_in):
             for j in range(n_out):
@@ -573,60 +565,73 @@ def _batch_gradients_columns(flat, table, dual, loss, X, Y, rows, work, grads):
                     E[kk, r] += w * D[j, r]
         _backward_rows(table[layer - 1, ACT], Zt, At, p, E, n_in, m, col)
         D, E = E, D
-    return value / scale, correct
 
 
 @_jit()
-def _forward_samples(flat, net, first, X, Z, A):
-    """The output layer's Z and A (m, k) for every row of X, the input of layer ``first``:
-    layers first, first + 1, ... sample by sample."""
-    table = _layer_table(net, first)
-    scratch = _scratch(table, flat, X.shape[0])
-    S, z_at, a_at, Z1 = scratch[0], scratch[1], scratch[2], scratch[6]
-    _first_products(flat, table, X, (np.arange(X.shape[0]), 0, X.shape[0]), scratch)
-    k, o = table[-1, N_OUT], table[-1, U_AT]
-    for i in range(X.shape[0]):
-        _sample_forward(flat, table, X, i, S, z_at, a_at, Z1, i)
+def _forward_chunk(flat, net, X, Z, A, lo, hi):
+    """Z[r], A[r] = the output layer's Z and A for X[r], lo <= r < hi, a batch at a time."""
+    table = _layer_table(net)
+    rows = np.arange(lo, hi)
+    work = _columns(table, flat, hi - lo)
+    _columns_forward(flat, table, X, rows, work)
+    o, k = table[-1, U_AT], table[-1, N_OUT]
+    for r in range(hi - lo):
         for j in range(k):
-            Z[i, j] = S[z_at + o + j]
-            A[i, j] = S[a_at + o + j]
+            Z[lo + r, j], A[lo + r, j] = work[0][o + j, r], work[1][o + j, r]
 
 
 @_jit()
-def _gradients_samples(flat, net, first, loss, X, rows, Y, grads, dX):
-    """``(loss, correct)`` of the batch X[rows], Y[rows] through the layers from ``first`` on
-    (X their input), sample by sample: their gradients into ``grads``, dL/dX into dX if it has
-    rows."""
-    table = _layer_table(net, first)
-    dual = net.dual if first == 0 else 0
-    return _batch_gradients(flat, table, dual, loss, X, Y, (rows, 0, rows.shape[0]),
-                            _scratch(table, flat, rows.shape[0]), grads, dX)
+def _evaluate_chunk(flat, net, loss, X, Y, each, lo, hi):
+    """The loss of each sample lo <= r < hi into each[r] (unscaled); returns their correct
+    predictions."""
+    table = _layer_table(net)
+    rows = np.arange(lo, hi)
+    work = _columns(table, flat, hi - lo)
+    _columns_forward(flat, table, X, rows, work)
+    return _columns_loss(loss, table, Y, rows, work, each[lo:hi])[1]
 
 
 @_jit()
-def _train_epochs(flat, net, loss, X, Y, orders, batch_size, rule, out, columns):
+def _gradients_columns(flat, net, first, loss, X, rows, Y, grads, dX):
+    """``(loss, correct)`` of the batch X[rows], Y[rows] through the layers from ``first`` on (X
+    their input): their gradients into ``grads``, dL/dX into dX (m, n) if it has rows."""
+    table = _layer_table(net)[first:]
+    m = rows.shape[0]
+    work = _columns(table, flat, m)
+    _columns_forward(flat, table, X, rows, work)
+    value, correct = _columns_loss(loss, table, Y, rows, work, np.empty(0))
+    _columns_backward(flat, table, net.dual if first == 0 else 0, X, rows, work, grads, dX)
+    return value, correct
+
+
+# ---- whole epochs
+
+@_jit(inline="always")
+def _epochs(flat, net, loss, X, Y, orders, batch_size, rule, out, columns):
     """One epoch of updates per row of ``orders``, batches, layers and optimizer in one
-    compiled call; the contract's ``train_epochs``. ``columns``: the batch engine, else
-    sample by sample."""
-    table = _layer_table(net, 0)
+    compiled call: the contract's ``train_epochs``, a batch at a time (``columns``) or sample
+    by sample. ``columns`` is a constant in each caller, so each compiles one engine only."""
+    table = _layer_table(net)
     batch = min(batch_size, orders.shape[1])
-    scratch = _scratch(table, flat, batch)
+    scratch = _scratch(table, flat)
     work = _columns(table, flat, batch if columns else 0)
     grads = np.empty_like(flat)
     no_input_gradient = np.empty((0, 0), flat.dtype)
+    no_losses = np.empty(0)  # (float64, as evaluate's: one compiled _columns_loss)
     n = orders.shape[1]
     for e in range(orders.shape[0]):
         total = 0.0
         correct = 0
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
-            rows = (orders[e], start, stop)
+            rows = orders[e][start:stop]
             if columns:
-                value, batch_correct = _batch_gradients_columns(flat, table, net.dual, loss, X,
-                                                                Y, rows, work, grads)
+                _columns_forward(flat, table, X, rows, work)
+                value, batch_correct = _columns_loss(loss, table, Y, rows, work, no_losses)
+                _columns_backward(flat, table, net.dual, X, rows, work, grads, no_input_gradient)
             else:
                 value, batch_correct = _batch_gradients(flat, table, net.dual, loss, X, Y, rows,
-                                                        scratch, grads, no_input_gradient)
+                                                        scratch, grads)
             if not np.isfinite(value):  # stop before this batch's update
                 out[e, 0], out[e, 1] = value, correct
                 return e
@@ -638,6 +643,16 @@ def _train_epochs(flat, net, loss, X, Y, orders, batch_size, rule, out, columns)
                 return e
         out[e, 0], out[e, 1] = (total if loss == SSE else total / n), correct
     return orders.shape[0]
+
+
+@_jit()
+def _train_epochs_samples(flat, net, loss, X, Y, orders, batch_size, rule, out):
+    return _epochs(flat, net, loss, X, Y, orders, batch_size, rule, out, False)
+
+
+@_jit()
+def _train_epochs_columns(flat, net, loss, X, Y, orders, batch_size, rule, out):
+    return _epochs(flat, net, loss, X, Y, orders, batch_size, rule, out, True)
 
 
 # ---------------------------------------------------------------- products (register tiles)
@@ -667,8 +682,8 @@ def _aligned_matrix(rows, cols, example):
 
 
 @_jit(inline="always")
-def _tile2x4(A, rows, i, B, j, t0, t1, C, c):
-    """C[c+i:c+i+2, j:j+4] += A[rows[i:i+2], t0:t1] @ B[j:j+4, t0:t1].T"""
+def _tile2x4(A, rows, i, B, j, t0, t1, C):
+    """C[i:i+2, j:j+4] += A[rows[i:i+2], t0:t1] @ B[j:j+4, t0:t1].T"""
     a0, a1 = uint64(rows[i]), uint64(rows[i + 1])
     b0, b1, b2, b3 = uint64(j), uint64(j + 1), uint64(j + 2), uint64(j + 3)
     z = A.dtype.type(0)
@@ -684,15 +699,14 @@ def _tile2x4(A, rows, i, B, j, t0, t1, C, c):
         s11 += x1 * y1
         s12 += x1 * y2
         s13 += x1 * y3
-    ci = c + i
-    C[ci, j] += s00
-    C[ci, j + 1] += s01
-    C[ci, j + 2] += s02
-    C[ci, j + 3] += s03
-    C[ci + 1, j] += s10
-    C[ci + 1, j + 1] += s11
-    C[ci + 1, j + 2] += s12
-    C[ci + 1, j + 3] += s13
+    C[i, j] += s00
+    C[i, j + 1] += s01
+    C[i, j + 2] += s02
+    C[i, j + 3] += s03
+    C[i + 1, j] += s10
+    C[i + 1, j + 1] += s11
+    C[i + 1, j + 2] += s12
+    C[i + 1, j + 3] += s13
 
 
 @_jit(inline="always")
@@ -706,37 +720,38 @@ def _dot1(A, a, B, b, t0, t1):
 
 
 @_jit(inline="always")
-def _tile2x1(A, rows, i, B, j, t0, t1, C, c):
-    """C[c+i:c+i+2, j] += A[rows[i:i+2], t0:t1] @ B[j, t0:t1]: an edge column, two sums."""
+def _tile2x1(A, rows, i, B, j, t0, t1, C):
+    """C[i:i+2, j] += A[rows[i:i+2], t0:t1] @ B[j, t0:t1]: an edge column, two sums."""
     a0, a1, b = uint64(rows[i]), uint64(rows[i + 1]), uint64(j)
     s0 = s1 = A.dtype.type(0)
     for t in range(uint64(t0), uint64(t1)):
         y = B[b, t]
         s0 += A[a0, t] * y
         s1 += A[a1, t] * y
-    C[c + i, j] += s0
-    C[c + i + 1, j] += s1
+    C[i, j] += s0
+    C[i + 1, j] += s1
 
 
-@_jit(inline="always")
-def _matmul_nt_rows(A, rows, i0, i1, B, C, c):
-    """C[c + i, :] += A[rows[i]] @ B.T for i0 <= i < i1 (2 x 4 tiles, then edges), the
-    reduction in blocks of T_BLOCK."""
+@_jit()
+def _matmul_nt_rows(A, rows, B, C):
+    """C[i, :] += A[rows[i]] @ B.T for every i (2 x 4 tiles, then edges), the reduction in
+    blocks of T_BLOCK."""
     n, width = B.shape
+    m = rows.shape[0]
     for t0 in range(0, width, T_BLOCK):
         t1 = min(t0 + T_BLOCK, width)
-        i = i0
-        while i + 2 <= i1:
+        i = 0
+        while i + 2 <= m:
             j = 0
             while j + 4 <= n:
-                _tile2x4(A, rows, i, B, j, t0, t1, C, c)
+                _tile2x4(A, rows, i, B, j, t0, t1, C)
                 j += 4
             for edge in range(j, n):
-                _tile2x1(A, rows, i, B, edge, t0, t1, C, c)
+                _tile2x1(A, rows, i, B, edge, t0, t1, C)
             i += 2
-        for rest in range(i, i1):
+        for rest in range(i, m):
             for j in range(n):
-                C[c + rest, j] += _dot1(A, rows[rest], B, j, t0, t1)
+                C[rest, j] += _dot1(A, rows[rest], B, j, t0, t1)
 
 
 @_jit()
@@ -766,7 +781,7 @@ def _dense_forward_chunk(X, rows, W, b, act, WT, Z, A, r0, r1):
     else:
         for r in range(r0, r1):
             Z[r] = b
-        _matmul_nt_rows(X, rows, r0, r1, WT, Z, 0)
+        _matmul_nt_rows(X, rows[r0:r1], WT, Z[r0:r1])
     _activate(act, Z[r0:r1], A[r0:r1])
 
 
@@ -784,7 +799,7 @@ def _dense_backward_input_chunk(dZ, W, dX, ident, r0, r1):
                 dX[r, k] = total
     else:
         dX[r0:r1] = 0
-        _matmul_nt_rows(dZ, ident, r0, r1, W, dX, 0)
+        _matmul_nt_rows(dZ, ident[r0:r1], W, dX[r0:r1])
 
 
 @_jit(inline="always")

@@ -159,4 +159,4 @@ def gram(A, B):
     return np.ascontiguousarray(product, dtype=A.dtype)
 
 
-forward, loss_and_gradients, train_epochs = _network.bind(globals())
+forward, evaluate, loss_and_gradients, train_epochs = _network.bind(globals())

@@ -24,6 +24,8 @@ Shapes (``m`` samples, ``n_in`` inputs, ``n_out`` outputs, ``k`` targets per sam
 - ``gram(A, B) -> A @ B.T``: A (m, k), B (n, k) -> (m, n), computed in float64 and returned in
   A's dtype: the products the dual form is made of (once per fit).
 - ``forward(flat, net, X) -> (Z, A)``: the output layer's Z and A (m, k); caches nothing else.
+- ``evaluate(flat, net, loss, X, Y) -> (loss, correct)``: the loss of the network on X, Y and
+  its correct predictions (``correct_count``).
 - ``loss_and_gradients(flat, net, loss, X, Y, grads) -> float``: fills the flat ``grads``.
 - ``train_epochs(flat, net, loss, inputs, Y, orders, batch_size, rule, engine, out) -> int``:
   one epoch of updates for each row of ``orders`` (epochs, n): the samples in that order, in
@@ -54,6 +56,7 @@ OPS = (
     "optimizer_step",
     "gram",
     "forward",
+    "evaluate",
     "loss_and_gradients",
     "train_epochs",
 )
