@@ -4,8 +4,9 @@
 
 The data: weight (lb) - 135 and height (in) - 66 of Alice, Bob, Charlie and Diana; 1 = female.
 MSE loss, learning rate 0.1, one update per person (batch_size=1) in order, 1000 epochs, the
-loss printed every 10 epochs. Where it happens in fastnn: ``train_epoch`` of the backend runs the
-epoch; on numba the whole epoch is one compiled call (``_train_epoch`` in ``_numba.py``).
+loss printed every 10 epochs. Where it happens in fastnn: ``train_epochs`` of the backend runs the
+epochs; on numba all of them are one compiled call (``_train_epochs_samples`` in
+``_numba_kernels.py``).
 """
 
 import numpy as np

@@ -145,12 +145,13 @@ def optimizer_step(rule, params, grads):
             new = params - rule.lr * (m / (1 - rule.beta1**t)) / (
                 np.sqrt(v / (1 - rule.beta2**t)) + rule.eps)
             state = (m, v)
-    finite = np.isfinite(new)
-    for value in state:
-        finite &= np.isfinite(value)
+    finite = np.isfinite(new)  # (SGD's velocity is finite where new is; Adam's v may not be)
+    if rule.code != OPT_SGD:
+        finite &= np.isfinite(state[1])
+    everywhere = bool(finite.all())
     for target, value in zip((params, rule.first, rule.second), (new, *state)):
-        np.copyto(target, value, where=finite, casting="unsafe")
-    return bool(finite.all())
+        np.copyto(target, value, where=True if everywhere else finite, casting="unsafe")
+    return everywhere
 
 
 def gram(A, B):
