@@ -1,7 +1,8 @@
 """Weight initializers. One NumPy RNG draws every weight, so each backend starts from the same ones.
 
-Each W (n_in, n_out) is drawn as ``rng.standard_normal((n_out, n_in)).T`` times a scale, layer after
-layer, with ``numpy.random.RandomState(seed)``: the order of the Coursera notebooks
+Each W (n_in, n_out) is drawn as ``rng.standard_normal((n_out, n_in)).T`` times a scale (or, for
+``glorot_uniform``, ``rng.uniform`` in the same order), layer after layer, with
+``numpy.random.RandomState(seed)``: the order of the Coursera notebooks
 (``np.random.seed(1); np.random.randn(n_out, n_in) / np.sqrt(n_in)``), so ``init="lecun", seed=1``
 starts from their weights. Biases start at zero.
 """
@@ -41,6 +42,12 @@ def _he(n_in, n_out, rng):
     return _normal(n_in, n_out, rng) * math.sqrt(2 / n_in)
 
 
+def _glorot_uniform(n_in, n_out, rng):
+    """Uniform in +-sqrt(6 / (n_in + n_out)): Keras' default, and scikit-learn's MLP's."""
+    bound = math.sqrt(6 / (n_in + n_out))
+    return rng.uniform(-bound, bound, (n_out, n_in)).T
+
+
 INITIALIZERS = {
     "zeros": _zeros,
     "ones": _ones,
@@ -49,10 +56,11 @@ INITIALIZERS = {
     "lecun": _lecun,
     "xavier": _xavier,
     "he": _he,
+    "glorot_uniform": _glorot_uniform,
 }
 
 ALIASES = {"glorot": "xavier", "glorot_normal": "xavier", "he_normal": "he",
-           "lecun_normal": "lecun"}
+           "lecun_normal": "lecun", "xavier_uniform": "glorot_uniform"}
 
 
 def initial_weights(init: str, sizes, seed, dtype: str) -> np.ndarray:

@@ -21,7 +21,8 @@ class Sequential:
     input_dim : int, optional
         Features per sample. Without it the model is built by the first ``fit``/``predict``.
     init : str
-        ``"zeros"``, ``"ones"``, ``"normal"``, ``"small"``, ``"lecun"``, ``"xavier"``, ``"he"``.
+        ``"zeros"``, ``"ones"``, ``"normal"``, ``"small"``, ``"lecun"``, ``"xavier"``, ``"he"``,
+        ``"glorot_uniform"``.
     seed : int, optional
         Seeds the initial weights (the same on every backend) and, unless ``fit`` gets its own
         seed, the shuffling. The shuffling stream goes on from one ``fit`` to the next (and is

@@ -106,3 +106,16 @@ def test_learning_rates(backend):
             np.testing.assert_allclose(result[lr]["costs"], expected[lr]["costs"], rtol=1e-10)
     else:
         assert costs[0] < costs[1] < costs[2]  # the larger rate learns faster here
+
+
+@needs_cat_files
+def test_sklearn_comparison_on_the_cat_data(capsys):
+    pytest.importorskip("sklearn")
+    import sklearn_comparison
+
+    result = sklearn_comparison.main(["--data", str(real_data_folder()), "--max-iter", "30",
+                                      "--no-search"])
+    ours = result["fastnn.estimators.MLPClassifier"]
+    theirs = result["sklearn.neural_network.MLPClassifier"]
+    assert 0.5 <= ours["train"] <= 1 and 0.5 <= theirs["train"] <= 1
+    assert "| fastnn.estimators.MLPClassifier |" in capsys.readouterr().out

@@ -14,7 +14,8 @@ def test_available_backends():
     assert backends.get("auto") is backends.get(available[-1])
 
 
-@pytest.mark.parametrize("init", ["zeros", "ones", "normal", "small", "lecun", "xavier", "he"])
+@pytest.mark.parametrize("init", ["zeros", "ones", "normal", "small", "lecun", "xavier", "he",
+                                  "glorot_uniform"])
 def test_initializers_are_seeded_and_scaled(init):
     a = small_model((300, 200, 1), ("relu", "sigmoid"), init=init, seed=3)
     b = small_model((300, 200, 1), ("relu", "sigmoid"), init=init, seed=3)
@@ -22,7 +23,8 @@ def test_initializers_are_seeded_and_scaled(init):
     np.testing.assert_array_equal(W, b.get_weights()[0])
     assert not a.get_weights()[1].any()  # biases start at zero
     expected_std = {"zeros": 0, "ones": 0, "normal": 1, "small": 0.01, "lecun": 300 ** -0.5,
-                    "xavier": (2 / 500) ** 0.5, "he": (2 / 300) ** 0.5}[init]
+                    "xavier": (2 / 500) ** 0.5, "he": (2 / 300) ** 0.5,
+                    "glorot_uniform": (6 / 500) ** 0.5 / 3 ** 0.5}[init]
     assert W.std() == pytest.approx(expected_std, rel=0.02, abs=1e-12)
 
 

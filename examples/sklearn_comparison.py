@@ -1,0 +1,85 @@
+"""fastnn's scikit-learn estimator against scikit-learn's own MLP on the cat data.
+
+    pip install -e ".[sklearn]"
+    python examples/sklearn_comparison.py [--data DIR] [--max-iter 1000] [--no-search]
+
+The same network ((20, 7, 5) ReLU units, a logistic output), the same optimizer (full-batch
+gradient descent, lr 0.0075, no momentum, no L2 penalty, 1000 iterations, no early stop): fit
+time and test accuracy side by side. Then fastnn in a ``Pipeline`` (scaling, then the network with
+its defaults: Adam, batches of 200) under ``GridSearchCV`` over two hidden sizes.
+"""
+
+import sys
+import time
+import warnings
+
+from _common import add_data_flags, load_cat, parser
+
+try:
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.neural_network import MLPClassifier as SklearnMLP
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+except ImportError:
+    sys.exit("sklearn_comparison.py needs scikit-learn: pip install -e '.[sklearn]'")
+
+from fastnn.estimators import MLPClassifier
+
+SETTINGS = {"hidden_layer_sizes": (20, 7, 5), "activation": "relu", "solver": "sgd",
+            "learning_rate_init": 0.0075, "momentum": 0.0, "batch_size": 209, "shuffle": False,
+            "tol": 0.0, "random_state": 1}
+
+
+def timed_fit(model, X, y) -> float:
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    return time.perf_counter() - start
+
+
+def main(argv=None) -> dict:
+    cli = parser(__doc__.split("\n")[0])
+    cli.add_argument("--max-iter", type=int, default=1000)
+    cli.add_argument("--no-search", action="store_true", help="skip the grid search")
+    add_data_flags(cli)
+    args = cli.parse_args(argv)
+    (X, y), (X_test, y_test), _ = load_cat(args)
+    settings = dict(SETTINGS, max_iter=args.max_iter, n_iter_no_change=args.max_iter)
+    ours = MLPClassifier(backend=args.backend, **settings)
+    theirs = SklearnMLP(alpha=0.0, nesterovs_momentum=False, **settings)
+    timed_fit(MLPClassifier(backend=args.backend, **dict(settings, max_iter=2)), X, y)  # compile
+    results = {}
+    print(f"cat data, {settings['hidden_layer_sizes']} ReLU, full-batch SGD, lr "
+          f"{settings['learning_rate_init']}, {args.max_iter} iterations")
+    print("| estimator | fit | train accuracy | test accuracy |\n|---|---:|---:|---:|")
+    for name, model in (("fastnn.estimators.MLPClassifier", ours),
+                        ("sklearn.neural_network.MLPClassifier", theirs)):
+        seconds = timed_fit(model, X, y)
+        results[name] = {"seconds": seconds, "train": model.score(X, y),
+                         "test": model.score(X_test, y_test)}
+        print(f"| {name} | {seconds:.2f} s | {100 * results[name]['train']:.1f} % "
+              f"| {100 * results[name]['test']:.1f} % |")
+    speedup = results["sklearn.neural_network.MLPClassifier"]["seconds"] / \
+        results["fastnn.estimators.MLPClassifier"]["seconds"]
+    print(f"fastnn: {speedup:.0f}x faster")
+    results["speedup"] = speedup
+    if not args.no_search:
+        pipeline = make_pipeline(StandardScaler(), MLPClassifier(backend=args.backend,
+                                                                 random_state=1))
+        search = GridSearchCV(pipeline, {"mlpclassifier__hidden_layer_sizes": [(20, 7, 5),
+                                                                             (40, 10)]}, cv=3)
+        seconds = timed_fit(search, X, y)
+        print(f"GridSearchCV over two hidden sizes, 3 folds: {seconds:.1f} s; best "
+              f"{search.best_params_['mlpclassifier__hidden_layer_sizes']}, test accuracy "
+              f"{100 * search.score(X_test, y_test):.1f} %")
+        results["search"] = {"best": search.best_params_, "test": search.score(X_test, y_test)}
+    return results
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (ValueError, TypeError, OSError) as error:
+        sys.exit(f"error: {error}")
