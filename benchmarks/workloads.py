@@ -215,6 +215,40 @@ def course_cat_fit(dtype):
     return Case(run, None, 209, 209, source, rounds=1, warm=lambda: run(epochs=2))
 
 
+STREAM_ROWS = int(os.environ.get("FASTNN_BENCH_STREAM_ROWS", "24000"))
+
+
+def stream_epoch(where):
+    def case(dtype):
+        """One epoch through ``fit`` of a 2000-64-1 ReLU/sigmoid net, batches of 256, on
+        STREAM_ROWS x 2000 synthetic samples: in memory, or read from an HDF5 file (chunks of
+        256 rows) window by window."""
+        import tempfile
+
+        import h5py
+
+        key = ("stream", dtype)
+        if key not in _cache:
+            rng = np.random.default_rng(0)
+            X = rng.normal(size=(STREAM_ROWS, 2000)).astype(dtype)
+            y = (X @ rng.normal(size=2000) > 0).astype(int)
+            folder = tempfile.mkdtemp()
+            with h5py.File(f"{folder}/stream.h5", "w") as file:
+                file.create_dataset("X", data=X, chunks=(256, 2000))
+            _cache[key] = X, y, h5py.File(f"{folder}/stream.h5", "r")["X"]
+        X, y, dataset = _cache[key]
+        model = fastnn.Sequential([fastnn.Dense(64, activation="relu"),
+                                   fastnn.Dense(1, activation="sigmoid")],
+                                  input_dim=2000, seed=0, dtype=dtype)
+        source = X if where == "in memory" else dataset
+
+        def run():
+            model.fit(source, y, loss="bce", optimizer=fastnn.Adam(), epochs=1, batch_size=256)
+        return Case(run, dense_flops((2000, 64, 1), STREAM_ROWS), STREAM_ROWS, STREAM_ROWS,
+                    "synthetic", rounds=5)
+    return case
+
+
 def mnist_epoch(name):
     def case(dtype):
         """One epoch through ``fit`` of a 784-128-10 ReLU/softmax net on 10,000 synthetic
@@ -254,4 +288,5 @@ WORKLOADS = {
                 "numba primal": cat_fit("numba", False), "numba": cat_fit("numba", "auto")},
     "mnist_epoch": {"numpy": mnist_epoch("numpy"), "numba": mnist_epoch("numba"),
                     "auto": mnist_epoch("auto")},
+    "stream_epoch": {"in memory": stream_epoch("in memory"), "hdf5": stream_epoch("hdf5")},
 }

@@ -82,17 +82,20 @@ def _numeric(name: str, values) -> np.ndarray:
     return array
 
 
-def _all_finite(name: str, array: np.ndarray) -> None:
+def _all_finite(name: str, array: np.ndarray, row_offset: int = 0) -> None:
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         bad = np.argwhere(~np.isfinite(array))[0]
         kind = "NaN" if np.isnan(array[tuple(bad)]) else "infinite"
         count = int((~np.isfinite(array)).sum())
+        index = (int(bad[0]) + row_offset, *(int(i) for i in bad[1:]))
         raise ValueError(f"{name}: contains {count} NaN or infinite value(s); the first, "
-                         f"at index {tuple(int(i) for i in bad)}, is {kind}")
+                         f"at index {index}, is {kind}")
 
 
-def features(X, n_features: int | None, dtype: str, name: str = "X") -> np.ndarray:
-    """X as a C-contiguous ``(n_samples, n_features)`` array of ``dtype``, checked."""
+def features(X, n_features: int | None, dtype: str, name: str = "X",
+             row_offset: int = 0) -> np.ndarray:
+    """X as a C-contiguous, writeable ``(n_samples, n_features)`` array of ``dtype``, checked
+    (``row_offset``: the row of X[0] in a larger dataset, for the error messages)."""
     X = _numeric(name, X)
     if X.ndim != 2:
         hint = " (one sample? use X.reshape(1, -1))" if X.ndim == 1 else ""
@@ -103,19 +106,22 @@ def features(X, n_features: int | None, dtype: str, name: str = "X") -> np.ndarr
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"{name}: expected {n_features} features per sample, got {X.shape[1]} "
                          f"(shape {X.shape})")
-    _all_finite(name, X)
-    _fits(name, X, dtype)
-    return np.ascontiguousarray(X, dtype=dtype)
+    _all_finite(name, X, row_offset)
+    _fits(name, X, dtype, row_offset)
+    X = np.ascontiguousarray(X, dtype=dtype)
+    return X if X.flags.writeable else X.copy()  # (read-only arrays: one compiled kernel less)
 
 
-def _fits(name: str, array: np.ndarray, dtype: str) -> None:
+def _fits(name: str, array: np.ndarray, dtype: str, row_offset: int = 0) -> None:
     """A ValueError if a value of ``array`` would overflow to infinity in ``dtype``."""
     limit = np.finfo(dtype).max
     if array.dtype.kind == "f" and np.finfo(array.dtype).max > limit:
         too_big = np.abs(array) > limit
         if too_big.any():
             bad = tuple(int(i) for i in np.argwhere(too_big)[0])
-            raise ValueError(f"{name}: the value {array[bad].item()!r} at index {bad} is beyond "
+            bad = (bad[0] + row_offset, *bad[1:])
+            value = array[(bad[0] - row_offset, *bad[1:])].item()
+            raise ValueError(f"{name}: the value {value!r} at index {bad} is beyond "
                              f"the range of {dtype} (+-{limit:.4g}); this model computes in "
                              f"{dtype}")
 

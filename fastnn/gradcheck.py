@@ -30,9 +30,9 @@ def check_gradients(model, X, y, loss: str | None = None, backend: str = "auto",
     for i in range(flat.size):
         original = flat[i]
         flat[i] = original + epsilon
-        plus = kernels.loss_and_gradients(flat, net, code, X, Y, scratch)
+        plus = kernels.loss_and_gradients(flat, net, code, X, Y, scratch)[0]
         flat[i] = original - epsilon
-        minus = kernels.loss_and_gradients(flat, net, code, X, Y, scratch)
+        minus = kernels.loss_and_gradients(flat, net, code, X, Y, scratch)[0]
         flat[i] = original
         numeric[i] = (plus - minus) / (2 * epsilon)
     if not net[2].all():  # biases that are not trained have no gradient

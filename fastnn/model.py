@@ -5,7 +5,18 @@ The model knows *what* to compute; a backend (``fastnn.backends``) knows *how*.
 
 import numpy as np
 
-from . import backends, checks, initializers, io, losses, optimizers, plans, training
+from . import (
+    backends,
+    checks,
+    distributed,
+    initializers,
+    io,
+    losses,
+    optimizers,
+    plans,
+    streams,
+    training,
+)
 from .activations import ACTIVATIONS
 from .backends._layout import layer_views
 from .backends._ops import OPT_SGD, Net
@@ -142,11 +153,21 @@ class Sequential:
         checks.loss_output(name, output)
         return losses.LOSSES[name]
 
+    def _inputs(self, X, name: str = "X"):
+        """X checked: an array in memory, or a ``Stream`` for an h5py dataset or a memmap
+        (read window by window, never whole)."""
+        if streams.is_stream(X):
+            return streams.Stream(X, self.input_dim, self.dtype, name)
+        return checks.features(X, self.input_dim, self.dtype, name)
+
     def predict(self, X, backend: str = "auto") -> np.ndarray:
-        """The outputs for X (n_samples, n_features) -> (n_samples, n_out)."""
+        """The outputs for X (n_samples, n_features) -> (n_samples, n_out). X may be an h5py
+        dataset or a memmap: it is read window by window."""
         kernels = backends.get(backend)
-        X = checks.features(X, self.input_dim, self.dtype)
+        X = self._inputs(X)
         self._require_built(X)
+        if isinstance(X, streams.Stream):
+            return streams.forward(kernels, self._flat, self._net(), X)
         return kernels.forward(self._flat, self._net(), X)[1]
 
     def _checked(self, X, y, loss, backend) -> tuple:
@@ -154,7 +175,7 @@ class Sequential:
         the model if needed."""
         kernels = backends.get(backend)
         code = self._loss_code(loss)
-        X = checks.features(X, self.input_dim, self.dtype)
+        X = self._inputs(X)
         Y = checks.targets(y, X.shape[0], self.output_dim, code, self.dtype)
         self._require_built(X)
         return kernels, code, X, Y
@@ -163,7 +184,10 @@ class Sequential:
         """Gradients of ``loss`` over the batch (X, y), in the order and shapes of get_weights()."""
         kernels, code, X, Y = self._checked(X, y, loss, backend)
         grads = np.zeros_like(self._flat)
-        kernels.loss_and_gradients(self._flat, self._net(), code, X, Y, grads)
+        if isinstance(X, streams.Stream):
+            streams.gradients(kernels, self._flat, self._net(), code, X, Y, grads)
+        else:
+            kernels.loss_and_gradients(self._flat, self._net(), code, X, Y, grads)
         return [array.copy() for pair in layer_views(grads, self._sizes) for array in pair]
 
     def evaluate(self, X, y, loss: str | None = None, backend: str = "auto") -> dict:
@@ -178,7 +202,7 @@ class Sequential:
             batch_size: int | None = None, shuffle: bool = True, seed: int | None = None,
             backend: str = "auto", validation_data=None, verbose: int = 0,
             log_every: int | None = None, early_stopping=None,
-            dual="auto") -> training.History:
+            dual="auto", comm=None) -> training.History:
         """Train with mini-batch gradient descent; returns the History (also ``model.history``).
 
         ``batch_size=None`` is full batch, 1 is per-sample SGD. ``optimizer``: an SGD/Adam
@@ -193,6 +217,13 @@ class Sequential:
         ``dual``: train the first layer in the dual form (``fastnn.plans``): True, False, or
         "auto" (the default: where it applies and its cost is well below the primal fit's).
         ``model.history.params`` tells which plan ran.
+
+        X (and X_val) may be an h5py dataset or a numpy memmap: it is read window by window,
+        never whole (``fastnn.streams``; mini-batches only, no dual form).
+
+        ``comm``: an mpi4py communicator: data-parallel training (``fastnn.distributed``);
+        every rank passes the same X, y and settings, ``batch_size`` is the global batch, every
+        rank ends with the same weights; only rank 0 logs.
         """
         backends.get(backend)  # a name that is not a backend is an error now
         code = self._loss_code(loss)
@@ -211,13 +242,24 @@ class Sequential:
             log_every = checks.positive_int("log_every", log_every)
         if early_stopping is not None and not isinstance(early_stopping, training.EarlyStopping):
             early_stopping = training.EarlyStopping(patience=early_stopping)
-        X = checks.features(X, self.input_dim, self.dtype)
+        X = self._inputs(X)
         Y = checks.targets(y, X.shape[0], self.output_dim, code, self.dtype)
+        if isinstance(X, streams.Stream):
+            if batch_size is None:
+                raise ValueError("batch_size: X is read window by window (an h5py dataset or a "
+                                 "memmap), which trains in mini-batches: give a batch_size")
+            if dual is True:
+                raise ValueError("dual: the dual form needs X in memory (its Gram matrix); X "
+                                 "is read window by window")
+            dual = False if dual == "auto" else dual
         validation = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise ValueError("validation_data: expected a pair (X_val, y_val)")
-            X_val = checks.features(validation_data[0], X.shape[1], self.dtype, "X_val")
+            X_val = self._inputs(validation_data[0], "X_val")
+            if X_val.shape[1] != X.shape[1]:
+                raise ValueError(f"X_val: expected {X.shape[1]} features per sample, got "
+                                 f"{X_val.shape[1]} (shape {X_val.shape})")
             Y_val = checks.targets(validation_data[1], X_val.shape[0], self.output_dim, code,
                                    self.dtype, "y_val")
             validation = (X_val, Y_val)
@@ -229,7 +271,20 @@ class Sequential:
             raise ValueError(f"dual: expected True, False or 'auto', got {dual!r}")
         batch = X.shape[0] if batch_size is None else min(batch_size, X.shape[0])
         n_val = 0 if validation is None else validation[0].shape[0]
+        if comm is not None:
+            distributed.check_comm(comm)
+            if dual is True:
+                raise ValueError("dual: the dual form does not run data-parallel; use "
+                                 "dual=False (or 'auto') with comm")
+            distributed.agree(comm, samples=X.shape[0], features=X.shape[1], batch_size=batch,
+                              epochs=epochs, backend=backend, seed=seed, shuffle=shuffle)
+            dual = False
+            if comm.Get_rank() != 0:
+                verbose = 0
         plan = self._plan(X.shape, batch, epochs, optimizer, n_val, backend, dual)
+        if comm is not None:
+            plan = plans.Plan(plan.backend, False, "layers", "data-parallel over MPI, batch by "
+                              "batch")
         self.loss = next(name for name, c in losses.LOSSES.items() if c == code)
         self.optimizer = optimizer
         self._require_built(X)  # every argument is fine: now the work starts
@@ -240,7 +295,7 @@ class Sequential:
                                 "engine": plan.engine}
         return training.run(self, plan, X, Y, code, optimizer, epochs, batch, shuffle,
                             self._shuffle, validation, log_every if verbose else None,
-                            early_stopping)
+                            early_stopping, comm)
 
     def _plan(self, shape, batch, epochs, optimizer, n_val, backend, dual) -> plans.Plan:
         sizes = (int(shape[1]),) + tuple(layer.units for layer in self.layers)

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from . import backends, losses
+from . import backends, distributed, losses, streams
 from .dual import DualFit
 
 CHUNK_VALUES = 1 << 20  # the most sample indices handed to one train_epochs call
@@ -107,7 +107,10 @@ def _log(epoch: int, epochs: int, metrics: dict, seconds: float) -> None:
 def evaluate(kernels, flat, net, loss: int, X, Y) -> dict:
     """``{"loss": ..., "accuracy": ...}`` of the network (flat, net) on X, Y (accuracy for the
     classification losses)."""
-    value, correct = kernels.evaluate(flat, net, loss, X, Y)
+    if isinstance(X, streams.Stream):
+        value, correct = streams.evaluate(kernels, flat, net, loss, X, Y)
+    else:
+        value, correct = kernels.evaluate(flat, net, loss, X, Y)
     result = {"loss": value}
     if loss in losses.CLASSIFICATION:
         elements = X.shape[0] if loss == losses.CCE else Y.size
@@ -121,7 +124,7 @@ class _Primal:
     def __init__(self, model, kernels, X, optimizer, X_val):
         self.flat, self.net = model._flat, model._net()
         self.rule = optimizer.bind(self.flat)
-        self.inputs = kernels.prepare_inputs(X)
+        self.inputs = None if isinstance(X, streams.Stream) else kernels.prepare_inputs(X)
         self.X_val = X_val
 
     def finish(self) -> None:
@@ -129,8 +132,9 @@ class _Primal:
 
 
 def run(model, plan, X, Y, loss, optimizer, epochs, batch_size, shuffle, rng, validation,
-        log_every, stopping):
-    """Train ``model`` in place for ``epochs`` epochs by ``plan`` (arguments already checked)."""
+        log_every, stopping, comm=None):
+    """Train ``model`` in place for ``epochs`` epochs by ``plan`` (arguments already checked);
+    with ``comm``, data-parallel over MPI (``fastnn.distributed``)."""
     kernels = backends.get(plan.backend)
     history = model.history
     first = len(history.epoch)  # a resumed fit goes on counting
@@ -140,11 +144,14 @@ def run(model, plan, X, Y, loss, optimizer, epochs, batch_size, shuffle, rng, va
     X_val, Y_val = validation if validation is not None else (None, None)
     start = time.perf_counter()
     fit = (DualFit if plan.dual else _Primal)(model, kernels, X, optimizer, X_val)
+    if comm is not None:
+        distributed.synchronize(comm, model, fit.rule, rng)
     model._live = fit
     if stopping is not None:
         stopping.start(fit.flat)
     every = np.arange(n)
-    per_call = 1 if validation is not None or stopping is not None else \
+    stream = isinstance(X, streams.Stream)
+    per_call = 1 if validation is not None or stopping is not None or stream or comm else \
         max(1, CHUNK_VALUES // n)
     try:
         epoch = 0
@@ -153,13 +160,20 @@ def run(model, plan, X, Y, loss, optimizer, epochs, batch_size, shuffle, rng, va
             if log_every:  # end the chunk at the next epoch that is logged
                 logged = epoch if epoch == 0 else (epoch // log_every + 1) * log_every - 1
                 count = min(count, max(1, min(logged, epochs - 1) - epoch + 1))
-            orders = np.empty((count, n), np.int64)
-            for row in orders:
-                row[:] = rng.permutation(n) if shuffle else every
             out = np.zeros((count, 2))
             with np.errstate(over="ignore", invalid="ignore"):  # the kernels report these
-                done = kernels.train_epochs(fit.flat, fit.net, loss, fit.inputs, Y, orders,
-                                            batch_size, fit.rule, plan.engine, out)
+                if comm is not None:
+                    done = distributed.epoch(kernels, fit, loss, X, Y, batch_size, fit.rule,
+                                             rng, shuffle, comm, out)
+                elif stream:
+                    done = streams.epoch(kernels, fit, loss, X, Y, batch_size, fit.rule,
+                                         plan.engine, rng, shuffle, out)
+                else:
+                    orders = np.empty((count, n), np.int64)
+                    for row in orders:
+                        row[:] = rng.permutation(n) if shuffle else every
+                    done = kernels.train_epochs(fit.flat, fit.net, loss, fit.inputs, Y, orders,
+                                                batch_size, fit.rule, plan.engine, out)
             for e in range(done):
                 metrics = {"loss": float(out[e, 0])}
                 if classify:

@@ -36,7 +36,7 @@ def blobs(n=120, centers=3, seed=0):
 def test_a_pipeline_with_grid_search_over_processes():
     """GridSearchCV with two worker processes: the estimator pickles and clones."""
     X, y = blobs()
-    pipeline = make_pipeline(StandardScaler(), MLPClassifier(max_iter=50, random_state=0))
+    pipeline = make_pipeline(StandardScaler(), MLPClassifier(random_state=0))
     search = GridSearchCV(pipeline, {"mlpclassifier__hidden_layer_sizes": [(5,), (20,)]}, cv=3,
                           n_jobs=2)
     with warnings.catch_warnings():
@@ -76,8 +76,9 @@ def test_the_loss_stops_improving_and_fit_stops():
 
 def test_early_stopping_keeps_the_best_validation_epoch():
     X, y = blobs(200)
+    X = StandardScaler().fit_transform(X)
     model = MLPClassifier(early_stopping=True, validation_fraction=0.2, n_iter_no_change=5,
-                          max_iter=500, random_state=0).fit(X, y)
+                          learning_rate_init=0.01, max_iter=500, random_state=0).fit(X, y)
     assert model.best_loss_ is None and len(model.validation_scores_) == model.n_iter_
     assert model.best_validation_score_ == max(model.validation_scores_) > 0.9
     regressor = MLPRegressor(early_stopping=True, max_iter=300, random_state=0)

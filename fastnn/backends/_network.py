@@ -44,8 +44,9 @@ def bind(kernels, step=None):
         return loss_value(loss, act, Z, A, Y), correct_count(loss, A, Y)
 
     def loss_and_gradients(flat, net, loss, X, Y, grads):
-        """Forward, loss, then backpropagation by the chain rule; fills ``grads`` (flat)."""
-        return _layer_batch(flat, net, loss, X, Y, grads, np.arange(len(X)))[0]
+        """Forward, loss, then backpropagation by the chain rule; fills ``grads`` (flat);
+        ``(loss, correct)``."""
+        return _layer_batch(flat, net, loss, X, Y, grads, np.arange(len(X)))
 
     def _layer_batch(flat, net, loss, X, Y, grads, rows):
         """``(loss, correct)`` of one batch X (the samples ``rows``); fills ``grads``."""

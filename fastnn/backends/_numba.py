@@ -254,9 +254,10 @@ def evaluate(flat, net, loss, X, Y):
 
 
 def loss_and_gradients(flat, net, loss, X, Y, grads):
-    """Forward, loss, then backpropagation; fills ``grads`` (flat); returns the loss."""
+    """Forward, loss, then backpropagation; fills ``grads`` (flat); ``(loss, correct)``."""
     X, Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
-    return float(_batch(flat, net, loss, X, np.arange(X.shape[0]), Y, grads)[0])
+    value, correct = _batch(flat, net, loss, X, np.arange(X.shape[0]), Y, grads)
+    return float(value), int(correct)
 
 
 def train_epochs(flat, net, loss, inputs, Y, orders, batch_size, rule, engine, out):

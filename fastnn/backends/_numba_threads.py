@@ -8,9 +8,8 @@ import os
 import queue
 import threading
 
-import numpy as np
-
 from . import thread_count
+from ._layout import aligned, aligned_empty  # noqa: F401 (the backend's names for them)
 
 PARALLEL_MIN_WORK = 200_000  # multiply-adds of a call from which threads pay off
 
@@ -74,26 +73,3 @@ def run_chunks(kernel, args, n, work, align=1) -> list:
         if isinstance(result, BaseException):
             raise result
     return results
-
-
-ALIGN = 64  # bytes: a cache line, one 512-bit vector. Vector loads from data aligned to it
-# never straddle two lines (a misaligned X measured up to 30 % slower per thread).
-
-
-def aligned_empty(shape, dtype):
-    """np.empty(shape, dtype) with its data aligned to ALIGN bytes."""
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
-    raw = np.empty(nbytes + ALIGN, np.uint8)
-    offset = -raw.ctypes.data % ALIGN
-    return raw[offset:offset + nbytes].view(dtype).reshape(shape)
-
-
-def aligned(X):
-    """X, C-contiguous and aligned to ALIGN bytes (a copy only if it is not)."""
-    X = np.ascontiguousarray(X)
-    if X.ctypes.data % ALIGN == 0:
-        return X
-    copy = aligned_empty(X.shape, X.dtype)
-    copy[...] = X
-    return copy

@@ -26,7 +26,8 @@ Shapes (``m`` samples, ``n_in`` inputs, ``n_out`` outputs, ``k`` targets per sam
 - ``forward(flat, net, X) -> (Z, A)``: the output layer's Z and A (m, k); caches nothing else.
 - ``evaluate(flat, net, loss, X, Y) -> (loss, correct)``: the loss of the network on X, Y and
   its correct predictions (``correct_count``).
-- ``loss_and_gradients(flat, net, loss, X, Y, grads) -> float``: fills the flat ``grads``.
+- ``loss_and_gradients(flat, net, loss, X, Y, grads) -> (loss, correct)``: fills the flat
+  ``grads`` with the gradient of the batch's loss.
 - ``train_epochs(flat, net, loss, inputs, Y, orders, batch_size, rule, engine, out) -> int``:
   one epoch of updates for each row of ``orders`` (epochs, n): the samples in that order, in
   batches. ``out[e] = (loss, correct)`` of epoch e: the epoch's training loss (see

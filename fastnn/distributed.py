@@ -1,0 +1,117 @@
+"""Data-parallel training over MPI (``fit(..., comm=MPI.COMM_WORLD)``, mpi4py).
+
+Every rank passes the same X and y (arrays, or h5py datasets each rank reads itself) and holds
+the same model: rank 0's weights, optimizer state and shuffling stream are broadcast when the
+fit starts. ``batch_size`` is the global batch: each global batch (the rows a one-process fit
+would take, in its order) is cut into one contiguous share per rank; each rank reads and
+computes only its share, its gradient and loss weighted by its share of the batch, and one
+``Allreduce`` adds the gradients, the losses and the correct predictions of all ranks. Every
+rank then makes the same update, so the weights stay identical on every rank and equal a
+one-process fit's up to rounding. Validation runs whole on every rank (so that early stopping
+decides alike); only rank 0 logs.
+"""
+
+import numpy as np
+
+from . import losses, streams
+
+
+def check_comm(comm) -> None:
+    """A TypeError unless ``comm`` looks like an mpi4py communicator."""
+    needed = ("Get_rank", "Get_size", "Allreduce", "Bcast", "bcast", "allgather")
+    missing = [name for name in needed if not hasattr(comm, name)]
+    if missing:
+        raise TypeError(f"comm: expected an mpi4py communicator (e.g. MPI.COMM_WORLD), got "
+                        f"{type(comm).__name__} without {', '.join(missing)}")
+
+
+def agree(comm, **values) -> None:
+    """A ValueError on every rank unless every rank has the same ``values``."""
+    every = comm.allgather(tuple(values.values()))
+    if any(theirs != every[0] for theirs in every):
+        differing = [name for index, name in enumerate(values)
+                     if len({theirs[index] for theirs in every}) > 1]
+        raise ValueError(f"comm: the ranks differ in {', '.join(differing)} "
+                         f"({[dict(zip(values, theirs)) for theirs in every]}); every rank must "
+                         f"pass the same X, y and settings")
+
+
+def synchronize(comm, model, rule, rng) -> None:
+    """Rank 0's weights, optimizer state and shuffling stream on every rank."""
+    for array in (model._flat, rule.first, rule.second, rule.step):
+        comm.Bcast(array, root=0)
+    rng.set_state(comm.bcast(rng.get_state(), root=0))
+
+
+def _windows(X, batch: int, rng, shuffle: bool) -> list:
+    """``[(start, order), ...]`` as ``streams.window_orders``; X in memory is one window."""
+    if isinstance(X, streams.Stream):
+        return streams.window_orders(X, batch, rng, shuffle)
+    n = X.shape[0]
+    return [(0, rng.permutation(n) if shuffle else np.arange(n))]
+
+
+def epoch(kernels, fit, loss, X, Y, batch, rule, rng, shuffle, comm, out) -> int:
+    """One epoch, data-parallel; ``out[0] = (loss, correct)`` as for ``train_epochs``.
+    Returns 1, or 0 where a batch's loss or update was not finite (on every rank alike)."""
+    rank, size = comm.Get_rank(), comm.Get_size()
+    adds = loss in losses.SUM_LOSSES
+    n, P = X.shape[0], fit.flat.size
+    grads = np.zeros_like(fit.flat)
+    buffer = np.zeros(P + 2)  # float64: the gradient, the loss, the correct predictions
+    total, correct = 0.0, 0
+    windows = _windows(X, batch, rng, shuffle)
+    plans = []
+    for start, order in windows:  # each window's batches, their shares, the rows this rank reads
+        shares = []
+        for first in range(0, len(order), batch):
+            rows = order[first:first + batch]
+            cut = [len(rows) * r // size for r in range(size + 1)]
+            shares.append((len(rows), rows[cut[rank]:cut[rank + 1]]))
+        mine = np.unique(np.concatenate([share for _, share in shares])) if shares else \
+            np.empty(0, np.int64)
+        plans.append((start, shares, mine))
+    if isinstance(X, streams.Stream):
+        by_start = {start: mine for start, _, mine in plans}
+        read = lambda first, _: X.read_rows(first + by_start[first])  # noqa: E731
+        windows_read = X.windows([start for start, _, _ in plans], 0, read)
+    else:
+        windows_read = ((start, X) for start, _, _ in plans)
+    for (start, shares, mine), (_, data) in zip(plans, windows_read):
+        for rows, share in shares:
+            if len(share):
+                local = data[np.searchsorted(mine, share)] if data is not X else _rows(X, share)
+                value, right = kernels.loss_and_gradients(fit.flat, fit.net, loss, local,
+                                                          Y[start + share], grads)
+                weight = 1.0 if adds else len(share) / rows
+                buffer[:P] = grads
+                buffer[:P] *= weight
+                buffer[P:] = value * weight, right
+            else:
+                buffer[:] = 0
+            comm.Allreduce(_IN_PLACE(), buffer)
+            value, right = buffer[P], int(round(buffer[P + 1]))
+            if not np.isfinite(value):
+                out[0] = value, correct
+                return 0
+            correct += right
+            total += value if adds else value * rows
+            grads[:] = buffer[:P]
+            if not kernels.optimizer_step(rule, fit.flat, grads):
+                out[0] = value, correct
+                return 0
+    out[0] = (total if adds else total / n), correct
+    return 1
+
+
+def _rows(X, rows):
+    """X[rows]: a view where the rows are consecutive (no copy), else a copy."""
+    if rows[-1] - rows[0] + 1 == len(rows) and np.all(np.diff(rows) == 1):
+        return X[rows[0]:rows[-1] + 1]
+    return X[rows]
+
+
+def _IN_PLACE():
+    from mpi4py import MPI
+
+    return MPI.IN_PLACE

@@ -1,0 +1,185 @@
+"""Samples that are read, not loaded: ``h5py.Dataset`` and ``numpy.memmap`` inputs, window by
+window.
+
+A stream reads rows in windows: a whole number of the file's chunks of rows, about WINDOW_BYTES,
+and a multiple of the batch size, so that a batch never spans two windows. A background thread
+reads the next window while the current one trains (h5py and NumPy release the GIL while they
+copy, the kernels while they compute). Shuffling shuffles the order of the windows and the rows
+within each window; with ``shuffle=False`` the batches are the rows in order, exactly those of an
+in-memory fit. Each window is checked as it is read (NaN, infinities, values beyond float32 in a
+float32 model): an error names X and the row, though the rows before it have trained already.
+"""
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from . import checks, losses
+from .backends._layout import aligned_empty
+
+WINDOW_BYTES = 8 * 2**20  # of rows per window (two are in memory at once: one read ahead)
+DEFAULT_CHUNK_BYTES = 2**20  # a memmap's "chunk" of rows: it has none of its own
+
+
+def is_stream(X) -> bool:
+    """Whether X is read window by window: an h5py dataset or a numpy memmap."""
+    if isinstance(X, np.memmap):
+        return True
+    return type(X).__module__.startswith("h5py") and hasattr(X, "chunks")
+
+
+class Stream:
+    """A 2-D dataset (n_samples, n_features) read by windows of rows, in ``dtype``."""
+
+    def __init__(self, source, n_features: int | None, dtype: str, name: str = "X"):
+        shape, kind = tuple(source.shape), np.dtype(source.dtype).kind
+        if kind not in "biuf":
+            raise TypeError(f"{name}: expected numbers, got a dataset of dtype {source.dtype}")
+        if len(shape) != 2:
+            raise ValueError(f"{name}: expected a 2-D dataset (n_samples, n_features), got shape "
+                             f"{shape}")
+        if shape[0] == 0:
+            raise ValueError(f"{name}: is empty (0 samples)")
+        if n_features is not None and shape[1] != n_features:
+            raise ValueError(f"{name}: expected {n_features} features per sample, got "
+                             f"{shape[1]} (shape {shape})")
+        self.source, self.name, self.dtype = source, name, dtype
+        self.shape = shape
+        row_bytes = shape[1] * np.dtype(source.dtype).itemsize
+        chunks = getattr(source, "chunks", None)
+        self.chunk = chunks[0] if chunks else max(1, DEFAULT_CHUNK_BYTES // row_bytes)
+        self.row_bytes = row_bytes
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def window_rows(self, batch: int) -> int:
+        """Rows per window: a multiple of the batch and, where it fits, of the chunk."""
+        step = batch * self.chunk // math.gcd(batch, self.chunk)
+        if step * self.row_bytes > 4 * WINDOW_BYTES:
+            step = batch  # (chunks and batches that share no multiple of a sensible size)
+        return step * max(1, WINDOW_BYTES // (step * self.row_bytes))
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Rows start:stop as a checked, aligned C-contiguous array of the model's dtype (read
+        straight into it where the file holds that dtype)."""
+        if np.dtype(self.source.dtype) != np.dtype(self.dtype):
+            return self._checked(self.source[start:stop], start)
+        rows = aligned_empty((stop - start, self.shape[1]), self.dtype)
+        if hasattr(self.source, "read_direct"):  # h5py: no temporary array
+            self.source.read_direct(rows, np.s_[start:stop])
+        else:
+            rows[...] = self.source[start:stop]
+        return self._checked(rows, start)
+
+    def read_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The rows ``rows`` (sorted, unique) as a checked array."""
+        window = np.empty((len(rows), self.shape[1]), self.dtype)
+        for start, stop, at in _runs(rows):  # contiguous runs: one read each
+            window[at:at + stop - start] = self.source[start:stop]
+        return self._checked(window, int(rows[0]) if len(rows) else 0)
+
+    def _checked(self, rows, offset: int) -> np.ndarray:
+        try:
+            return checks.features(np.asarray(rows), self.shape[1], self.dtype, self.name,
+                                   row_offset=offset)
+        except ValueError as error:
+            raise ValueError(f"{error} (read window by window: the rows before it have been "
+                             f"used)") from None
+
+    def windows(self, starts, rows: int, read=None):
+        """Yield ``(start, array)`` for each window start in ``starts``, reading the next window
+        on a background thread. ``read(start, stop)`` replaces ``self.read``."""
+        read = read or self.read
+        starts = [int(s) for s in starts]
+        if not starts:
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fastnn-read") as reader:
+            pending = reader.submit(read, starts[0], min(starts[0] + rows, len(self)))
+            for index, start in enumerate(starts):
+                window = pending.result()
+                if index + 1 < len(starts):
+                    following = starts[index + 1]
+                    pending = reader.submit(read, following, min(following + rows, len(self)))
+                yield start, window
+
+
+def _runs(rows: np.ndarray):
+    """(start, stop, position) of each run of consecutive values in the sorted ``rows``."""
+    if len(rows) == 0:
+        return
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    for first, last in zip(np.r_[0, breaks], np.r_[breaks, len(rows)]):
+        yield int(rows[first]), int(rows[last - 1]) + 1, int(first)
+
+
+def window_orders(stream, batch: int, rng, shuffle: bool) -> list:
+    """An epoch's windows in the order they train: ``[(start, order), ...]``, ``order`` the
+    window's rows (0-based) in the order they train. Shuffled: the windows' order and the rows
+    within each, every draw made here, up front."""
+    rows = stream.window_rows(batch)
+    starts = np.arange(0, len(stream), rows)
+    if shuffle:
+        starts = starts[rng.permutation(len(starts))]
+    sizes = [min(rows, len(stream) - start) for start in starts]
+    return [(int(start), rng.permutation(m) if shuffle else np.arange(m))
+            for start, m in zip(starts, sizes)]
+
+
+def epoch(kernels, fit, loss, stream, Y, batch, rule, engine, rng, shuffle, out) -> int:
+    """One epoch over a stream, window by window; ``out[0] = (loss, correct)`` as for
+    ``train_epochs``. Returns 1, or 0 if it diverged (``out[0, 0]`` the failing batch's loss)."""
+    windows = window_orders(stream, batch, rng, shuffle)
+    orders = dict(windows)
+    adds = loss in losses.SUM_LOSSES
+    total, correct = 0.0, 0
+    for start, X in stream.windows([start for start, _ in windows], stream.window_rows(batch)):
+        m = X.shape[0]
+        order = orders[start].reshape(1, -1)
+        window_out = np.zeros((1, 2))
+        done = kernels.train_epochs(fit.flat, fit.net, loss, kernels.prepare_inputs(X),
+                                    Y[start:start + m], order, batch, rule, engine, window_out)
+        if not done:
+            out[0] = window_out[0]
+            return 0
+        total += window_out[0, 0] * (1 if adds else m)
+        correct += int(window_out[0, 1])
+    out[0] = (total if adds else total / len(stream)), correct
+    return 1
+
+
+def evaluate(kernels, flat, net, loss, stream, Y) -> tuple:
+    """``(loss, correct)`` of the network over a stream, window by window."""
+    rows = stream.window_rows(1)
+    adds = loss in losses.SUM_LOSSES
+    total, correct = 0.0, 0
+    for start, X in stream.windows(range(0, len(stream), rows), rows):
+        value, right = kernels.evaluate(flat, net, loss, X, Y[start:start + X.shape[0]])
+        total += value * (1 if adds else X.shape[0])
+        correct += right
+    return (total if adds else total / len(stream)), correct
+
+
+def forward(kernels, flat, net, stream) -> np.ndarray:
+    """The network's outputs for every row of a stream (n, k)."""
+    rows = stream.window_rows(1)
+    parts = [kernels.forward(flat, net, X)[1]
+             for _, X in stream.windows(range(0, len(stream), rows), rows)]
+    return np.concatenate(parts)
+
+
+def gradients(kernels, flat, net, loss, stream, Y, grads) -> float:
+    """The gradient of the loss over the whole stream into ``grads``, window by window (each
+    window's weighted by its share of the samples); returns the loss."""
+    rows = stream.window_rows(1)
+    adds = loss in losses.SUM_LOSSES
+    part = np.empty_like(grads)
+    grads[:] = 0
+    total = 0.0
+    for start, X in stream.windows(range(0, len(stream), rows), rows):
+        share = 1.0 if adds else X.shape[0] / len(stream)
+        total += share * kernels.loss_and_gradients(flat, net, loss, X,
+                                                    Y[start:start + X.shape[0]], part)[0]
+        grads += share * part
+    return total

@@ -1,0 +1,67 @@
+"""Data-parallel training over MPI: ``mpiexec -n 2`` against one-process fits."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import small_model
+
+import fastnn
+from fastnn import distributed
+
+HERE = Path(__file__).parent
+
+
+def mpiexec():
+    """The mpiexec beside this Python (the [mpi] extra's MPICH), else on PATH, else None."""
+    beside = Path(sys.executable).parent / "mpiexec"
+    return str(beside) if beside.exists() else shutil.which("mpiexec")
+
+
+def test_two_ranks_train_as_one_process_does():
+    """SGD, momentum and Adam; full batch, mini-batches, shuffled; X in memory and in an
+    HDF5 file: every rank's weights equal a one-process fit's to 1e-10, and each other's."""
+    pytest.importorskip("mpi4py", reason="mpi4py is not installed: pip install -e '.[mpi]'")
+    if mpiexec() is None:
+        pytest.skip("no mpiexec: pip install -e '.[mpi]' brings MPICH's")
+    done = subprocess.run([mpiexec(), "-n", "2", sys.executable,
+                           str(HERE / "mpi" / "check_data_parallel.py")],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "ok 15 cases on 2 ranks"
+
+
+class FakeComm:
+    """What fit asks of a communicator, for one rank that sees another with other data."""
+
+    def __init__(self, others):
+        self.others = others
+
+    def Get_rank(self):  # noqa: N802 (mpi4py's names)
+        return 0
+
+    def Get_size(self):  # noqa: N802
+        return 2
+
+    def allgather(self, value):
+        return [value, self.others(value)]
+
+    Allreduce = Bcast = bcast = None
+
+
+def test_ranks_that_disagree_and_bad_comms_are_named():
+    net = small_model((3, 4, 1), ("tanh", "sigmoid"))
+    X, y = np.ones((10, 3)), np.arange(10) % 2
+    differ = FakeComm(lambda value: (value[0] + 1, *value[1:]))
+    with pytest.raises(ValueError, match="comm: the ranks differ in samples"):
+        net.fit(X, y, batch_size=4, comm=differ)
+    with pytest.raises(TypeError, match="comm: expected an mpi4py communicator .* without "
+                                        "Get_rank"):
+        net.fit(X, y, comm=object())
+    with pytest.raises(ValueError, match="dual: the dual form does not run data-parallel"):
+        net.fit(X, y, optimizer=fastnn.SGD(0.1), dual=True, comm=FakeComm(lambda v: v))
+    assert net.history.epoch == []
+    distributed.agree(FakeComm(lambda v: v), samples=10)  # the same everywhere: fine
