@@ -81,13 +81,19 @@ def _samples(name, m):
 
 # ---------------------------------------------------------------- kernels, as fit runs them
 
+def _first_layer(name, dtype):
+    """``(kernels, X, m, source)``: the cat inputs as fit lays them out (``prepare_inputs``),
+    m of them (a few for the loop backend)."""
+    X, _, source = cat_data(dtype)
+    m = _samples(name, X.shape[0])
+    kernels = backends.get(name)
+    return kernels, kernels.prepare_inputs(np.ascontiguousarray(X[:m])), m, source
+
+
 def dense_forward(name):
     def case(dtype):
-        """The first cat layer's forward pass on X as fit lays it out (``prepare_inputs``)."""
-        X, _, source = cat_data(dtype)
-        m = _samples(name, X.shape[0])
-        kernels = backends.get(name)
-        X = kernels.prepare_inputs(np.ascontiguousarray(X[:m]))
+        """The first cat layer's forward pass."""
+        kernels, X, m, source = _first_layer(name, dtype)
         W, b = layer_views(initial_weights("lecun", CAT_SIZES[:2], 1, dtype), CAT_SIZES[:2])[0]
         relu = ACTIVATIONS["relu"]
         return Case(lambda: kernels.dense_forward(X, W, b, relu), 2 * m * 12288 * 20, m, 209,
@@ -97,11 +103,8 @@ def dense_forward(name):
 
 def dense_backward(name):
     def case(dtype):
-        """The first cat layer's weight gradient (dW, db) on X as fit lays it out."""
-        X, _, source = cat_data(dtype)
-        m = _samples(name, X.shape[0])
-        kernels = backends.get(name)
-        X = kernels.prepare_inputs(np.ascontiguousarray(X[:m]))
+        """The first cat layer's weight gradient (dW, db)."""
+        kernels, X, m, source = _first_layer(name, dtype)
         W = np.ascontiguousarray(np.random.default_rng(1).normal(size=(12288, 20)).astype(dtype))
         dZ = np.random.default_rng(2).normal(size=(m, 20)).astype(dtype)
         return Case(lambda: kernels.dense_backward(dZ, X, W, False), 2 * m * 12288 * 20, m, 209,
