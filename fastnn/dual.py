@@ -59,9 +59,8 @@ class DualFit:
     def dual_inputs(self, A) -> np.ndarray:
         """[A X^T | A W1_0 | A v0]: what the dual first layer reads for the samples A."""
         gram = self.kernels.gram
-        blocks = [gram(A, self.X), gram(A, self.W1_0.T)]
-        if self.blocks == 3:
-            blocks.append(gram(A, self.v0.T))
+        blocks = [gram(A, self.X), gram(A, np.vstack([self.W1_0.T] + (
+            [self.v0.T] if self.blocks == 3 else [])))]
         return np.ascontiguousarray(np.hstack(blocks))
 
     def finish(self) -> None:
@@ -70,12 +69,12 @@ class DualFit:
         gram, n, n_1 = self.kernels.gram, self.n, self.n_1
         W, _ = layer_views(self.flat, self.sizes)[0]
         V, _ = layer_views(self.rule.first, self.sizes)[0]
-        XT = np.ascontiguousarray(self.X.T)
-        W1 = self.W1_0 + gram(XT, np.ascontiguousarray(W[:n].T))
-        v1 = gram(XT, np.ascontiguousarray(V[:n].T))
+        both = gram(self.X.T, np.vstack([W[:n].T, V[:n].T]))  # [X^T C | X^T V], one product
+        W1, v1 = self.W1_0 + both[:, :n_1], both[:, n_1:]
         if self.blocks == 3:
-            W1 += gram(self.v0, np.ascontiguousarray(W[n + n_1:].T))
-            v1 += gram(self.v0, np.ascontiguousarray(V[n + n_1:].T))
+            both = gram(self.v0, np.vstack([W[n + n_1:].T, V[n + n_1:].T]))
+            W1 += both[:, :n_1]
+            v1 += both[:, n_1:]
         width = self.sizes[0] * n_1
         flat, state = self.model._flat, self.optimizer.state1
         flat[:self.head] = W1.ravel()
