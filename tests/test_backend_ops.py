@@ -359,3 +359,19 @@ def test_a_chunk_that_fails_on_a_worker_thread_raises_in_the_caller(monkeypatch)
     assert sorted(seen) == [(0, 5), (5, 10)]
     run_chunks(lambda lo, hi: seen.append((lo, hi)), (), 10, 10**9)  # the workers live on
     assert len(seen) == 4
+
+
+def test_the_numba_kernels_constants_are_fastnns():
+    """The kernels' module writes its constants out (so that Numba's cache, keyed by that one
+    file, follows them); they must be the ones the rest of fastnn uses."""
+    pytest.importorskip("numba")
+    from fastnn.backends import _layout, _numba_kernels, _ops
+
+    k = _numba_kernels
+    assert {name: getattr(k, name) for name in
+            ("LINEAR", "SIGMOID", "TANH", "RELU", "LEAKY_RELU", "SOFTMAX", "LEAKY_SLOPE")} == {
+        name: getattr(act_codes, name) for name in
+        ("LINEAR", "SIGMOID", "TANH", "RELU", "LEAKY_RELU", "SOFTMAX", "LEAKY_SLOPE")}
+    assert (k.MSE, k.SSE, k.BCE, k.CCE, k.LOG_EPS) == (
+        loss_codes.MSE, loss_codes.SSE, loss_codes.BCE, loss_codes.CCE, loss_codes.LOG_EPS)
+    assert (k.OPT_SGD, k.OPT_ADAM, k.ALIGN) == (_ops.OPT_SGD, _ops.OPT_ADAM, _layout.ALIGN)
