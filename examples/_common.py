@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 import fastnn
@@ -27,6 +28,14 @@ def add_data_flags(cli: argparse.ArgumentParser) -> None:
 def load_cat(args, dtype: str = "float64"):
     """``fastnn.datasets.load_cat`` with the --data / --no-verify flags."""
     return fastnn.datasets.load_cat(args.data, dtype=dtype, verify=not args.no_verify)
+
+
+def run(main) -> None:
+    """main(), with bad flags and missing or damaged data as one ``error: ...`` line."""
+    try:
+        main()
+    except (ValueError, TypeError, OSError) as error:
+        sys.exit(f"error: {error}")
 
 
 def check_output(flag: str, path) -> None:

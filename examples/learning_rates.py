@@ -7,10 +7,9 @@ each of lr 0.01, 0.001, 0.0001; the learning curves in one plot and the accuraci
 ``--train-samples N`` trains on the first N images only (to try the slow loop backend).
 """
 
-import sys
 
 import numpy as np
-from _common import add_data_flags, check_matplotlib, check_output, load_cat, parser
+from _common import add_data_flags, check_matplotlib, check_output, load_cat, parser, run
 
 import fastnn
 
@@ -61,7 +60,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, TypeError, OSError) as error:  # bad flags, missing or damaged data
-        sys.exit(f"error: {error}")
+    run(main)

@@ -13,7 +13,7 @@ import sys
 import time
 import warnings
 
-from _common import add_data_flags, load_cat, parser
+from _common import add_data_flags, load_cat, parser, run
 
 try:
     from sklearn.exceptions import ConvergenceWarning
@@ -79,7 +79,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, TypeError, OSError) as error:
-        sys.exit(f"error: {error}")
+    run(main)

@@ -13,13 +13,13 @@ import argparse
 import multiprocessing
 import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import h5py
 import numpy as np
+from _common import run
 
 import fastnn
 
@@ -106,7 +106,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, TypeError, OSError) as error:
-        sys.exit(f"error: {error}")
+    run(main)

@@ -16,10 +16,9 @@ warm-up on a copy of the model runs first).
 import argparse
 import json
 import os
-import sys
 import time
 
-from _common import add_data_flags, check_matplotlib, check_output, load_cat
+from _common import add_data_flags, check_matplotlib, check_output, load_cat, run
 
 import fastnn
 
@@ -161,7 +160,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, TypeError, OSError) as error:  # bad flags, missing or damaged data
-        sys.exit(f"error: {error}")
+    run(main)

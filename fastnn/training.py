@@ -121,10 +121,10 @@ def evaluate(kernels, flat, net, loss: int, X, Y) -> dict:
 class _Primal:
     """A fit on the model's own weights and optimizer state."""
 
-    def __init__(self, model, kernels, X, optimizer, X_val):
+    def __init__(self, model, kernels, X, optimizer, X_val, prepare=True):
         self.flat, self.net = model._flat, model._net()
         self.rule = optimizer.bind(self.flat)
-        self.inputs = None if isinstance(X, streams.Stream) else kernels.prepare_inputs(X)
+        self.inputs = kernels.prepare_inputs(X) if prepare else None
         self.X_val = X_val
 
     def finish(self) -> None:
@@ -143,14 +143,17 @@ def run(model, plan, X, Y, loss, optimizer, epochs, batch_size, shuffle, rng, va
     elements = n if loss == losses.CCE else Y.size
     X_val, Y_val = validation if validation is not None else (None, None)
     start = time.perf_counter()
-    fit = (DualFit if plan.dual else _Primal)(model, kernels, X, optimizer, X_val)
+    stream = isinstance(X, streams.Stream)
+    if plan.dual:
+        fit = DualFit(model, kernels, X, optimizer, X_val)
+    else:  # (streamed and data-parallel epochs read X batch by batch themselves)
+        fit = _Primal(model, kernels, X, optimizer, X_val, not stream and comm is None)
     if comm is not None:
         distributed.synchronize(comm, model, fit.rule, rng)
     model._live = fit
     if stopping is not None:
         stopping.start(fit.flat)
     every = np.arange(n)
-    stream = isinstance(X, streams.Stream)
     per_call = 1 if validation is not None or stopping is not None or stream or comm else \
         max(1, CHUNK_VALUES // n)
     try:

@@ -6,16 +6,16 @@ whole epochs, every batch, layer and update, in one compiled call (small network
 form), sample by sample or a batch at a time; "layers" runs each batch layer by layer: the
 head, up to the last layer whose weights outgrow the L1 cache (``TAIL_MAX_BYTES``), in
 register-tiled products split into fixed chunks over threads (no result depends on thread
-timing or count), and the small layers after it (the tail, with the loss) sample by sample in
-one compiled call.
+timing or count), and the small layers after it (the tail, with the loss) a batch at a time in
+one compiled call. Inference runs the batch-at-a-time engine, in chunks of rows on threads.
 """
 
 import numpy as np
 
 from . import _network
 from . import _numba_kernels as kernels
-from ._layout import layer_views
-from ._numba_threads import aligned, aligned_empty, run_chunks
+from ._layout import aligned, aligned_empty, layer_views
+from ._numba_threads import run_chunks
 
 TAIL_MAX_BYTES = 32 * 1024  # a layer's weights from which it runs in tiles: more than L1 holds
 
@@ -175,7 +175,7 @@ def _head_forward(flat, net, head, X, rows, inputs=None):
 
 def _batch(flat, net, loss, X, rows, Y, grads, inputs=None):
     """``(loss, correct)`` of the batch X[rows] with targets Y[rows]; fills ``grads``: the head
-    layer by layer, the tail sample by sample."""
+    layer by layer, the tail in one compiled call."""
     head = _head(net, flat.itemsize)
     if head == 0:
         no_input_gradient = np.empty((0, 0), flat.dtype)

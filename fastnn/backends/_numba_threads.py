@@ -1,15 +1,11 @@
-"""The numba backend's threads and aligned memory (no compiled code here).
-
-``run_chunks`` splits a kernel's outputs into fixed chunks, one per thread. Large inputs and
-work arrays are aligned to 64 bytes.
-"""
+"""The numba backend's threads (no compiled code here): ``run_chunks`` splits a kernel's
+outputs into fixed chunks, one per thread."""
 
 import os
 import queue
 import threading
 
 from . import thread_count
-from ._layout import aligned, aligned_empty  # noqa: F401 (the backend's names for them)
 
 PARALLEL_MIN_WORK = 200_000  # multiply-adds of a call from which threads pay off
 
