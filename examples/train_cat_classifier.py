@@ -54,16 +54,18 @@ def parse_args(argv=None):
 
 
 def communicator():
-    """MPI.COMM_WORLD, with the cores shared out between the ranks of this machine."""
+    """MPI.COMM_WORLD, with the cores shared out between the ranks of this machine (BLAS's
+    threads, through threadpoolctl: NumPy and SciPy each load their own BLAS)."""
     try:
         from mpi4py import MPI
+        from threadpoolctl import threadpool_limits
     except ImportError as error:
         raise ValueError("--distributed needs mpi4py: pip install -e '.[mpi]', then run "
                          "mpiexec -n 2 python examples/train_cat_classifier.py --distributed") \
             from error
     comm = MPI.COMM_WORLD
     local = comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()  # ranks on this machine
-    os.environ.setdefault("FASTNN_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // local)))
+    threadpool_limits(max(1, (os.cpu_count() or 1) // local), user_api="blas")
     return comm
 
 

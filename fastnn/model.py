@@ -283,8 +283,8 @@ class Sequential:
                 verbose = 0
         plan = self._plan(X.shape, batch, epochs, optimizer, n_val, backend, dual)
         if comm is not None:
-            plan = plans.Plan(plan.backend, False, "layers", "data-parallel over MPI, batch by "
-                              "batch")
+            plan = plans.Plan(plan.backend, False, plan.engine, "data-parallel over MPI, batch "
+                              "by batch")
         self.loss = next(name for name, c in losses.LOSSES.items() if c == code)
         self.optimizer = optimizer
         self._require_built(X)  # every argument is fine: now the work starts

@@ -13,7 +13,8 @@ by 1.2x or more; a row that stops earning that is deleted.
   writes C[B] only: a step costs n_samples x n_samples x n_1 multiply-adds instead of
   n_samples x n_in x n_1 (``fastnn.dual``). ``dual="auto"`` uses it where it applies, G takes
   at most DUAL_MAX_BYTES and its multiply-adds are below 1 / DUAL_MARGIN of the primal fit's.
-- ``ENGINES``: how the backend runs the epochs.
+- ``ENGINES``: how the backend runs the epochs: numba in compiled epochs (its one engine), the
+  others batch by batch in Python.
 """
 
 import contextlib
@@ -23,15 +24,6 @@ from . import backends
 
 DUAL_MARGIN = 4.0  # what a multiply-add of the dual (small, serial) may cost over the primal's
 DUAL_MAX_BYTES = 256 * 2**20
-# Multiply-adds of a batch's forward pass up to which whole epochs run in one compiled call:
-# the batch by batch path pays ~0.1-0.3 ms of calls and thread hand-offs per batch, what the
-# compiled path needs for about this many multiply-adds.
-COMPILED_MAX_WORK = 1_500_000
-# Samples per batch from which the compiled engine goes a batch at a time (loops over the batch)
-# rather than sample by sample (loops over a layer's few units): measured crossover 4-8.
-COLUMNS_MIN_BATCH = 8
-# A layer is BLAS's ground when it is this wide both ways, in a batch too big to compile whole.
-BLAS_MIN_WIDTH = 64
 
 
 @dataclass(frozen=True)
@@ -76,18 +68,13 @@ class Fit:
     def gram_bytes(self) -> int:
         return self.n_samples * self.dual_width() * self.itemsize
 
-    def batch_work(self, dual: bool) -> int:
-        """Multiply-adds of one batch's forward pass."""
-        first = self.dual_width() * self.sizes[1] if dual else self.first
-        return self.batch * (first + self.rest)
-
 
 @dataclass(frozen=True)
 class Plan:
     backend: str  # "loop", "numpy" or "numba"
     dual: bool  # the first layer in the dual form
-    engine: str  # "layers" (batch by batch, layer by layer: every backend), or numba's
-    # compiled epochs: "samples" (sample by sample) or "columns" (a batch at a time)
+    engine: str  # "compiled" (numba: whole epochs in one compiled call) or "layers" (batch by
+    # batch, layer by layer, in Python: the loop and numpy backends)
     row: str  # the rows of the tables that chose it
 
 
@@ -104,34 +91,18 @@ def _dual_pays(fit: Fit) -> bool:
             and DUAL_MARGIN * fit.dual_cost() <= fit.primal_cost())
 
 
-def _compiled(fit: Fit, dual: bool) -> bool:
-    return fit.batch_work(dual) <= COMPILED_MAX_WORK
-
-
-def _blas_layers(fit: Fit) -> bool:
-    """A batch too big to compile whole through a layer wide both ways."""
-    wide = any(min(a, b) >= BLAS_MIN_WIDTH for a, b in zip(fit.sizes[:-1], fit.sizes[1:]))
-    return wide and not _compiled(fit, False)
-
-
 # (name, condition(fit) -> bool, backend, justification)
 BACKENDS = (
-    ("numpy for wide layers", _blas_layers, "numpy",
-     "mnist_epoch: numpy 1.1-2x numba on a 784-128-10 net in batches of 64"),
     ("numba", lambda fit: True, "numba",
-     "cat_fit, cat_step, planar_epoch_per_sample: numba vs numpy"),
+     "every row: numba vs numpy (mnist_epoch, cat_fit, planar_epoch_per_sample, shapes)"),
 )
 
 # (name, condition(fit, backend, dual) -> bool, engine, justification)
 ENGINES = (
-    ("compiled, a batch at a time", lambda fit, backend, dual: backend == "numba"
-     and fit.batch >= COLUMNS_MIN_BATCH and _compiled(fit, dual), "columns",
-     "cat_fit (dual): numba vs numpy; spiral_epoch_minibatch32: vs samples"),
-    ("compiled, sample by sample", lambda fit, backend, dual: backend == "numba"
-     and _compiled(fit, dual), "samples",
-     "spiral_epoch_per_sample: vs columns; planar_epoch_per_sample: vs numpy"),
+    ("compiled epochs", lambda fit, backend, dual: backend == "numba", "compiled",
+     "every row: numba vs numpy"),
     ("batch by batch", lambda fit, backend, dual: True, "layers",
-     "cat_step, cat_epoch_minibatch64, mnist_epoch"),
+     "the loop and numpy backends: the reference and the plain vectorized path"),
 )
 
 

@@ -1,13 +1,18 @@
 """The training loop: epochs, shuffled batches, history, validation, early stopping, logging.
 
 The plan (``fastnn.plans``) says which backend runs the fit and how. The backend runs a chunk of
-epochs per call (``train_epochs``): all of them when nothing needs Python between epochs, else
-up to the next epoch that is validated, checked for early stopping or logged. It reports a
+epochs per call (``train_epochs``): as many as take about CHUNK_SECONDS (timed on the chunk
+before), up to the next epoch that is validated, checked for early stopping or logged. Between
+chunks Python runs: Ctrl-C (SIGINT) is taken there, so a fit stops within a chunk's time with
+the weights, optimizer state and history of its last completed epoch. The backend reports a
 non-finite loss (the update of that batch is not applied) or a non-finite update, and training
 stops there with the last finite weights: no copies of the weights are kept for it.
 """
 
+import contextlib
+import signal
 import sys
+import threading
 import time
 
 import numpy as np
@@ -16,6 +21,7 @@ from . import backends, distributed, losses, streams
 from .dual import DualFit
 
 CHUNK_VALUES = 1 << 20  # the most sample indices handed to one train_epochs call
+CHUNK_SECONDS = 0.2  # the time one train_epochs call aims at (Ctrl-C waits at most this long)
 
 
 class TrainingDivergedError(FloatingPointError, ValueError):
@@ -131,6 +137,37 @@ class _Primal:
         pass
 
 
+class _Interrupts:
+    """SIGINT, held until the chunk under way has been recorded (``check`` raises it then); a
+    second Ctrl-C raises at once. Only in the main thread (where Python takes signals)."""
+
+    def __init__(self):
+        self.pending = False
+
+    def _handle(self, signum, frame):
+        if self.pending:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def check(self) -> None:
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def held(self):
+        if threading.current_thread() is not threading.main_thread() or \
+                signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            yield self  # (another handler is the caller's: leave it alone)
+            return
+        signal.signal(signal.SIGINT, self._handle)
+        try:
+            yield self
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        self.check()  # a Ctrl-C during the last chunk
+
+
 def run(model, plan, X, Y, loss, optimizer, epochs, batch_size, shuffle, rng, validation,
         log_every, stopping, comm=None):
     """Train ``model`` in place for ``epochs`` epochs by ``plan`` (arguments already checked);
@@ -154,57 +191,67 @@ def run(model, plan, X, Y, loss, optimizer, epochs, batch_size, shuffle, rng, va
     if stopping is not None:
         stopping.start(fit.flat)
     every = np.arange(n)
-    per_call = 1 if validation is not None or stopping is not None or stream or comm else \
-        max(1, CHUNK_VALUES // n)
+    one_by_one = validation is not None or stopping is not None or stream or comm is not None
+    most = 1 if one_by_one else max(1, CHUNK_VALUES // n)
+    per_epoch = None  # seconds an epoch took in the last chunk
+    interrupts = _Interrupts()
     try:
-        epoch = 0
-        while epoch < epochs:
-            count = min(per_call, epochs - epoch)
-            if log_every:  # end the chunk at the next epoch that is logged
-                logged = epoch if epoch == 0 else (epoch // log_every + 1) * log_every - 1
-                count = min(count, max(1, min(logged, epochs - 1) - epoch + 1))
-            out = np.zeros((count, 2))
-            with np.errstate(over="ignore", invalid="ignore"):  # the kernels report these
-                if comm is not None:
-                    done = distributed.epoch(kernels, fit, loss, X, Y, batch_size, fit.rule,
-                                             rng, shuffle, comm, out)
-                elif stream:
-                    done = streams.epoch(kernels, fit, loss, X, Y, batch_size, fit.rule,
-                                         plan.engine, rng, shuffle, out)
-                else:
-                    orders = np.empty((count, n), np.int64)
-                    for row in orders:
-                        row[:] = rng.permutation(n) if shuffle else every
-                    done = kernels.train_epochs(fit.flat, fit.net, loss, fit.inputs, Y, orders,
-                                                batch_size, fit.rule, plan.engine, out)
-            for e in range(done):
-                metrics = {"loss": float(out[e, 0])}
-                if classify:
-                    metrics["accuracy"] = out[e, 1] / elements
-                if validation is not None:
-                    for key, value in evaluate(kernels, fit.flat, fit.net, loss, fit.X_val,
-                                               Y_val).items():
-                        metrics["val_" + key] = value
-                history.append(first + epoch, metrics)
-                epoch += 1
-                if log_every and (epoch % log_every == 0 or epoch in (1, epochs)):
-                    _log(epoch - 1, epochs, metrics, time.perf_counter() - start)
-                if stopping is not None and stopping.update(first + epoch - 1, metrics,
-                                                            fit.flat):
-                    if log_every:
-                        print(f"early stop at epoch {epoch}: no better {stopping._key} for "
-                              f"{stopping.patience} epochs", flush=True)
-                    epochs = epoch  # (ends the loop)
-            if done < count:
-                value = out[done, 0]
-                what = (f"the loss became {value}" if not np.isfinite(value) else
-                        f"an update would have made weights NaN or infinite (the loss was "
-                        f"still {value:.6g})")
-                raise TrainingDivergedError(
-                    f"training diverged at epoch {epoch + 1} of {epochs}: {what} (try a smaller "
-                    f"lr); the model keeps the last finite weights, from before that update")
-        if stopping is not None:
-            stopping.finish(fit.flat)
+        with interrupts.held():
+            epoch = 0
+            while epoch < epochs:
+                interrupts.check()
+                count = most if per_epoch is None else \
+                    max(1, min(most, int(CHUNK_SECONDS / max(per_epoch, 1e-9))))
+                count = min(count, epochs - epoch)
+                if log_every:  # end the chunk at the next epoch that is logged
+                    logged = epoch if epoch == 0 else (epoch // log_every + 1) * log_every - 1
+                    count = min(count, max(1, min(logged, epochs - 1) - epoch + 1))
+                out = np.zeros((count, 2))
+                began = time.perf_counter()
+                with np.errstate(over="ignore", invalid="ignore"):  # the kernels report these
+                    if comm is not None:
+                        done = distributed.epoch(kernels, fit, loss, X, Y, batch_size,
+                                                 fit.rule, rng, shuffle, comm, out)
+                    elif stream:
+                        done = streams.epoch(kernels, fit, loss, X, Y, batch_size, fit.rule,
+                                             plan.engine, rng, shuffle, out)
+                    else:
+                        orders = np.empty((count, n), np.int64)
+                        for row in orders:
+                            row[:] = rng.permutation(n) if shuffle else every
+                        done = kernels.train_epochs(fit.flat, fit.net, loss, fit.inputs, Y,
+                                                    orders, batch_size, fit.rule, plan.engine,
+                                                    out)
+                per_epoch = (time.perf_counter() - began) / max(done, 1)
+                for e in range(done):
+                    metrics = {"loss": float(out[e, 0])}
+                    if classify:
+                        metrics["accuracy"] = out[e, 1] / elements
+                    if validation is not None:
+                        for key, value in evaluate(kernels, fit.flat, fit.net, loss, fit.X_val,
+                                                   Y_val).items():
+                            metrics["val_" + key] = value
+                    history.append(first + epoch, metrics)
+                    epoch += 1
+                    if log_every and (epoch % log_every == 0 or epoch in (1, epochs)):
+                        _log(epoch - 1, epochs, metrics, time.perf_counter() - start)
+                    if stopping is not None and stopping.update(first + epoch - 1, metrics,
+                                                                fit.flat):
+                        if log_every:
+                            print(f"early stop at epoch {epoch}: no better {stopping._key} "
+                                  f"for {stopping.patience} epochs", flush=True)
+                        epochs = epoch  # (ends the loop)
+                if done < count:
+                    value = out[done, 0]
+                    what = (f"the loss became {value}" if not np.isfinite(value) else
+                            f"an update would have made weights NaN or infinite (the loss was "
+                            f"still {value:.6g})")
+                    raise TrainingDivergedError(
+                        f"training diverged at epoch {epoch + 1} of {epochs}: {what} (try a "
+                        f"smaller lr); the model keeps the last finite weights, from before "
+                        f"that update")
+            if stopping is not None:
+                stopping.finish(fit.flat)
     finally:
         model._live = None
         fit.finish()

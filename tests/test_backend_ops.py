@@ -309,63 +309,11 @@ def test_take_rows_feeds_the_layer_kernels(backend):
         assert_close(e, g, "float64")
 
 
-def test_large_layers_split_over_threads_give_the_same_numbers(monkeypatch):
-    """One thread or several: fixed chunks, identical results, also in a forked child."""
-    import os
-
-    numba_backend = get("numba")
-    rng = np.random.default_rng(9)
-    X, W, b = _layer(rng, m=300, n_in=700, n_out=12)  # large enough for the threads
-    dZ = rng.normal(size=(300, 12))
-    wide = _layer(rng, m=101, n_in=WIDE["float64"], n_out=7)  # products split by inputs
-    dZ_wide = rng.normal(size=(101, 7))
-
-    def results():
-        return (numba_backend.dense_forward(X, W, b, CODES["relu"]),
-                numba_backend.dense_backward(dZ, X, W, True),
-                numba_backend.dense_forward(*wide, CODES["relu"]),
-                numba_backend.dense_backward(dZ_wide, *wide[:2], True))
-
-    monkeypatch.setenv("FASTNN_NUM_THREADS", "1")
-    expected = results()
-    monkeypatch.setenv("FASTNN_NUM_THREADS", "3")
-    got = results()
-    for e_group, g_group in zip(expected, got):
-        for e, g in zip(e_group, g_group):
-            np.testing.assert_array_equal(g, e)
-    if hasattr(os, "fork"):
-        pid = os.fork()
-        if pid == 0:  # the child: the pool must not be the parent's (dead) one
-            ok = np.array_equal(numba_backend.dense_forward(X, W, b, CODES["relu"])[1],
-                                expected[0][1])
-            os._exit(0 if ok else 1)
-        assert os.waitpid(pid, 0)[1] == 0
-
-
-def test_a_chunk_that_fails_on_a_worker_thread_raises_in_the_caller(monkeypatch):
-    pytest.importorskip("numba")
-    from fastnn.backends._numba_threads import run_chunks
-
-    monkeypatch.setenv("FASTNN_NUM_THREADS", "2")
-    seen = []
-
-    def kernel(lo, hi):  # the calling thread takes the last chunk, a worker the first
-        seen.append((lo, hi))
-        if lo == 0:
-            raise ValueError("the first chunk failed")
-
-    with pytest.raises(ValueError, match="first chunk"):
-        run_chunks(kernel, (), 10, 10**9)
-    assert sorted(seen) == [(0, 5), (5, 10)]
-    run_chunks(lambda lo, hi: seen.append((lo, hi)), (), 10, 10**9)  # the workers live on
-    assert len(seen) == 4
-
-
 def test_the_numba_kernels_constants_are_fastnns():
     """The kernels' module writes its constants out (so that Numba's cache, keyed by that one
     file, follows them); they must be the ones the rest of fastnn uses."""
     pytest.importorskip("numba")
-    from fastnn.backends import _layout, _numba_kernels, _ops
+    from fastnn.backends import _numba_kernels, _ops
 
     k = _numba_kernels
     assert {name: getattr(k, name) for name in
@@ -374,4 +322,4 @@ def test_the_numba_kernels_constants_are_fastnns():
         ("LINEAR", "SIGMOID", "TANH", "RELU", "LEAKY_RELU", "SOFTMAX", "LEAKY_SLOPE")}
     assert (k.MSE, k.SSE, k.BCE, k.CCE, k.LOG_EPS) == (
         loss_codes.MSE, loss_codes.SSE, loss_codes.BCE, loss_codes.CCE, loss_codes.LOG_EPS)
-    assert (k.OPT_SGD, k.OPT_ADAM, k.ALIGN) == (_ops.OPT_SGD, _ops.OPT_ADAM, _layout.ALIGN)
+    assert (k.OPT_SGD, k.OPT_ADAM) == (_ops.OPT_SGD, _ops.OPT_ADAM)

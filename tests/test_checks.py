@@ -223,19 +223,6 @@ def test_optimizer_hyperparameters_are_checked_when_set_later(attribute, value, 
         adam.beta2 = "0.9"
 
 
-def test_a_bad_thread_count_is_an_error_at_import():
-    import subprocess
-    import sys
-
-    env = dict(__import__("os").environ, FASTNN_NUM_THREADS="abc")
-    result = subprocess.run([sys.executable, "-c", "import fastnn"], capture_output=True,
-                            text=True, env=env, timeout=120)
-    assert result.returncode != 0
-    assert result.stderr.strip().splitlines()[-1] == (
-        "ValueError: FASTNN_NUM_THREADS: expected a positive integer (the threads for large "
-        "layers), got 'abc'")
-
-
 def test_divergence_names_the_weights_when_the_loss_was_still_finite(backend):
     """One full-batch step with an enormous (finite) lr: the epoch's loss, from before the
     update, is finite; the weights it leaves are not."""

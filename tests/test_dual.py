@@ -6,8 +6,6 @@ import pytest
 from conftest import small_model
 
 import fastnn
-from fastnn import plans
-from fastnn.plans import Plan
 
 NET = (("relu", "tanh", "sigmoid"), (6, 4, 1))
 
@@ -166,16 +164,14 @@ def test_divergence_in_the_dual_form_stops_where_the_primal_fit_does(backend):
 
 
 @pytest.mark.skipif("numba" not in fastnn.available_backends(), reason="numba is not installed")
-@pytest.mark.parametrize("plan", [Plan("numba", True, engine, f"dual, {engine} (test)")
-                                  for engine in ("samples", "columns", "layers")],
-                         ids=lambda plan: plan.row)
-def test_both_numba_dual_plans_equal_the_numpy_dual_fit(plan):
+@pytest.mark.parametrize("batch_size", [1, 8, None])
+def test_the_numba_dual_fit_equals_the_numpy_dual_fit(batch_size):
     X, y = problem(n=30, n_in=300)
     weights = []
-    for forced in (Plan("numpy", True, "layers", "numpy dual (test)"), plan):
+    for name in ("numpy", "numba"):
         net = model(300)
-        with plans.forced(forced):
-            net.fit(X, y, optimizer=fastnn.SGD(0.5, momentum=0.9), epochs=5, batch_size=8,
-                    seed=1)
+        history = net.fit(X, y, optimizer=fastnn.SGD(0.5, momentum=0.9), epochs=5,
+                          batch_size=batch_size, seed=1, backend=name, dual=True)
+        assert history.params["dual"]
         weights.append(net.get_weights())
     assert relative_distance(*weights) < 1e-12

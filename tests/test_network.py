@@ -5,8 +5,6 @@ import pytest
 from conftest import BACKENDS, GRADCHECK_MAX, TRAINED_ATOL, TRAINED_RTOL, small_model, targets_for
 
 import fastnn
-from fastnn import backends, plans
-from fastnn.plans import Plan
 
 ARCHITECTURES = [
     # sizes, activations, loss
@@ -93,30 +91,21 @@ def test_predict_evaluate_agree_across_backends(dtype):
         assert metrics["loss"] == pytest.approx(expected_metrics["loss"], rel=1e-6)
 
 
-# Networks whose layers split differently between the numba backend's tiles (the head: up to the
-# last layer whose weights outgrow TAIL_MAX_BYTES) and its sample-by-sample tail.
-SPLITS = [
-    ((5, 6, 3), ("tanh", "sigmoid"), "bce", 0),  # every layer small: no head
-    ((300, 20, 4, 3), ("relu", "tanh", "softmax"), "cce", 1),  # a large first layer, a tail
-    ((100, 70, 60, 2), ("leaky_relu", "tanh", "linear"), "mse", 2),  # two large, a tail
-    ((2100, 3), ("linear",), "sse", 1),  # one large layer: no tail
+# Networks whose products take the numba engine's different paths: compiled loops (tiny, below
+# BLAS_MIN_WORK), BLAS, and the skinny first layer whose weight gradient is made transposed.
+NETWORKS = [
+    ((5, 6, 3), ("tanh", "sigmoid"), "bce"),  # every product tiny: loops
+    ((300, 20, 4, 3), ("relu", "tanh", "softmax"), "cce"),  # a skinny wide first layer
+    ((100, 70, 60, 2), ("leaky_relu", "tanh", "linear"), "mse"),  # BLAS, 70 outputs
+    ((2100, 3), ("linear",), "sse"),  # one wide layer
 ]
-# The plans of the numba backend (fastnn.plans), primal: whole epochs compiled or batch by batch.
-NUMBA_PLANS = [Plan("numba", False, engine, f"{engine} (test)")
-               for engine in ("samples", "columns", "layers")]
 
 
-@pytest.mark.parametrize("sizes,acts,loss,head", SPLITS)
-def test_numba_head_reaches_the_last_large_layer(sizes, acts, loss, head):
-    numba_backend = backends.get("numba")
-    assert numba_backend._head(small_model(sizes, acts)._net(), 8) == head
-
-
-@pytest.mark.parametrize("plan", NUMBA_PLANS, ids=lambda plan: plan.row)
-@pytest.mark.parametrize("sizes,acts,loss,head", SPLITS)
-def test_numba_plans_agree_with_loop(sizes, acts, loss, head, plan):
-    """Gradients and three epochs of shuffled mini-batches (Adam) with each numba plan, against
-    the loop backend."""
+@pytest.mark.parametrize("batch_size", [1, 4, None])
+@pytest.mark.parametrize("sizes,acts,loss", NETWORKS)
+def test_the_numba_engine_agrees_with_loop(sizes, acts, loss, batch_size):
+    """Gradients, outputs and three epochs of shuffled batches (Adam) of the compiled engine,
+    against the loop backend."""
     rng = np.random.default_rng(15)
     X = rng.normal(size=(11, sizes[0]))
     y = targets_for(loss, rng, 11, sizes[-1])
@@ -127,15 +116,14 @@ def test_numba_plans_agree_with_loop(sizes, acts, loss, head, plan):
         np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(got.predict(X, backend="numba"), expected.predict(X, backend="loop"),
                                rtol=1e-12)
-    options = dict(loss=loss, epochs=3, batch_size=4, shuffle=True, seed=2)
+    options = dict(loss=loss, epochs=3, batch_size=batch_size, shuffle=True, seed=2)
     loss_expected = expected.fit(X, y, optimizer=fastnn.Adam(0.01), backend="loop",
                                  **options).history["loss"]
-    with plans.forced(plan):
-        history = got.fit(X, y, optimizer=fastnn.Adam(0.01), **options)
-    assert history.params["plan"] == plan.row
+    history = got.fit(X, y, optimizer=fastnn.Adam(0.01), backend="numba", **options)
+    assert history.params["engine"] == "compiled"
     for e, g in zip(expected.get_weights(), got.get_weights()):
         np.testing.assert_allclose(g, e, rtol=TRAINED_RTOL["float64"], atol=TRAINED_ATOL["float64"])
-    np.testing.assert_allclose(history.history["loss"], loss_expected, rtol=1e-10)
+    np.testing.assert_allclose(history.history["loss"], loss_expected, rtol=TRAINED_RTOL["float64"])
 
 
 def _wide_problem(m=30):
@@ -147,18 +135,17 @@ WIDE_NETS = [((2100, 6, 3, 1), ("relu", "tanh", "sigmoid")), ((2100, 1), ("sigmo
              ((2100, 70, 60, 1), ("relu", "tanh", "sigmoid"))]
 
 
-@pytest.mark.parametrize("plan", NUMBA_PLANS, ids=lambda plan: plan.row)
 @pytest.mark.parametrize("batch_size", [None, 8])
 @pytest.mark.parametrize("sizes,acts", WIDE_NETS)
-def test_numba_wide_networks_agree_with_numpy(sizes, acts, batch_size, plan):
-    """Wide first layers (tiles split over threads), full batch and mini-batches, Adam."""
+def test_numba_wide_networks_agree_with_numpy(sizes, acts, batch_size):
+    """Wide first layers (BLAS, the skinny transposed gradient), full batch and mini-batches,
+    Adam."""
     X, Y = _wide_problem()
     weights = {}
     for name in ("numpy", "numba"):
         model = small_model(sizes, acts, seed=8, init="lecun")
-        with plans.forced(plan if name == "numba" else Plan("numpy", False, "layers", "test")):
-            model.fit(X, Y, loss="bce", optimizer=fastnn.Adam(0.01), epochs=3,
-                      batch_size=batch_size, shuffle=True, seed=4)
+        model.fit(X, Y, loss="bce", optimizer=fastnn.Adam(0.01), epochs=3,
+                  batch_size=batch_size, shuffle=True, seed=4, backend=name)
         weights[name] = model.get_weights()
     for e, g in zip(weights["numpy"], weights["numba"]):
         np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12)

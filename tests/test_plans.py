@@ -20,7 +20,7 @@ def cat_fit(batch=209, epochs=2500, sgd=True, itemsize=8, n=209):
 def test_the_cat_model_trains_in_the_dual_form_with_sgd():
     plan = plans.choose(cat_fit())
     assert plan.dual and plan.backend == FAST
-    assert plan.engine == ("columns" if HAS_NUMBA else "layers")
+    assert plan.engine == ("compiled" if HAS_NUMBA else "layers")
     assert plans.choose(cat_fit(itemsize=4)).dual
     assert plans.choose(cat_fit(batch=1)).dual  # per-sample SGD too: the same cost per epoch
 
@@ -45,24 +45,15 @@ def test_dual_true_where_it_cannot_apply_is_a_value_error():
 
 
 @pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed")
-def test_numba_engines_follow_the_batch_work():
-    assert plans.choose(Fit((2, 4, 1), 400, 1, 100, 8, True)).engine == "samples"
-    assert plans.choose(Fit((2, 100, 3), 300, 32, 100, 8, True)).engine == "columns"
-    assert plans.choose(cat_fit(batch=4, sgd=False)).engine == "samples"
-    assert plans.choose(cat_fit(batch=1)).row == "dual, compiled, sample by sample"
-    assert plans.choose(cat_fit()).row == "dual, compiled, a batch at a time"
-    primal = plans.choose(cat_fit(sgd=False))
-    assert primal.engine == "layers" and not primal.dual and primal.row == "batch by batch"
-    assert plans.choose(cat_fit(batch=64, sgd=False)).engine == "layers"
-
-
-@pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed")
-def test_auto_gives_wide_layers_in_large_batches_to_numpy():
-    mnist = Fit((784, 128, 10), 10000, 64, 10, 4, False)
-    assert plans.choose(mnist).backend == "numpy"
-    assert plans.choose(mnist, backend="numba").backend == "numba"
-    assert plans.choose(Fit((784, 128, 10), 10000, 8, 10, 4, False)).backend == "numba"
-    assert plans.choose(cat_fit(batch=64, sgd=False)).backend == "numba"  # 20 outputs: skinny
+def test_auto_means_numba_and_its_compiled_engine_for_every_fit():
+    for fit in (Fit((2, 4, 1), 400, 1, 100, 8, True), Fit((784, 128, 10), 10000, 64, 10, 4, False),
+                cat_fit(batch=64, sgd=False), cat_fit(sgd=False), cat_fit(batch=1)):
+        plan = plans.choose(fit)
+        assert (plan.backend, plan.engine) == ("numba", "compiled")
+    assert plans.choose(cat_fit()).row == "dual, compiled epochs"
+    assert plans.choose(cat_fit(sgd=False)).row == "compiled epochs"
+    numpy = plans.choose(cat_fit(sgd=False), backend="numpy")
+    assert (numpy.engine, numpy.row) == ("layers", "batch by batch")
 
 
 def test_forced_plans_and_the_plan_of_a_model():

@@ -6,7 +6,6 @@ path.
 """
 
 import importlib
-import os
 
 from ._ops import OPS
 
@@ -14,25 +13,6 @@ NAMES = ("loop", "numpy", "numba")
 _MODULES = {"loop": "._loop", "numpy": "._numpy", "numba": "._numba"}
 _cache: dict = {}
 _failures: dict = {}
-
-
-def thread_count() -> int:
-    """Threads for large layers: ``$FASTNN_NUM_THREADS`` if set (a positive integer), else the
-    machine's cores."""
-    text = os.environ.get("FASTNN_NUM_THREADS", "").strip()
-    if not text:
-        return os.cpu_count() or 1
-    try:
-        count = int(text)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise ValueError(f"FASTNN_NUM_THREADS: expected a positive integer (the threads for "
-                         f"large layers), got {text!r}")
-    return count
-
-
-thread_count()  # a bad $FASTNN_NUM_THREADS is an error at import, not at the first large layer
 
 
 def get(name: str):
@@ -63,4 +43,4 @@ def available() -> list:
     return names
 
 
-__all__ = ["OPS", "NAMES", "get", "available", "thread_count"]
+__all__ = ["OPS", "NAMES", "get", "available"]

@@ -5,18 +5,19 @@ the kernels it calls or the constants it reads: a kernel here that called one in
 would keep running the old callee after an edit. So every ``@njit`` function, the compile
 options and the constants live in this one file (the constants are written out; a test checks
 them against ``fastnn.activations`` and ``fastnn.losses``), and an edit anywhere in it reaches
-every kernel. ``_numba.py`` runs them; ``_numba_threads.py`` holds the threads and aligned memory.
+every kernel. ``_numba.py`` runs them.
 
-The kernels mirror ``_loop.py``. Sections: element-wise math (activations, losses, optimizer
-rules); whole networks sample by sample (the compiled epochs); products of large layers in
-register tiles (each call computes one fixed chunk of outputs, so that chunks can run on threads).
+One engine: a batch at a time, samples as rows (like the numpy backend), every product through
+``_product`` (BLAS, ``np.dot(A, B, out)``, from compiled code; plain loops for tiny ones), the
+element-wise work (bias, activation and its derivative, loss and its delta, bias sums, the
+optimizer's update) in loops around the products. The same batch step serves training (whole
+epochs in one call), inference, evaluation and gradients. The kernels mirror ``_loop.py``.
 """
 
-import math
 import warnings
 
 import numpy as np
-from numba import njit, uint64
+from numba import njit
 
 # The codes of fastnn.activations and fastnn.losses, and the optimizer rules of _ops.
 LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = 0, 1, 2, 3, 4, 5
@@ -27,37 +28,91 @@ OPT_SGD, OPT_ADAM = 0, 1
 # fastmath without "nnan"/"ninf": NaN and inf checks must keep working. Nor "nsz": with
 # "reassoc" it lets LLVM fold np.isfinite(x) to True in vectorized loops (x - x == 0).
 FASTMATH = frozenset({"contract", "arcp", "afn", "reassoc"})
+# Multiply-adds of a product below which compiled loops beat a BLAS call (its fixed cost).
+BLAS_MIN_WORK = 2048
+# Outputs of a first layer up to which its weight gradient is made as (dZ.T @ X).T: measured
+# 1.6-2.5x faster than X.T @ dZ on the cat shapes (20 outputs), 2x slower at 128 outputs.
+SKINNY = 32
+CHUNK_ROWS = 1024  # rows per batch when inference and evaluation walk through X
 _no_disk_cache: list = []  # the reason, once a kernel could not be cached on disk
 
 
-def _jit(inline="never"):
+def _jit(func=None, inline="never"):
     """njit with the backend's options; caches on disk, or compiles in memory where it can't
-    (then one warning says so, not one per kernel). ``inline="always"`` inlines a per-sample
-    helper into its caller at Numba's level, so the reference counts of the arrays it touches
-    cancel out there."""
+    (then one warning says so, not one per kernel)."""
+    if func is None:
+        return lambda f: _jit(f, inline)
+    options = dict(fastmath=set(FASTMATH), error_model="numpy", nogil=True, inline=inline)
+    if _no_disk_cache:
+        return njit(**options)(func)
+    try:
+        return njit(cache=True, **options)(func)
+    except RuntimeError as error:  # "no locator available": read-only install, no cache dir
+        _no_disk_cache.append(error)
+        warnings.warn(f"numba disk cache unavailable ({error}); fastnn's kernels compile in "
+                      f"every process (set NUMBA_CACHE_DIR to a writable folder)",
+                      RuntimeWarning, stacklevel=2)
+        return njit(**options)(func)
 
-    def decorate(func):
-        options = dict(fastmath=set(FASTMATH), error_model="numpy", nogil=True, inline=inline)
-        if _no_disk_cache:
-            return njit(**options)(func)
-        try:
-            return njit(cache=True, **options)(func)
-        except RuntimeError as error:  # "no locator available": read-only install, no cache dir
-            _no_disk_cache.append(error)
-            warnings.warn(f"numba disk cache unavailable ({error}); fastnn's kernels compile in "
-                          f"every process (set NUMBA_CACHE_DIR to a writable folder)",
-                          RuntimeWarning, stacklevel=2)
-            return njit(**options)(func)
 
-    return decorate
+# ---------------------------------------------------------------- products
+# C = A @ B, C = A.T @ B, C = A @ B.T on C-contiguous 2-D arrays of one dtype. BLAS allocates
+# nothing with ``out`` and takes the transposed (F-ordered) views without copies.
+
+@_jit
+def _product(A, B, C):
+    """C = A @ B: A (m, k), B (k, n), C (m, n)."""
+    m, k = A.shape
+    n = B.shape[1]
+    if m * k * n >= BLAS_MIN_WORK:
+        np.dot(A, B, C)
+        return
+    for i in range(m):
+        for j in range(n):
+            C[i, j] = 0
+        for t in range(k):
+            a = A[i, t]
+            for j in range(n):
+                C[i, j] += a * B[t, j]
+
+
+@_jit
+def _product_tn(A, B, C):
+    """C = A.T @ B: A (m, k), B (m, n), C (k, n) (a weight gradient)."""
+    m, k = A.shape
+    n = B.shape[1]
+    if m * k * n >= BLAS_MIN_WORK:
+        np.dot(A.T, B, C)
+        return
+    C[...] = 0
+    for i in range(m):
+        for t in range(k):
+            a = A[i, t]
+            for j in range(n):
+                C[t, j] += a * B[i, j]
+
+
+@_jit
+def _product_nt(A, B, C):
+    """C = A @ B.T: A (m, n), B (k, n), C (m, k) (an input gradient)."""
+    m, n = A.shape
+    k = B.shape[0]
+    if m * k * n >= BLAS_MIN_WORK:
+        np.dot(A, B.T, C)
+        return
+    for i in range(m):
+        for t in range(k):
+            total = A.dtype.type(0)
+            for j in range(n):
+                total += A[i, j] * B[t, j]
+            C[i, t] = total
 
 
 # ---------------------------------------------------------------- activations
-# The per-sample helpers work on a segment [o, o + n) of 1-D buffers, so the compiled
-# whole-network path can keep every layer of a sample in one flat buffer; the 2-D kernels of the
-# contract call them row by row.
+# Each branches once on the code, then loops: z, a, d are 1-D (one sample's units, or a whole
+# block of samples for the element-wise activations).
 
-@_jit()
+@_jit
 def _sigmoid(z):
     """1 / (1 + exp(-z)) for a float64 z, without overflow."""
     if z >= 0:
@@ -66,83 +121,90 @@ def _sigmoid(z):
     return e / (1.0 + e)
 
 
-@_jit(inline="always")
-def _activate_segment(act, Z, zo, A, ao, n):
-    """A[ao:ao+n] = f(Z[zo:zo+n]): one sample's units of one layer."""
+@_jit
+def _activate_row(act, z, a):
+    """a = f(z); softmax: a_j = exp(z_j - max z) / sum_k exp(z_k - max z)."""
+    n = z.shape[0]
     if act == SOFTMAX:
-        z_max = Z[zo]
+        z_max = z[0]
         for j in range(1, n):
-            z_max = max(z_max, Z[zo + j])
-        total = Z.dtype.type(0)
+            z_max = max(z_max, z[j])
+        total = z.dtype.type(0)
         for j in range(n):
-            A[ao + j] = np.exp(Z[zo + j] - z_max)
-            total += A[ao + j]
+            a[j] = np.exp(z[j] - z_max)
+            total += a[j]
         for j in range(n):
-            A[ao + j] = A[ao + j] / total
-        return
-    slope = Z.dtype.type(LEAKY_SLOPE)
-    for j in range(n):
-        z = Z[zo + j]
-        if act == LINEAR:
-            A[ao + j] = z
-        elif act == SIGMOID:
-            A[ao + j] = _sigmoid(float(z))
-        elif act == TANH:
-            A[ao + j] = np.tanh(z)
-        elif act == RELU:
-            A[ao + j] = z if z > 0 else 0
-        else:
-            A[ao + j] = z if z > 0 else slope * z
+            a[j] = a[j] / total
+    elif act == LINEAR:
+        for j in range(n):
+            a[j] = z[j]
+    elif act == SIGMOID:
+        for j in range(n):
+            a[j] = _sigmoid(float(z[j]))
+    elif act == TANH:
+        for j in range(n):
+            a[j] = np.tanh(z[j])
+    elif act == RELU:
+        for j in range(n):
+            a[j] = z[j] if z[j] > 0 else 0
+    else:
+        slope = z.dtype.type(LEAKY_SLOPE)
+        for j in range(n):
+            a[j] = z[j] if z[j] > 0 else slope * z[j]
 
 
-@_jit(inline="always")
-def _activation_backward_segment(act, Z, zo, A, ao, dZ, do, n):
-    """dZ[do:do+n] *= f'(Z[zo:zo+n]) (in place: dZ holds dL/dA on entry).
-    Softmax: dZ_j = A_j (dA_j - sum_k dA_k A_k)."""
-    dA = dZ
+@_jit
+def _activation_backward_row(act, z, a, d):
+    """d *= f'(z), in place (d holds dL/dA on entry); softmax: d_j = a_j (d_j - sum_k d_k a_k)."""
+    n = z.shape[0]
     if act == SOFTMAX:
-        s = Z.dtype.type(0)
+        s = d.dtype.type(0)
         for j in range(n):
-            s += dA[do + j] * A[ao + j]
+            s += d[j] * a[j]
         for j in range(n):
-            dZ[do + j] = A[ao + j] * (dA[do + j] - s)
-        return
-    slope = Z.dtype.type(LEAKY_SLOPE)
-    for j in range(n):
-        z, a, g = Z[zo + j], A[ao + j], dA[do + j]
-        if act == LINEAR:
-            dZ[do + j] = g
-        elif act == SIGMOID:
-            dZ[do + j] = g * a * (1 - a)
-        elif act == TANH:
-            dZ[do + j] = g * (1 - a * a)
-        elif act == RELU:
-            dZ[do + j] = g if z > 0 else 0
-        else:
-            dZ[do + j] = g if z > 0 else slope * g
+            d[j] = a[j] * (d[j] - s)
+    elif act == SIGMOID:
+        for j in range(n):
+            d[j] *= a[j] * (1 - a[j])
+    elif act == TANH:
+        for j in range(n):
+            d[j] *= 1 - a[j] * a[j]
+    elif act == RELU:
+        for j in range(n):
+            d[j] = d[j] if z[j] > 0 else 0
+    elif act == LEAKY_RELU:
+        slope = d.dtype.type(LEAKY_SLOPE)
+        for j in range(n):
+            d[j] = d[j] if z[j] > 0 else slope * d[j]
 
 
-@_jit()
+@_jit
 def _activate(act, Z, A):
-    """A = f(Z) row by row, Z and A (m, n)."""
-    for i in range(Z.shape[0]):
-        _activate_segment(act, Z[i], 0, A[i], 0, Z.shape[1])
+    """A = f(Z), Z and A (m, n): as one block, but softmax row by row."""
+    if act == SOFTMAX:
+        for r in range(Z.shape[0]):
+            _activate_row(act, Z[r], A[r])
+    else:
+        _activate_row(act, Z.ravel(), A.ravel())
 
 
-@_jit()
-def _activation_backward(act, Z, A, dA, dZ):
-    """dZ = dA * f'(Z) row by row."""
-    dZ[...] = dA
-    for i in range(Z.shape[0]):
-        _activation_backward_segment(act, Z[i], 0, A[i], 0, dZ[i], 0, Z.shape[1])
+@_jit
+def _activation_backward(act, Z, A, D):
+    """D *= f'(Z) in place, all (m, n): as one block, but softmax row by row."""
+    if act == SOFTMAX:
+        for r in range(Z.shape[0]):
+            _activation_backward_row(act, Z[r], A[r], D[r])
+    else:
+        _activation_backward_row(act, Z.ravel(), A.ravel(), D.ravel())
 
 
 # ---------------------------------------------------------------- losses
-# Per sample: the output layer's k units sit at [o, o + k) of Z and A, the targets in Y[i].
-# Pairs (losses.OUTPUTS): cce has a softmax output; bce a sigmoid (fused) or a softmax one.
+# One sample: its output units z, a and targets y (1-D, k each). Pairs (losses.OUTPUTS): cce has
+# a softmax output; bce a sigmoid (fused, from the logits) or a softmax one (clipped logs).
 
-@_jit()
+@_jit
 def _loss_scale(loss, m, k):
+    """What the summed loss of m samples of k outputs is divided by."""
     if loss == SSE:
         return 1.0
     if loss == CCE:
@@ -150,144 +212,162 @@ def _loss_scale(loss, m, k):
     return float(m * k)
 
 
-@_jit(inline="always")
-def _sample_loss(loss, act, Z, zo, A, ao, Y, i, k):
-    """One sample's loss before scaling; bce on a sigmoid and cce from the logits."""
+@_jit
+def _row_loss(loss, act, z, a, y):
+    """One sample's loss before scaling (float64)."""
+    k = z.shape[0]
     total = 0.0
-    if loss == CCE:
-        z_max = Z[zo]
+    if loss == CCE:  # from the logits: log sum exp z - z_target
+        z_max = float(z[0])
         for j in range(1, k):
-            z_max = max(z_max, Z[zo + j])
+            z_max = max(z_max, float(z[j]))
         sum_exp = 0.0
         for j in range(k):
-            sum_exp += np.exp(Z[zo + j] - z_max)
+            sum_exp += np.exp(float(z[j]) - z_max)
         log_sum_exp = z_max + np.log(sum_exp)
         for j in range(k):
-            total += Y[i, j] * (log_sum_exp - Z[zo + j])
-        return total
-    for j in range(k):
-        a = float(A[ao + j])
-        y = float(Y[i, j])
-        if loss == MSE or loss == SSE:
-            total += (a - y) ** 2
-        elif act == SIGMOID:  # bce from the logit
-            z = float(Z[zo + j])
-            total += max(z, 0.0) - z * y + np.log1p(np.exp(-abs(z)))
-        else:  # bce on softmax outputs, clipped away from 0 and 1
-            a = min(max(a, LOG_EPS), 1.0 - LOG_EPS)
-            total -= y * np.log(a) + (1.0 - y) * np.log(1.0 - a)
+            total += y[j] * (log_sum_exp - z[j])
+    elif loss == MSE or loss == SSE:
+        for j in range(k):
+            total += (float(a[j]) - float(y[j])) ** 2
+    elif act == SIGMOID:  # bce from the logit
+        for j in range(k):
+            zj = float(z[j])
+            total += max(zj, 0.0) - zj * y[j] + np.log1p(np.exp(-abs(zj)))
+    else:  # bce on softmax outputs, clipped away from 0 and 1
+        for j in range(k):
+            aj = min(max(float(a[j]), LOG_EPS), 1.0 - LOG_EPS)
+            total -= y[j] * np.log(aj) + (1.0 - y[j]) * np.log(1.0 - aj)
     return total
 
 
-@_jit(inline="always")
-def _sample_delta(loss, act, Z, zo, A, ao, Y, i, k, scale, D, do):
-    """dL/dZ of one sample's output units into D[do:do+k]; ``scale`` divides the batch loss."""
-    fused = (loss == BCE and act == SIGMOID) or loss == CCE
-    for j in range(k):
-        a = float(A[ao + j])
-        y = float(Y[i, j])
-        if fused:
-            D[do + j] = (a - y) / scale
-        elif loss == MSE or loss == SSE:
-            D[do + j] = 2.0 * (a - y) / scale
-        elif LOG_EPS <= a <= 1.0 - LOG_EPS:  # bce on softmax outputs
-            D[do + j] = (a - y) / (a * (1.0 - a)) / scale
-        else:  # clipped: the loss is flat in a there
-            D[do + j] = 0.0
-    if not fused:
-        _activation_backward_segment(act, Z, zo, A, ao, D, do, k)
+@_jit
+def _row_delta(loss, act, z, a, y, scale, d):
+    """dL/dZ of one sample's output units into d; ``scale`` divides the batch loss."""
+    k = z.shape[0]
+    if (loss == BCE and act == SIGMOID) or loss == CCE:  # fused: (A - Y) / scale
+        for j in range(k):
+            d[j] = (a[j] - y[j]) / scale
+        return
+    if loss == MSE or loss == SSE:
+        for j in range(k):
+            d[j] = 2.0 * (a[j] - y[j]) / scale
+    else:  # bce on softmax outputs: flat where the log's argument is clipped
+        for j in range(k):
+            aj = float(a[j])
+            inside = LOG_EPS <= aj <= 1.0 - LOG_EPS
+            d[j] = (aj - y[j]) / (aj * (1.0 - aj)) / scale if inside else 0.0
+    _activation_backward_row(act, z, a, d)
 
 
-@_jit(inline="always")
-def _sample_correct(loss, A, o, Y, i, k):
+@_jit
+def _row_correct(loss, a, y):
     """bce: outputs on the right side of 0.5; cce: 1 if the largest output is the target."""
+    k = a.shape[0]
     correct = 0
     if loss == CCE:
         best = 0
         for j in range(1, k):
-            if A[o + j] > A[o + best]:
+            if a[j] > a[best]:
                 best = j
-        correct = 1 if Y[i, best] == 1 else 0
+        correct = 1 if y[best] == 1 else 0
     elif loss == BCE:
         for j in range(k):
-            predicted = 1.0 if A[o + j] > 0.5 else 0.0
-            correct += 1 if predicted == Y[i, j] else 0
+            predicted = 1.0 if a[j] > 0.5 else 0.0
+            correct += 1 if predicted == y[j] else 0
     return correct
 
 
-@_jit()
-def _loss_value(loss, act, Z, A, Y):
-    m, k = A.shape
-    total = 0.0
-    for r in range(m):
-        total += _sample_loss(loss, act, Z[r], 0, A[r], 0, Y, r, k)
-    return total / _loss_scale(loss, m, k)
-
-
-@_jit()
-def _output_delta(loss, act, Z, A, Y, dZ):
+@_jit
+def _batch_loss(loss, act, Z, A, Y, rows, D, each):
+    """``(loss, correct)`` of a batch: Z, A (m, k) its outputs, Y[rows[r]] sample r's targets;
+    dL/dZ into D (m, k) if it has rows; each sample's unscaled loss into ``each`` if it has
+    room."""
     m, k = A.shape
     scale = _loss_scale(loss, m, k)
-    for r in range(m):
-        _sample_delta(loss, act, Z[r], 0, A[r], 0, Y, r, k, scale, dZ[r], 0)
-
-
-@_jit()
-def _correct_count(loss, A, Y):
-    m, k = A.shape
+    value = 0.0
     correct = 0
     for r in range(m):
-        correct += _sample_correct(loss, A[r], 0, Y, r, k)
-    return correct
+        y = Y[rows[r]]
+        sample = _row_loss(loss, act, Z[r], A[r], y)
+        value += sample
+        if each.shape[0] > 0:
+            each[r] = sample
+        correct += _row_correct(loss, A[r], y)
+        if D.shape[0] > 0:
+            _row_delta(loss, act, Z[r], A[r], y, scale, D[r])
+    return value / scale, correct
 
 
 # ---------------------------------------------------------------- optimizer rules
 # ``rule`` is the contract's Rule. An element whose new value or new state would not be finite
 # keeps the old ones (the update reports it and training stops): weights never become NaN.
 
-@_jit()
-def _rule_range(rule, params, grads, lo, hi):
-    """One update of params[lo:hi] (``rule.step`` already advanced); 1 if all stayed finite."""
-    ok = True
+@_jit
+def _sgd_values(p, g, v, i, lr, momentum):
+    """SGD with momentum (Keras'): v = momentum v - lr g; w = w + v. Returns (w, v)."""
+    velocity = momentum * v[i] - lr * g[i]
+    return p[i] + velocity, velocity
+
+
+@_jit
+def _adam_values(p, g, m1, m2, i, lr, beta1, beta2, eps, c1, c2):
+    """Adam (Kingma & Ba): moments m, s of g, bias-corrected by c1, c2. Returns (w, m, s)."""
+    one = p.dtype.type(1)
+    m = beta1 * m1[i] + (one - beta1) * g[i]
+    s = beta2 * m2[i] + (one - beta2) * g[i] * g[i]
+    return p[i] - lr * (m / c1) / (np.sqrt(s / c2) + eps), m, s
+
+
+@_jit
+def _update(rule, params, grads):
+    """One update of params (``rule.step`` already advanced); True if all stayed finite.
+    Per rule, a read-only pass checks (it vectorizes), then a pass writes; where some new
+    value would not be finite, that pass writes only the finite elements. Hyperparameters are
+    cast to params' dtype first: float32 computes in float32, as the numpy backend does."""
     typed = params.dtype.type
+    v, s = rule.first, rule.second
+    lr, n, bad = typed(rule.lr), params.shape[0], 0
     if rule.code == OPT_SGD:
-        for i in range(lo, hi):
-            v = typed(rule.momentum * rule.first[i] - rule.lr * grads[i])
-            w = params[i] + v
-            good = np.isfinite(w) and np.isfinite(v)
-            rule.first[i] = v if good else rule.first[i]
-            params[i] = w if good else params[i]
-            ok &= good
-        return ok
+        momentum = typed(rule.momentum)
+        for i in range(n):
+            w, u = _sgd_values(params, grads, v, i, lr, momentum)
+            bad += (not np.isfinite(w)) + (not np.isfinite(u))
+        for i in range(n):
+            w, u = _sgd_values(params, grads, v, i, lr, momentum)
+            if bad == 0 or (np.isfinite(w) and np.isfinite(u)):
+                params[i], v[i] = w, u
+        return bad == 0
     t = rule.step[0]
-    correction1, correction2 = 1.0 - rule.beta1**t, 1.0 - rule.beta2**t
-    for i in range(lo, hi):
-        g = grads[i]
-        m = typed(rule.beta1 * rule.first[i] + (1.0 - rule.beta1) * g)
-        s = typed(rule.beta2 * rule.second[i] + (1.0 - rule.beta2) * g * g)
-        w = typed(params[i] - rule.lr * (m / correction1) / (math.sqrt(s / correction2)
-                                                            + rule.eps))
-        good = np.isfinite(w) and np.isfinite(m) and np.isfinite(s)
-        rule.first[i] = m if good else rule.first[i]
-        rule.second[i] = s if good else rule.second[i]
-        params[i] = w if good else params[i]
-        ok &= good
-    return ok
+    beta1, beta2, eps = typed(rule.beta1), typed(rule.beta2), typed(rule.eps)
+    c1, c2 = typed(1.0 - rule.beta1**t), typed(1.0 - rule.beta2**t)
+    for i in range(n):
+        w, m, q = _adam_values(params, grads, v, s, i, lr, beta1, beta2, eps, c1, c2)
+        bad += (not np.isfinite(w)) + (not np.isfinite(m)) + (not np.isfinite(q))
+    if bad == 0:
+        for i in range(n):
+            params[i], v[i], s[i] = _adam_values(params, grads, v, s, i, lr, beta1, beta2, eps,
+                                                 c1, c2)
+        return True
+    for i in range(n):
+        w, m, q = _adam_values(params, grads, v, s, i, lr, beta1, beta2, eps, c1, c2)
+        if np.isfinite(w) and np.isfinite(m) and np.isfinite(q):
+            params[i], v[i], s[i] = w, m, q
+    return False
 
 
-# ---------------------------------------------------------------- whole networks
-# One int64 table describes the layers; parameters are read from ``flat`` by offset. Two engines
-# run a batch through it in compiled code: sample by sample (loops over a layer's few units; one
-# small buffer in L1, no allocation: per-sample SGD) and a batch at a time (loops over the batch,
-# long and vectorized). The second also serves inference and the small layers after a wide one.
+# ---------------------------------------------------------------- the batch step
+# One int64 table describes the layers; W and b are views of ``flat`` at their offsets. The
+# work arrays hold, for a batch of up to ``batch`` samples, every layer's Z and A (rows of
+# samples, layer after layer), two delta blocks and the gathered inputs of a shuffled batch.
 
 N_IN, N_OUT, ACT, BIAS, W_AT, U_AT = 0, 1, 2, 3, 4, 5  # columns of the layer table
 
 
-@_jit()
+@_jit
 def _layer_table(net):
     """(layers, 6) int64: n_in, n_out, activation, bias, offset of W in flat, offset of the
-    layer's units among all units. A slice ``[first:]`` describes the layers from ``first`` on."""
+    layer's units among all units."""
     table = np.empty((net.acts.shape[0], 6), np.int64)
     w, u = 0, 0
     for layer in range(table.shape[0]):
@@ -298,594 +378,255 @@ def _layer_table(net):
     return table
 
 
-@_jit(inline="always")
-def _zero_gradients(table, grads):
-    """grads = 0 for the table's layers (the parameters before them are left alone)."""
-    for p in range(table[0, W_AT], grads.shape[0]):  # (a slice assignment would make a view)
-        grads[p] = 0
-
-
-# ---- sample by sample
-
-@_jit()
-def _scratch(table, example):
-    """One buffer: Z and A of every unit, then two delta segments as wide as the widest layer.
-    Returns (buffer, z_at, a_at, d_at, e_at)."""
+@_jit
+def _work(table, example, batch, gather):
+    """(Z, A, D, E, Xb, G1): Z and A of every unit of ``batch`` samples, two delta blocks as
+    wide as the widest layer, room for ``gather`` rows of inputs, and for the first layer's
+    weight gradient transposed."""
     units = table[-1, U_AT] + table[-1, N_OUT]
-    widest = max(table[:, N_OUT].max(), table[:, N_IN].max())
-    buffer = np.empty(2 * units + 2 * widest, example.dtype)
-    return buffer, 0, units, 2 * units, 2 * units + widest
+    widest = max(table[:, N_OUT].max(), table[1:, N_IN].max() if table.shape[0] > 1 else 0)
+    dtype = example.dtype
+    return (np.empty(batch * units, dtype), np.empty(batch * units, dtype),
+            np.empty(batch * widest, dtype), np.empty(batch * widest, dtype),
+            np.empty(gather * table[0, N_IN], dtype),
+            np.empty(table[0, N_IN] * table[0, N_OUT], dtype))
+
+
+@_jit
+def _first_gradient(X_batch, dZ, G1, dW):
+    """dW = X_batch.T @ dZ; for a skinny layer (n_out <= SKINNY) as (dZ.T @ X_batch).T, where
+    BLAS is faster (the transpose costs 1/m of the product)."""
+    m, n_in = X_batch.shape
+    n_out = dZ.shape[1]
+    if m * n_in * n_out < BLAS_MIN_WORK or n_out > SKINNY:
+        _product_tn(X_batch, dZ, dW)
+        return
+    GT = _block(G1, 0, n_out, n_in)
+    np.dot(dZ.T, X_batch, GT)
+    for k0 in range(0, n_in, 64):  # in blocks of inputs, so both sides stay in cache
+        for j in range(n_out):
+            for k in range(k0, min(k0 + 64, n_in)):
+                dW[k, j] = GT[j, k]
 
 
 @_jit(inline="always")
-def _sample_forward(flat, table, X, i, S, z_at, a_at):
-    """One sample, X[i], through every layer into S[z_at + unit], S[a_at + unit]."""
+def _block(buffer, at, m, n):
+    """buffer[at:at + m n] as an (m, n) array."""
+    return buffer[at:at + m * n].reshape((m, n))
+
+
+@_jit(inline="always")
+def _weights(flat, table, layer):
+    """(W, b) of a layer: views of flat, W (n_in, n_out), b (n_out,)."""
+    n_in, n_out, wo = table[layer, N_IN], table[layer, N_OUT], table[layer, W_AT]
+    return _block(flat, wo, n_in, n_out), flat[wo + n_in * n_out:wo + n_in * n_out + n_out]
+
+
+@_jit
+def _batch_inputs(X, rows, Xb):
+    """X[rows] (m, n_in): a view of X where the rows are consecutive, else gathered into Xb."""
+    m, n_in = rows.shape[0], X.shape[1]
+    first = rows[0]
+    consecutive = first + m <= X.shape[0]
+    for r in range(m):
+        if rows[r] != first + r:
+            consecutive = False
+            break
+    if consecutive:
+        return X[first:first + m]
+    batch = _block(Xb, 0, m, n_in)
+    for r in range(m):
+        batch[r] = X[rows[r]]
+    return batch
+
+
+@_jit
+def _forward(flat, table, X_batch, work):
+    """Z and A of every layer for the batch X_batch (m, n_in), into the work arrays."""
+    Zs, As = work[0], work[1]
+    batch = Zs.shape[0] // (table[-1, U_AT] + table[-1, N_OUT])
+    m = X_batch.shape[0]
+    inputs = X_batch
     for layer in range(table.shape[0]):
-        n_in, n_out, act = table[layer, N_IN], table[layer, N_OUT], table[layer, ACT]
-        wo, zo = table[layer, W_AT], table[layer, U_AT]
-        io = a_at + table[layer - 1, U_AT] if layer > 0 else 0
-        zs = uint64(z_at + zo)
-        for j in range(uint64(n_out)):
-            S[zs + j] = flat[uint64(wo + n_in * n_out) + j]
-        for k in range(n_in):  # row k of W is contiguous: the j loop vectorizes (unsigned
-            x = X[i, k] if layer == 0 else S[io + k]  # indices: no wraparound checks)
-            w = uint64(wo + k * n_out)
-            for j in range(uint64(n_out)):
-                S[zs + j] += x * flat[w + j]
-        _activate_segment(act, S, zs, S, a_at + zo, n_out)
+        n_out, at = table[layer, N_OUT], batch * table[layer, U_AT]
+        W, b = _weights(flat, table, layer)
+        Z, A = _block(Zs, at, m, n_out), _block(As, at, m, n_out)
+        _product(inputs, W, Z)
+        for r in range(m):
+            for j in range(n_out):
+                Z[r, j] += b[j]
+        _activate(table[layer, ACT], Z, A)
+        inputs = A
+    return inputs
 
 
 @_jit(inline="always")
-def _row_dot(flat, w, S, d, n):
-    """sum_j S[d + j] flat[w + j] for j < n: a row of W times a delta segment."""
-    w, d = uint64(w), uint64(d)
-    total = S.dtype.type(0)
-    for j in range(uint64(n)):
-        total += S[d + j] * flat[w + j]
-    return total
+def _output(table, work, m):
+    """(Z, A) of the output layer for a batch of m samples."""
+    batch = work[0].shape[0] // (table[-1, U_AT] + table[-1, N_OUT])
+    k, at = table[-1, N_OUT], batch * table[-1, U_AT]
+    return _block(work[0], at, m, k), _block(work[1], at, m, k)
 
 
-@_jit(inline="always")
-def _sample_backward(flat, table, dual, X, i, S, z_at, a_at, d_at, e_at, grads):
-    """Add the gradients of sample X[i] to ``grads``; S[d_at:] holds dL/dZ of the output. In
-    the dual form the first layer's weight gradient is dL/dZ on its row i (``dual_backward``)."""
+@_jit
+def _backward(flat, table, dual, X_batch, rows, work, grads):
+    """The gradients of every layer into ``grads`` from dL/dZ of the output (in work's first
+    delta block). In the dual form the first layer's weight gradient is 0 but for the batch's
+    rows: dW[rows[r]] = dL/dZ1 of sample r (``dual_backward``)."""
+    Zs, As, D, E = work[0], work[1], work[2], work[3]
+    batch = Zs.shape[0] // (table[-1, U_AT] + table[-1, N_OUT])
+    m = X_batch.shape[0]
     for layer in range(table.shape[0] - 1, -1, -1):
         n_in, n_out = table[layer, N_IN], table[layer, N_OUT]
-        wo = table[layer, W_AT]
-        io = table[layer - 1, U_AT] if layer > 0 else 0
-        d = uint64(d_at)
+        W, _ = _weights(flat, table, layer)
+        dW, db = _weights(grads, table, layer)
+        dZ = _block(D, 0, m, n_out)
         if layer == 0 and dual:
-            w = uint64(wo + i * n_out)
-            for j in range(uint64(n_out)):
-                grads[w + j] += S[d + j]
-        else:
-            for k in range(n_in):
-                a = X[i, k] if layer == 0 else S[a_at + io + k]
-                w = uint64(wo + k * n_out)
-                for j in range(uint64(n_out)):
-                    grads[w + j] += a * S[d + j]
-        if table[layer, BIAS]:
-            w = uint64(wo + n_in * n_out)
-            for j in range(uint64(n_out)):
-                grads[w + j] += S[d + j]
-        if layer == 0:
-            break
-        for k in range(n_in):
-            S[e_at + k] = _row_dot(flat, wo + k * n_out, S, d, n_out)
-        _activation_backward_segment(table[layer - 1, ACT], S, z_at + io, S, a_at + io, S, e_at,
-                                     n_in)
-        d_at, e_at = e_at, d_at
-
-
-@_jit()
-def _batch_gradients(flat, table, dual, loss, X, Y, rows, scratch, grads):
-    """``(loss, correct)`` of the batch X[rows] with its targets Y[rows], sample by sample;
-    its gradient into ``grads``."""
-    S, z_at, a_at, d_at, e_at = scratch
-    last = table.shape[0] - 1
-    k, o, act = table[last, N_OUT], table[last, U_AT], table[last, ACT]
-    scale = _loss_scale(loss, rows.shape[0], k)
-    _zero_gradients(table, grads)
-    value = 0.0
-    correct = 0
-    for r in range(rows.shape[0]):
-        i = rows[r]
-        _sample_forward(flat, table, X, i, S, z_at, a_at)
-        value += _sample_loss(loss, act, S, z_at + o, S, a_at + o, Y, i, k)
-        correct += _sample_correct(loss, S, a_at + o, Y, i, k)
-        _sample_delta(loss, act, S, z_at + o, S, a_at + o, Y, i, k, scale, S, d_at)
-        _sample_backward(flat, table, dual, X, i, S, z_at, a_at, d_at, e_at, grads)
-    return value / scale, correct
-
-
-# ---- a batch at a time, features first: Zt[unit, r], At[unit, r] for the batch's sample r
-
-@_jit()
-def _columns(table, example, batch):
-    """The work arrays for batches of up to ``batch`` samples: Zt and At (units, batch), two
-    delta blocks D and E (widest, batch), a column buffer, and, where the first layer is large,
-    its weights transposed WT and the batch's first products Z1 (batch, n_1), made by tiles."""
-    units = table[-1, U_AT] + table[-1, N_OUT]
-    widest = max(table[:, N_OUT].max(), table[:, N_IN].max())
-    Zt = np.empty((units, batch), example.dtype)
-    D = np.empty((widest, batch), example.dtype)
-    n_in, n_out = table[0, N_IN], table[0, N_OUT]
-    tiles = batch >= 2 and n_in * n_out > SMALL_LAYER
-    WT = np.empty((n_out if tiles else 0, n_in), example.dtype)
-    Z1 = np.empty((batch if tiles else 0, n_out), example.dtype)
-    return (Zt, np.empty_like(Zt), D, np.empty_like(D), np.empty(3 * widest, example.dtype),
-            WT, Z1)
-
-
-@_jit()
-def _activate_rows(act, Zt, At, u, n, m, col):
-    """At[u:u+n, :m] = f(Zt[u:u+n, :m]): row by row, but softmax sample by sample."""
-    if act != SOFTMAX:
-        for j in range(n):
-            _activate_segment(act, Zt[u + j], 0, At[u + j], 0, m)
-        return
-    for r in range(m):
-        for j in range(n):
-            col[j] = Zt[u + j, r]
-        _activate_segment(act, col, 0, col, n, n)
-        for j in range(n):
-            At[u + j, r] = col[n + j]
-
-
-@_jit()
-def _backward_rows(act, Zt, At, u, E, n, m, col):
-    """E[:n, :m] *= f'(Zt[u:u+n, :m]) (E holds dL/dA): row by row, but softmax by samples."""
-    if act != SOFTMAX:
-        for j in range(n):
-            _activation_backward_segment(act, Zt[u + j], 0, At[u + j], 0, E[j], 0, m)
-        return
-    for r in range(m):
-        for j in range(n):
-            col[j], col[n + j] = At[u + j, r], E[j, r]
-        _activation_backward_segment(act, col, 0, col, 0, col, n, n)
-        for j in range(n):
-            E[j, r] = col[n + j]
-
-
-@_jit()
-def _columns_forward(flat, table, X, rows, work):
-    """Zt, At of every layer for the batch X[rows]."""
-    Zt, At, _, _, col, WT, Z1 = work
-    m = rows.shape[0]
-    n_in, n_out, wo, u = table[0, N_IN], table[0, N_OUT], table[0, W_AT], table[0, U_AT]
-    if Z1.shape[0] > 0:  # the first layer by tiles
-        for k in range(n_in):
-            for j in range(n_out):
-                WT[j, k] = flat[wo + k * n_out + j]
-        for r in range(m):
-            for j in range(n_out):
-                Z1[r, j] = flat[wo + n_in * n_out + j]
-        _matmul_nt_rows(X, rows, WT, Z1)
-        for r in range(m):
-            for j in range(n_out):
-                Zt[u + j, r] = Z1[r, j]
-    else:  # sample by sample, W's rows contiguous
-        for r in range(m):
-            i = rows[r]
-            for j in range(n_out):
-                col[j] = flat[wo + n_in * n_out + j]
-            for k in range(n_in):
-                x, w = X[i, k], uint64(wo + k * n_out)
-                for j in range(uint64(n_out)):
-                    col[j] += x * flat[w + j]
-            for j in range(n_out):
-                Zt[u + j, r] = col[j]
-    _activate_rows(table[0, ACT], Zt, At, u, n_out, m, col)
-    for layer in range(1, table.shape[0]):
-        n_in, n_out, wo = table[layer, N_IN], table[layer, N_OUT], table[layer, W_AT]
-        u, p = table[layer, U_AT], table[layer - 1, U_AT]
-        for j in range(n_out):
-            bias = flat[wo + n_in * n_out + j]
+            dW[...] = 0
             for r in range(m):
-                Zt[u + j, r] = bias
-            for k in range(n_in):
-                w = flat[wo + k * n_out + j]
-                for r in range(m):
-                    Zt[u + j, r] += w * At[p + k, r]
-        _activate_rows(table[layer, ACT], Zt, At, u, n_out, m, col)
-
-
-@_jit()
-def _columns_loss(loss, table, Y, rows, work, each):
-    """``(loss, correct)`` of the batch (targets Y[rows]) from the last layer's Zt, At, sample
-    by sample; dL/dZ of the output into D; each sample's loss (unscaled) into ``each`` if it
-    has room."""
-    Zt, At, D, _, col, _, _ = work
-    m = rows.shape[0]
-    last = table.shape[0] - 1
-    k, o, act = table[last, N_OUT], table[last, U_AT], table[last, ACT]
-    scale = _loss_scale(loss, m, k)
-    value = 0.0
-    correct = 0
-    for r in range(m):
-        i = rows[r]
-        for j in range(k):
-            col[j], col[k + j] = Zt[o + j, r], At[o + j, r]
-        sample = _sample_loss(loss, act, col, 0, col, k, Y, i, k)
-        value += sample
-        if each.shape[0] > 0:
-            each[r] = sample
-        correct += _sample_correct(loss, col, k, Y, i, k)
-        _sample_delta(loss, act, col, 0, col, k, Y, i, k, scale, col, 2 * k)
-        for j in range(k):
-            D[j, r] = col[2 * k + j]
-    return value / scale, correct
-
-
-@_jit()
-def _columns_backward(flat, table, dual, X, rows, work, grads, dX):
-    """The gradients of the table's layers into ``grads`` (zero before), from dL/dZ of the
-    output in D; in the dual form the first layer's goes to the samples' rows. dX[r] =
-    dL/dX[rows[r]] if dX has rows."""
-    Zt, At, D, E, col, _, _ = work
-    m = rows.shape[0]
-    _zero_gradients(table, grads)
-    for layer in range(table.shape[0] - 1, -1, -1):
-        n_in, n_out, wo = table[layer, N_IN], table[layer, N_OUT], table[layer, W_AT]
-        if table[layer, BIAS]:
-            for j in range(n_out):
-                total = D.dtype.type(0)
-                for r in range(m):
-                    total += D[j, r]
-                grads[wo + n_in * n_out + j] = total
-        if layer == 0:
-            for r in range(m):
-                i = rows[r]
-                if dual:  # the gradient goes to the sample's row of C
-                    for j in range(n_out):
-                        grads[wo + i * n_out + j] += D[j, r]
-                    continue
                 for j in range(n_out):
-                    col[j] = D[j, r]
-                for k in range(n_in):
-                    x, w = X[i, k], uint64(wo + k * n_out)
-                    for j in range(uint64(n_out)):
-                        grads[w + j] += x * col[j]
-                if dX.shape[0] > 0:
-                    for k in range(n_in):
-                        dX[r, k] = _row_dot(flat, wo + k * n_out, col, 0, n_out)
-            return
-        p = table[layer - 1, U_AT]
-        for kk in range(n_in):
-            for j in range(n_out):
-                total = D.dtype.type(0)
-                for r in range(m):
-                    total += At[p + kk, r] * D[j, r]
-                grads[wo + kk * n_out + j] = total
+                    dW[rows[r], j] += dZ[r, j]
+        elif layer == 0:
+            _first_gradient(X_batch, dZ, work[5], dW)
+        else:
+            _product_tn(_block(As, batch * table[layer - 1, U_AT], m, n_in), dZ, dW)
+        db[:] = 0
+        if table[layer, BIAS]:
             for r in range(m):
-                E[kk, r] = 0
-            for j in range(n_out):
-                w = flat[wo + kk * n_out + j]
-                for r in range(m):
-                    E[kk, r] += w * D[j, r]
-        _backward_rows(table[layer - 1, ACT], Zt, At, p, E, n_in, m, col)
-        D, E = E, D
+                db += dZ[r]
+        if layer > 0:
+            at = batch * table[layer - 1, U_AT]
+            dA = _block(E, 0, m, n_in)
+            _product_nt(dZ, W, dA)
+            _activation_backward(table[layer - 1, ACT], _block(Zs, at, m, n_in),
+                                 _block(As, at, m, n_in), dA)
+            D, E = E, D
 
 
-@_jit()
-def _forward_chunk(flat, net, X, Z, A, lo, hi):
-    """Z[r], A[r] = the output layer's Z and A for X[r], lo <= r < hi, a batch at a time."""
-    table = _layer_table(net)
-    rows = np.arange(lo, hi)
-    work = _columns(table, flat, hi - lo)
-    _columns_forward(flat, table, X, rows, work)
-    o, k = table[-1, U_AT], table[-1, N_OUT]
-    for r in range(hi - lo):
-        for j in range(k):
-            Z[lo + r, j], A[lo + r, j] = work[0][o + j, r], work[1][o + j, r]
-
-
-@_jit()
-def _evaluate_chunk(flat, net, loss, X, Y, each, lo, hi):
-    """The loss of each sample lo <= r < hi into each[r] (unscaled); returns their correct
-    predictions."""
-    table = _layer_table(net)
-    rows = np.arange(lo, hi)
-    work = _columns(table, flat, hi - lo)
-    _columns_forward(flat, table, X, rows, work)
-    return _columns_loss(loss, table, Y, rows, work, each[lo:hi])[1]
-
-
-@_jit()
-def _gradients_columns(flat, net, first, loss, X, rows, Y, grads, dX):
-    """``(loss, correct)`` of the batch X[rows], Y[rows] through the layers from ``first`` on (X
-    their input): their gradients into ``grads``, dL/dX into dX (m, n) if it has rows."""
-    table = _layer_table(net)[first:]
+@_jit
+def _step(flat, table, dual, loss, X, Y, rows, work, grads):
+    """``(loss, correct)`` of the batch X[rows], Y[rows]; its gradient into ``grads``."""
+    X_batch = _batch_inputs(X, rows, work[4])
+    _forward(flat, table, X_batch, work)
     m = rows.shape[0]
-    work = _columns(table, flat, m)
-    _columns_forward(flat, table, X, rows, work)
-    value, correct = _columns_loss(loss, table, Y, rows, work, np.empty(0))
-    _columns_backward(flat, table, net.dual if first == 0 else 0, X, rows, work, grads, dX)
+    Z, A = _output(table, work, m)
+    value, correct = _batch_loss(loss, table[-1, ACT], Z, A, Y, rows,
+                                 _block(work[2], 0, m, Z.shape[1]), np.empty(0))
+    _backward(flat, table, dual, X_batch, rows, work, grads)
     return value, correct
 
 
-# ---- whole epochs
+# ---------------------------------------------------------------- entry points
 
-@_jit(inline="always")
-def _epochs(flat, net, loss, X, Y, orders, batch_size, rule, out, columns):
-    """One epoch of updates per row of ``orders``, batches, layers and optimizer in one
-    compiled call: the contract's ``train_epochs``, a batch at a time (``columns``) or sample
-    by sample. ``columns`` is a constant in each caller, so each compiles one engine only."""
+@_jit
+def _train_epochs(flat, net, loss, X, Y, orders, batch_size, rule, out):
+    """One epoch of updates per row of ``orders`` (the samples in that order, in batches), the
+    contract's ``train_epochs`` in one call. ``out[e] = (loss, correct)`` of epoch e (the batch
+    losses weighted by batch size over the sample count; sse: added). Returns the epochs
+    completed: fewer when a batch's loss (its update not applied) or an update is not finite."""
     table = _layer_table(net)
-    batch = min(batch_size, orders.shape[1])
-    scratch = _scratch(table, flat)
-    work = _columns(table, flat, batch if columns else 0)
-    grads = np.empty_like(flat)
-    no_input_gradient = np.empty((0, 0), flat.dtype)
-    no_losses = np.empty(0)  # (float64, as evaluate's: one compiled _columns_loss)
     n = orders.shape[1]
+    batch = min(batch_size, n)
+    work = _work(table, flat, batch, batch)
+    grads = np.empty_like(flat)
     for e in range(orders.shape[0]):
         total = 0.0
         correct = 0
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
-            rows = orders[e][start:stop]
-            if columns:
-                _columns_forward(flat, table, X, rows, work)
-                value, batch_correct = _columns_loss(loss, table, Y, rows, work, no_losses)
-                _columns_backward(flat, table, net.dual, X, rows, work, grads, no_input_gradient)
-            else:
-                value, batch_correct = _batch_gradients(flat, table, net.dual, loss, X, Y, rows,
-                                                        scratch, grads)
+            value, batch_correct = _step(flat, table, net.dual, loss, X, Y,
+                                         orders[e, start:stop], work, grads)
             if not np.isfinite(value):  # stop before this batch's update
                 out[e, 0], out[e, 1] = value, correct
                 return e
             correct += batch_correct
             total += value if loss == SSE else value * (stop - start)
             rule.step[0] += 1
-            if not _rule_range(rule, flat, grads, 0, flat.shape[0]):
+            if not _update(rule, flat, grads):
                 out[e, 0], out[e, 1] = value, correct
                 return e
         out[e, 0], out[e, 1] = (total if loss == SSE else total / n), correct
     return orders.shape[0]
 
 
-@_jit()
-def _train_epochs_samples(flat, net, loss, X, Y, orders, batch_size, rule, out):
-    return _epochs(flat, net, loss, X, Y, orders, batch_size, rule, out, False)
+@_jit
+def _gradients(flat, net, loss, X, Y, grads):
+    """``(loss, correct)`` of X, Y as one batch; its gradient into ``grads``."""
+    table = _layer_table(net)
+    m = X.shape[0]
+    work = _work(table, flat, m, 0)
+    return _step(flat, table, net.dual, loss, X, Y, np.arange(m), work, grads)
 
 
-@_jit()
-def _train_epochs_columns(flat, net, loss, X, Y, orders, batch_size, rule, out):
-    return _epochs(flat, net, loss, X, Y, orders, batch_size, rule, out, True)
+@_jit
+def _forward_rows(flat, net, X, Z, A):
+    """Z, A (m, k) = the output layer's Z and A for X (m, n_in), CHUNK_ROWS at a time."""
+    table = _layer_table(net)
+    m = X.shape[0]
+    work = _work(table, flat, min(m, CHUNK_ROWS), 0)
+    for start in range(0, m, CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, m)
+        _forward(flat, table, X[start:stop], work)
+        Z_out, A_out = _output(table, work, stop - start)
+        Z[start:stop] = Z_out
+        A[start:stop] = A_out
 
 
-# ---------------------------------------------------------------- products (register tiles)
-# C[i, j] += sum_t A[rows[i], t] B[j, t]: both operands are read along contiguous rows, and a
-# 2 x 4 tile of C stays in registers over a block of t (8 independent sums that LLVM vectorizes
-# along t), so each loaded value feeds two or four multiply-adds. (Measured on AVX2: 2 x 4 tiles
-# 11.7 GMAC/s a core in float64, 23 in float32, against 9.4 and 20.5 for 4 x 4, whose 16 sums
-# and 8 loads outgrow the 16 vector registers; blocks of 2048 values of t best of 128-12288.)
-# One routine serves the forward product (A = inputs, B = W transposed) and the input gradient
-# (A = dZ, B = W); the weight gradient has tiles of its own (``_gradient_block``). Indices are
-# unsigned so that Numba adds no negative-index wraparound, which would stop the vectorizer; no
-# views are made, since two threads taking views of one array contend for its reference count.
-
-T_BLOCK = 2048  # values of a row of A and B per block of the reduction
-SMALL_LAYER = 256  # n_in * n_out up to which plain loops beat the tiles
-BLOCK_BYTES = 2048  # of a row of X per block of inputs (256 float64 or 512 float32 values)
-ALIGN = 64  # bytes: a cache line, one 512-bit vector
-
-
-@_jit(inline="always")
-def _aligned_matrix(rows, cols, example):
-    """An empty (rows, cols) array like ``example``'s dtype, its data aligned to ALIGN bytes."""
-    size = example.itemsize
-    raw = np.empty(rows * cols + ALIGN // size, example.dtype)
-    offset = (ALIGN - raw.ctypes.data % ALIGN) % ALIGN // size
-    return raw[offset:offset + rows * cols].reshape((rows, cols))
+@_jit
+def _evaluate(flat, net, loss, X, Y):
+    """``(loss, correct)`` of the network on X, Y, CHUNK_ROWS at a time (float64 sums)."""
+    table = _layer_table(net)
+    m, k = X.shape[0], Y.shape[1]
+    work = _work(table, flat, min(m, CHUNK_ROWS), 0)
+    each = np.empty(min(m, CHUNK_ROWS))
+    no_delta = np.empty((0, k), flat.dtype)
+    total = 0.0
+    correct = 0
+    for start in range(0, m, CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, m)
+        _forward(flat, table, X[start:stop], work)
+        Z, A = _output(table, work, stop - start)
+        correct += _batch_loss(loss, table[-1, ACT], Z, A, Y, np.arange(start, stop), no_delta,
+                               each)[1]
+        for r in range(stop - start):
+            total += each[r]
+    return total / _loss_scale(loss, m, k), correct
 
 
-@_jit(inline="always")
-def _tile2x4(A, rows, i, B, j, t0, t1, C):
-    """C[i:i+2, j:j+4] += A[rows[i:i+2], t0:t1] @ B[j:j+4, t0:t1].T"""
-    a0, a1 = uint64(rows[i]), uint64(rows[i + 1])
-    b0, b1, b2, b3 = uint64(j), uint64(j + 1), uint64(j + 2), uint64(j + 3)
-    z = A.dtype.type(0)
-    s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = z
-    for t in range(uint64(t0), uint64(t1)):
-        x0, x1 = A[a0, t], A[a1, t]
-        y0, y1, y2, y3 = B[b0, t], B[b1, t], B[b2, t], B[b3, t]
-        s00 += x0 * y0
-        s01 += x0 * y1
-        s02 += x0 * y2
-        s03 += x0 * y3
-        s10 += x1 * y0
-        s11 += x1 * y1
-        s12 += x1 * y2
-        s13 += x1 * y3
-    C[i, j] += s00
-    C[i, j + 1] += s01
-    C[i, j + 2] += s02
-    C[i, j + 3] += s03
-    C[i + 1, j] += s10
-    C[i + 1, j + 1] += s11
-    C[i + 1, j + 2] += s12
-    C[i + 1, j + 3] += s13
+# ---------------------------------------------------------------- one layer (the contract's ops)
+
+@_jit
+def _dense_forward(X, W, b, act, Z, A):
+    """Z = X @ W + b;  A = f(Z)."""
+    _product(X, W, Z)
+    for r in range(Z.shape[0]):
+        Z[r] += b
+    _activate(act, Z, A)
 
 
-@_jit(inline="always")
-def _dot1(A, a, B, b, t0, t1):
-    """sum_t A[a, t] B[b, t] over t0 <= t < t1."""
-    a, b = uint64(a), uint64(b)
-    total = A.dtype.type(0)
-    for t in range(uint64(t0), uint64(t1)):
-        total += A[a, t] * B[b, t]
-    return total
-
-
-@_jit(inline="always")
-def _tile2x1(A, rows, i, B, j, t0, t1, C):
-    """C[i:i+2, j] += A[rows[i:i+2], t0:t1] @ B[j, t0:t1]: an edge column, two sums."""
-    a0, a1, b = uint64(rows[i]), uint64(rows[i + 1]), uint64(j)
-    s0 = s1 = A.dtype.type(0)
-    for t in range(uint64(t0), uint64(t1)):
-        y = B[b, t]
-        s0 += A[a0, t] * y
-        s1 += A[a1, t] * y
-    C[i, j] += s0
-    C[i + 1, j] += s1
-
-
-@_jit()
-def _matmul_nt_rows(A, rows, B, C):
-    """C[i, :] += A[rows[i]] @ B.T for every i (2 x 4 tiles, then edges), the reduction in
-    blocks of T_BLOCK."""
-    n, width = B.shape
-    m = rows.shape[0]
-    for t0 in range(0, width, T_BLOCK):
-        t1 = min(t0 + T_BLOCK, width)
-        i = 0
-        while i + 2 <= m:
-            j = 0
-            while j + 4 <= n:
-                _tile2x4(A, rows, i, B, j, t0, t1, C)
-                j += 4
-            for edge in range(j, n):
-                _tile2x1(A, rows, i, B, edge, t0, t1, C)
-            i += 2
-        for rest in range(i, m):
-            for j in range(n):
-                C[rest, j] += _dot1(A, rows[rest], B, j, t0, t1)
-
-
-@_jit()
-def _transpose_into(W, WT, lo, hi):
-    """WT[:, lo:hi] = W[lo:hi].T, in blocks of 64 rows of W, so reads and writes stay in cache."""
-    n_out = W.shape[1]
-    for k0 in range(lo, hi, 64):
-        k1 = min(k0 + 64, hi)
-        for j in range(n_out):
-            for k in range(k0, k1):
-                WT[j, k] = W[k, j]
-
-
-@_jit()
-def _dense_forward_chunk(X, rows, W, b, act, WT, Z, A, r0, r1):
-    """Z[r] = X[rows[r]] @ W + b;  A = f(Z), for r0 <= r < r1. Large layers read WT, W
-    transposed (n_out, n_in), so both tile operands are read along rows."""
-    n_in, n_out = W.shape
-    if n_in * n_out <= SMALL_LAYER:
-        for r in range(r0, r1):
-            x = X[rows[r]]
-            for j in range(n_out):
-                z = b[j]
-                for k in range(n_in):
-                    z += x[k] * W[k, j]
-                Z[r, j] = z
-    else:
-        for r in range(r0, r1):
-            Z[r] = b
-        _matmul_nt_rows(X, rows[r0:r1], WT, Z[r0:r1])
-    _activate(act, Z[r0:r1], A[r0:r1])
-
-
-@_jit()
-def _dense_backward_input_chunk(dZ, W, dX, ident, r0, r1):
-    """dX[r] = dZ[r] @ W.T for r0 <= r < r1: the forward's tiles, with W's rows as the second
-    operand (``ident`` = arange(m): the tiles read their first operand through a row index)."""
-    n_in, n_out = W.shape
-    if n_in * n_out <= SMALL_LAYER:
-        for r in range(r0, r1):
-            for k in range(n_in):
-                total = dX.dtype.type(0)
-                for j in range(n_out):
-                    total += dZ[r, j] * W[k, j]
-                dX[r, k] = total
-    else:
-        dX[r0:r1] = 0
-        _matmul_nt_rows(dZ, ident[r0:r1], W, dX[r0:r1])
-
-
-@_jit(inline="always")
-def _gradient_tile6x2(X, rows, r, dZ, j, kb, w, G):
-    """G[j:j+2, t] += sum over six samples X[rows[r+s], kb+t] dZ[r+s, j:j+2], t < w: twelve
-    multiply-adds per six loads of X and two of G, vectorized along t."""
-    i0, i1, i2 = uint64(rows[r]), uint64(rows[r + 1]), uint64(rows[r + 2])
-    i3, i4, i5 = uint64(rows[r + 3]), uint64(rows[r + 4]), uint64(rows[r + 5])
-    a0, b0, a1, b1 = dZ[r, j], dZ[r, j + 1], dZ[r + 1, j], dZ[r + 1, j + 1]
-    a2, b2, a3, b3 = dZ[r + 2, j], dZ[r + 2, j + 1], dZ[r + 3, j], dZ[r + 3, j + 1]
-    a4, b4, a5, b5 = dZ[r + 4, j], dZ[r + 4, j + 1], dZ[r + 5, j], dZ[r + 5, j + 1]
-    g0, g1 = uint64(j), uint64(j + 1)
-    k = uint64(kb)
-    for t in range(w):
-        x0, x1, x2 = X[i0, k + t], X[i1, k + t], X[i2, k + t]
-        x3, x4, x5 = X[i3, k + t], X[i4, k + t], X[i5, k + t]
-        G[g0, t] += x0 * a0 + x1 * a1 + x2 * a2 + x3 * a3 + x4 * a4 + x5 * a5
-        G[g1, t] += x0 * b0 + x1 * b1 + x2 * b2 + x3 * b3 + x4 * b4 + x5 * b5
-
-
-@_jit(inline="always")
-def _gradient_tile6x1(X, rows, r, dZ, j, kb, w, G):
-    """G[j, t] += sum over six samples X[rows[r+s], kb+t] dZ[r+s, j]: an odd last output."""
-    i0, i1, i2 = uint64(rows[r]), uint64(rows[r + 1]), uint64(rows[r + 2])
-    i3, i4, i5 = uint64(rows[r + 3]), uint64(rows[r + 4]), uint64(rows[r + 5])
-    a0, a1, a2 = dZ[r, j], dZ[r + 1, j], dZ[r + 2, j]
-    a3, a4, a5 = dZ[r + 3, j], dZ[r + 4, j], dZ[r + 5, j]
-    g, k = uint64(j), uint64(kb)
-    for t in range(w):
-        G[g, t] += (X[i0, k + t] * a0 + X[i1, k + t] * a1 + X[i2, k + t] * a2
-                    + X[i3, k + t] * a3 + X[i4, k + t] * a4 + X[i5, k + t] * a5)
-
-
-@_jit(inline="always")
-def _gradient_block(X, rows, dZ, G, kb, w):
-    """G[:, :w] = (X[rows, kb:kb+w].T @ dZ).T: the weight gradient of w inputs, transposed
-    (n_out, w), so that 6 x 2 tiles of samples x outputs add into it along the inputs."""
-    m, n_out = dZ.shape
-    w = uint64(w)
-    for j in range(n_out):
-        for t in range(w):
-            G[j, t] = 0
-    r = 0
-    while r + 6 <= m:
-        j = 0
-        while j + 2 <= n_out:
-            _gradient_tile6x2(X, rows, r, dZ, j, kb, w, G)
-            j += 2
-        if j < n_out:
-            _gradient_tile6x1(X, rows, r, dZ, j, kb, w, G)
-        r += 6
-    for s in range(r, m):
-        i, k = uint64(rows[s]), uint64(kb)
-        for j in range(n_out):
-            d, g = dZ[s, j], uint64(j)
-            for t in range(w):
-                G[g, t] += X[i, k + t] * d
-
-
-@_jit()
-def _dense_backward_weights_chunk(X, rows, dZ, dW, b0, b1):
-    """dW[k] = sum_r X[rows[r], k] dZ[r] for the inputs k of blocks b0 <= blk < b1 (a block:
-    BLOCK_BYTES of a row of X). X is read in place, whatever the rows; G stays in cache."""
-    n_in, n_out = dW.shape
-    width = BLOCK_BYTES // X.itemsize
-    G = _aligned_matrix(n_out, width, dW)
-    for blk in range(b0, b1):
-        kb = blk * width
-        w = min(width, n_in - kb)
-        _gradient_block(X, rows, dZ, G, kb, w)
-        for t in range(w):
-            for j in range(n_out):
-                dW[kb + t, j] = G[j, t]
-
-
-@_jit()
-def _rows_gradient(dZ, rows, dW):
-    """dW = 0;  dW[rows[r]] += dZ[r]: the dual form's first-layer weight gradient."""
-    dW[...] = 0
-    for r in range(dZ.shape[0]):
-        for j in range(dZ.shape[1]):
-            dW[rows[r], j] += dZ[r, j]
-
-
-@_jit()
-def _column_sums_into(dZ, db):
+@_jit
+def _dense_backward(dZ, X, W, dW, db, dX):
+    """dW = X.T @ dZ;  db = column sums of dZ;  dX = dZ @ W.T if dX has rows."""
+    _product_tn(X, dZ, dW)
     db[:] = 0
     for r in range(dZ.shape[0]):
         db += dZ[r]
+    if dX.shape[0] > 0:
+        _product_nt(dZ, W, dX)
+
+
+@_jit
+def _dual_backward(dZ, rows, dW, db):
+    """dW = 0 but dW[rows[r]] += dZ[r];  db = column sums of dZ."""
+    dW[...] = 0
+    db[:] = 0
+    for r in range(dZ.shape[0]):
+        for j in range(dZ.shape[1]):
+            dW[rows[r], j] += dZ[r, j]
+        db += dZ[r]
+
+
+@_jit
+def _output_delta(loss, act, Z, A, Y, dZ):
+    """dL/dZ of the output layer, (m, k)."""
+    _batch_loss(loss, act, Z, A, Y, np.arange(Z.shape[0]), dZ, np.empty(0))
