@@ -2,9 +2,10 @@
 
 Each workload has rows (``runners``): a label, and a function of the dtype that returns a
 ``Case``: the callable that runs one unit of work, its FLOPs and the samples it covers. Labels
-are backends ("loop", "numpy", "numba"), a backend with a forced engine ("numba samples"), a
-fit in the primal form ("numba primal"), what ``backend="auto"`` picks ("auto"), or "course":
-the Coursera course's own plain NumPy code for the deep cat model. Kernel workloads time what a
+are backends ("loop", "numpy", "numba"), a fit in the primal form ("numba primal"), what
+``backend="auto"`` picks ("auto"), "course": the Coursera course's own plain NumPy code for the
+deep cat model, "blas floor": the dual cat fit's products alone, or "pytorch": the same epoch in
+PyTorch CPU (skipped where torch is not installed). Kernel workloads time what a
 fit runs per epoch (``train_epochs``, inputs prepared once as fit does); fit workloads time
 ``fit`` itself, end to end (the dual form's Gram matrix included), after a one-epoch fit that
 compiles what it needs. The loop backend runs the cat kernels on ``LOOP_SAMPLES`` samples only;
@@ -252,25 +253,125 @@ def stream_epoch(where):
     return case
 
 
-def mnist_epoch(name):
+# (workload, sizes, activations, loss, samples, batch, optimizer): nets trained through fit, one
+# epoch a round, on synthetic data, against the numpy backend and PyTorch CPU.
+SHAPES = {
+    "mnist_epoch": ((784, 128, 10), ("relu", "softmax"), "cce", 10000, 64, "adam"),
+    "mnist_epoch_batch256": ((784, 128, 10), ("relu", "softmax"), "cce", 10000, 256, "adam"),
+    "spiral_epoch_minibatch32": ((2, 100, 3), ("relu", "softmax"), "cce", 300, 32, "sgd"),
+    "small_epoch_batch32": ((100, 64, 10), ("relu", "softmax"), "cce", 2000, 32, "adam"),
+    "deep_epoch_batch128": ((256, 256, 256, 1), ("relu", "relu", "sigmoid"), "bce", 4000, 128,
+                            "momentum"),
+    "wide_epoch_batch512": ((3000, 200, 1), ("relu", "linear"), "mse", 4000, 512, "adam"),
+}
+OPTIMIZERS = {"adam": lambda: fastnn.Adam(), "sgd": lambda: fastnn.SGD(0.1),
+              "momentum": lambda: fastnn.SGD(0.01, momentum=0.9)}
+
+
+def _shape_data(workload, dtype):
+    sizes, _, loss, n, _, _ = SHAPES[workload]
+    key = (workload, dtype)
+    if key not in _cache:
+        rng = np.random.default_rng(0)
+        X = rng.random((n, sizes[0])).astype(dtype)
+        if loss == "cce":
+            y = rng.integers(0, sizes[-1], n)
+        elif loss == "bce":
+            y = rng.integers(0, 2, n)
+        else:
+            y = rng.normal(size=n).astype(dtype)
+        _cache[key] = X, y
+    return _cache[key]
+
+
+def shape_epoch(workload, name):
     def case(dtype):
-        """One epoch through ``fit`` of a 784-128-10 ReLU/softmax net on 10,000 synthetic
-        samples (an MNIST shape), batches of 64, Adam."""
-        key = ("mnist", dtype)
-        if key not in _cache:
-            rng = np.random.default_rng(0)
-            _cache[key] = rng.random((10000, 784)).astype(dtype), rng.integers(0, 10, 10000)
-        X, y = _cache[key]
-        model = fastnn.Sequential([fastnn.Dense(128, activation="relu"),
-                                   fastnn.Dense(10, activation="softmax")],
-                                  input_dim=784, seed=0, dtype=dtype)
+        """One epoch through ``fit`` of a SHAPES net (shuffled batches) on ``name``."""
+        sizes, acts, loss, n, batch, opt = SHAPES[workload]
+        X, y = _shape_data(workload, dtype)
+        model = fastnn.Sequential([fastnn.Dense(u, activation=a) for u, a in zip(sizes[1:], acts)],
+                                  input_dim=sizes[0], seed=0, dtype=dtype)
+        optimizer = OPTIMIZERS[opt]()
 
         def run():
-            model.fit(X, y, loss="cce", optimizer=fastnn.Adam(), epochs=1, batch_size=64,
-                      backend=name)
-        return Case(run, dense_flops((784, 128, 10), 10000), 10000, 10000, "synthetic",
-                    rounds=5)
+            model.fit(X, y, loss=loss, optimizer=optimizer, epochs=1, batch_size=batch,
+                      backend=name, dual=False)
+        return Case(run, dense_flops(sizes, n), n, n, "synthetic", rounds=5)
     return case
+
+
+def torch_epoch(workload):
+    def case(dtype):
+        """The same epoch in PyTorch CPU (same net, batches, optimizer and threads): a
+        comparison that runs where torch is installed, never a dependency."""
+        import pytest
+
+        torch = pytest.importorskip("torch")
+        torch.set_num_threads(os.cpu_count() or 1)
+        sizes, acts, loss, n, batch, opt = SHAPES[workload]
+        X, y = _shape_data(workload, dtype)
+        tdtype = getattr(torch, dtype)
+        modules = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}
+        layers = []
+        for n_in, n_out, act in zip(sizes[:-2], sizes[1:-1], acts[:-1]):
+            layers += [torch.nn.Linear(n_in, n_out), modules[act]()]
+        layers.append(torch.nn.Linear(sizes[-2], sizes[-1]))  # the output: logits, fused below
+        net = torch.nn.Sequential(*layers).to(tdtype)
+        Xt = torch.from_numpy(X)
+        if loss == "cce":
+            yt, criterion = torch.from_numpy(y), torch.nn.CrossEntropyLoss()  # (from logits)
+        elif loss == "bce":
+            yt, criterion = torch.from_numpy(y.astype(dtype)).reshape(-1, 1), \
+                torch.nn.BCEWithLogitsLoss()
+        else:
+            yt, criterion = torch.from_numpy(y).reshape(-1, 1), torch.nn.MSELoss()
+        params = net.parameters()
+        optimizer = {"adam": lambda: torch.optim.Adam(params, lr=0.001),
+                     "sgd": lambda: torch.optim.SGD(params, lr=0.1),
+                     "momentum": lambda: torch.optim.SGD(params, lr=0.01, momentum=0.9)}[opt]()
+
+        def run():
+            order = torch.randperm(n)
+            for start in range(0, n, batch):
+                rows = order[start:start + batch]
+                optimizer.zero_grad()
+                criterion(net(Xt[rows]), yt[rows]).backward()
+                optimizer.step()
+        return Case(run, dense_flops(sizes, n), n, n, "synthetic", rounds=5)
+    return case
+
+
+def planar_fit_per_sample(name):
+    def case(dtype):
+        """``fit`` of the planar 2-4-1 net, per-sample SGD, 5 epochs a call (a fit's fixed
+        costs count)."""
+        X, y = datasets.make_planar(400, seed=1)
+        X = X.astype(dtype)
+        model = fastnn.Sequential([fastnn.Dense(4, activation="tanh"),
+                                   fastnn.Dense(1, activation="sigmoid")],
+                                  input_dim=2, seed=1, dtype=dtype)
+
+        def run():
+            model.fit(X, y, loss="bce", optimizer=fastnn.SGD(1.2), epochs=5, batch_size=1,
+                      backend=name)
+        return Case(run, dense_flops((2, 4, 1), 2000), 2000, 2000, "make_planar(400, seed=1)",
+                    rounds=5 if name == "numpy" else 20)
+    return case
+
+
+def cat_blas_floor(dtype):
+    """The dual cat fit's floor: G = X X^T once, then FIT_EPOCHS products of the dual first
+    layer, (209 x 249) @ (249 x 20), by NumPy's BLAS with ``out``."""
+    X, _, source = cat_data(dtype)
+    D = np.random.default_rng(0).random((209, 249)).astype(dtype)
+    C = np.random.default_rng(1).random((249, 20)).astype(dtype)
+    Z = np.empty((209, 20), dtype)
+
+    def run():
+        np.dot(X, X.T)
+        for _ in range(FIT_EPOCHS):
+            np.dot(D, C, Z)
+    return Case(run, None, 209, 209, source, rounds=3)
 
 
 BACKENDS = backends.NAMES
@@ -280,16 +381,13 @@ WORKLOADS = {
     "cat_step": {name: cat_step(name) for name in BACKENDS},
     "cat_epoch_minibatch64": {name: cat_epoch_minibatch(name) for name in BACKENDS},
     "planar_epoch_per_sample": {name: planar_epoch_per_sample(name) for name in BACKENDS},
-    "spiral_epoch_per_sample": {"numpy": spiral_epoch("numpy", None, 1),
-                                "numba samples": spiral_epoch("numba", "samples", 1),
-                                "numba columns": spiral_epoch("numba", "columns", 1)},
-    "spiral_epoch_minibatch32": {"numpy": spiral_epoch("numpy", None, 32),
-                                 "numba samples": spiral_epoch("numba", "samples", 32),
-                                 "numba columns": spiral_epoch("numba", "columns", 32)},
-    "cat_fit": {"course": course_cat_fit,
+    "planar_fit_per_sample": {name: planar_fit_per_sample(name) for name in ("numpy", "numba")},
+    "spiral_epoch_per_sample": {name: spiral_epoch(name, None, 1) for name in ("numpy", "numba")},
+    "cat_fit": {"course": course_cat_fit, "blas floor": cat_blas_floor,
                 "numpy primal": cat_fit("numpy", False), "numpy": cat_fit("numpy", "auto"),
                 "numba primal": cat_fit("numba", False), "numba": cat_fit("numba", "auto")},
-    "mnist_epoch": {"numpy": mnist_epoch("numpy"), "numba": mnist_epoch("numba"),
-                    "auto": mnist_epoch("auto")},
+    **{workload: {"numpy": shape_epoch(workload, "numpy"), "numba": shape_epoch(workload, "numba"),
+                  "auto": shape_epoch(workload, "auto"), "pytorch": torch_epoch(workload)}
+       for workload in SHAPES},
     "stream_epoch": {"in memory": stream_epoch("in memory"), "hdf5": stream_epoch("hdf5")},
 }

@@ -200,7 +200,7 @@ def run(model, plan, X, Y, loss, optimizer, epochs, batch_size, shuffle, rng, va
             epoch = 0
             while epoch < epochs:
                 interrupts.check()
-                count = most if per_epoch is None else \
+                count = 1 if per_epoch is None else \
                     max(1, min(most, int(CHUNK_SECONDS / max(per_epoch, 1e-9))))
                 count = min(count, epochs - epoch)
                 if log_every:  # end the chunk at the next epoch that is logged

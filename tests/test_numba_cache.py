@@ -61,3 +61,26 @@ def test_an_edit_to_a_callee_reaches_every_caller(tmp_path):
     after = _run(tmp_path)  # the same cache folder (the copy's __pycache__), now stale
     for key in ("evaluate", "per_sample", "full_batch"):
         assert after[key] == pytest.approx(2 * before[key], rel=1e-12), key
+
+
+def test_a_damaged_cache_is_dropped_and_recompiled(tmp_path):
+    """A killed process can leave truncated cache files: the next run warns once, recompiles,
+    and gets the same numbers; the run after it is silent."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+
+    def run():
+        done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
+                              env=env, timeout=600)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
+
+    expected, _ = run()
+    files = [path for path in (tmp_path / "cache").rglob("*") if path.suffix in (".nbi", ".nbc")]
+    assert files
+    for path in files:  # truncated, as a killed writer leaves them
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    got, stderr = run()
+    assert got == expected
+    assert stderr.count("was damaged") == 1 and "Traceback" not in stderr
+    again, stderr = run()
+    assert again == expected and "damaged" not in stderr

@@ -14,10 +14,13 @@ optimizer's update) in loops around the products. The same batch step serves tra
 epochs in one call), inference, evaluation and gradients. The kernels mirror ``_loop.py``.
 """
 
+import contextlib
+import os
 import warnings
 
 import numpy as np
 from numba import njit
+from numba.core.caching import FunctionCache
 
 # The codes of fastnn.activations and fastnn.losses, and the optimizer rules of _ops.
 LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = 0, 1, 2, 3, 4, 5
@@ -37,27 +40,82 @@ CHUNK_ROWS = 1024  # rows per batch when inference and evaluation walk through X
 _no_disk_cache: list = []  # the reason, once a kernel could not be cached on disk
 
 
+class _Cache(FunctionCache):
+    """Numba's disk cache of one kernel, where a damaged entry (a killed process or a full disk
+    leaves truncated files: ``UnpicklingError``, ``EOFError``) counts as absent: the entry is
+    dropped, with one warning per process, and the kernel recompiles and rewrites it."""
+
+    def load_overload(self, sig, target_context):
+        try:
+            return super().load_overload(sig, target_context)
+        except Exception as error:  # (any unreadable entry: never an error of the user's run)
+            self._drop(error)
+            return None
+
+    def save_overload(self, sig, data):
+        try:
+            super().save_overload(sig, data)
+        except Exception as error:
+            self._drop(error)
+            with contextlib.suppress(Exception):
+                super().save_overload(sig, data)
+
+    def _drop(self, error):
+        index = self._cache_file._index_path
+        with contextlib.suppress(OSError):
+            os.remove(index)
+        if not _damaged:
+            _damaged.append(index)
+            warnings.warn(f"numba cache entry {index} was damaged ({type(error).__name__}: "
+                          f"{error}); dropped it, fastnn's kernels recompile", RuntimeWarning,
+                          stacklevel=2)
+
+
+_damaged: list = []  # the first damaged cache entry of this process (warned about once)
+
+
 def _jit(func=None, inline="never"):
-    """njit with the backend's options; caches on disk, or compiles in memory where it can't
-    (then one warning says so, not one per kernel)."""
+    """njit with the backend's options; caches on disk (damaged entries dropped: ``_Cache``),
+    or compiles in memory where it can't (then one warning says so, not one per kernel)."""
     if func is None:
         return lambda f: _jit(f, inline)
     options = dict(fastmath=set(FASTMATH), error_model="numpy", nogil=True, inline=inline)
     if _no_disk_cache:
         return njit(**options)(func)
     try:
-        return njit(cache=True, **options)(func)
+        kernel = njit(cache=True, **options)(func)
     except RuntimeError as error:  # "no locator available": read-only install, no cache dir
         _no_disk_cache.append(error)
         warnings.warn(f"numba disk cache unavailable ({error}); fastnn's kernels compile in "
                       f"every process (set NUMBA_CACHE_DIR to a writable folder)",
                       RuntimeWarning, stacklevel=2)
         return njit(**options)(func)
+    kernel._cache = _Cache(func)
+    return kernel
 
 
 # ---------------------------------------------------------------- products
 # C = A @ B, C = A.T @ B, C = A @ B.T on C-contiguous 2-D arrays of one dtype. BLAS allocates
 # nothing with ``out`` and takes the transposed (F-ordered) views without copies.
+
+@_jit
+def _zero(C):
+    """C = 0, C (m, n)."""
+    for i in range(C.shape[0]):
+        for j in range(C.shape[1]):
+            C[i, j] = 0
+
+
+@_jit
+def _column_sums(D, db, bias):
+    """db = the column sums of D (m, n) where the layer has a bias (``bias``), else 0."""
+    for j in range(db.shape[0]):
+        db[j] = 0
+    if bias:
+        for r in range(D.shape[0]):
+            for j in range(db.shape[0]):
+                db[j] += D[r, j]
+
 
 @_jit
 def _product(A, B, C):
@@ -84,7 +142,7 @@ def _product_tn(A, B, C):
     if m * k * n >= BLAS_MIN_WORK:
         np.dot(A.T, B, C)
         return
-    C[...] = 0
+    _zero(C)
     for i in range(m):
         for t in range(k):
             a = A[i, t]
@@ -180,22 +238,16 @@ def _activation_backward_row(act, z, a, d):
 
 @_jit
 def _activate(act, Z, A):
-    """A = f(Z), Z and A (m, n): as one block, but softmax row by row."""
-    if act == SOFTMAX:
-        for r in range(Z.shape[0]):
-            _activate_row(act, Z[r], A[r])
-    else:
-        _activate_row(act, Z.ravel(), A.ravel())
+    """A = f(Z), Z and A (m, n), row by row."""
+    for r in range(Z.shape[0]):
+        _activate_row(act, Z[r], A[r])
 
 
 @_jit
 def _activation_backward(act, Z, A, D):
-    """D *= f'(Z) in place, all (m, n): as one block, but softmax row by row."""
-    if act == SOFTMAX:
-        for r in range(Z.shape[0]):
-            _activation_backward_row(act, Z[r], A[r], D[r])
-    else:
-        _activation_backward_row(act, Z.ravel(), A.ravel(), D.ravel())
+    """D *= f'(Z) in place, all (m, n), row by row."""
+    for r in range(Z.shape[0]):
+        _activation_backward_row(act, Z[r], A[r], D[r])
 
 
 # ---------------------------------------------------------------- losses
@@ -372,7 +424,9 @@ def _layer_table(net):
     w, u = 0, 0
     for layer in range(table.shape[0]):
         n_in, n_out = net.sizes[layer], net.sizes[layer + 1]
-        table[layer] = (n_in, n_out, net.acts[layer], net.biases[layer], w, u)
+        table[layer, N_IN], table[layer, N_OUT] = n_in, n_out
+        table[layer, ACT], table[layer, BIAS] = net.acts[layer], net.biases[layer]
+        table[layer, W_AT], table[layer, U_AT] = w, u
         w += n_in * n_out + n_out
         u += n_out
     return table
@@ -383,8 +437,10 @@ def _work(table, example, batch, gather):
     """(Z, A, D, E, Xb, G1): Z and A of every unit of ``batch`` samples, two delta blocks as
     wide as the widest layer, room for ``gather`` rows of inputs, and for the first layer's
     weight gradient transposed."""
-    units = table[-1, U_AT] + table[-1, N_OUT]
-    widest = max(table[:, N_OUT].max(), table[1:, N_IN].max() if table.shape[0] > 1 else 0)
+    units, widest = 0, 0
+    for layer in range(table.shape[0]):
+        units += table[layer, N_OUT]
+        widest = max(widest, table[layer, N_OUT], table[layer, N_IN] if layer > 0 else 0)
     dtype = example.dtype
     return (np.empty(batch * units, dtype), np.empty(batch * units, dtype),
             np.empty(batch * widest, dtype), np.empty(batch * widest, dtype),
@@ -436,7 +492,9 @@ def _batch_inputs(X, rows, Xb):
         return X[first:first + m]
     batch = _block(Xb, 0, m, n_in)
     for r in range(m):
-        batch[r] = X[rows[r]]
+        i = rows[r]
+        for k in range(n_in):
+            batch[r, k] = X[i, k]
     return batch
 
 
@@ -482,7 +540,7 @@ def _backward(flat, table, dual, X_batch, rows, work, grads):
         dW, db = _weights(grads, table, layer)
         dZ = _block(D, 0, m, n_out)
         if layer == 0 and dual:
-            dW[...] = 0
+            _zero(dW)
             for r in range(m):
                 for j in range(n_out):
                     dW[rows[r], j] += dZ[r, j]
@@ -490,10 +548,7 @@ def _backward(flat, table, dual, X_batch, rows, work, grads):
             _first_gradient(X_batch, dZ, work[5], dW)
         else:
             _product_tn(_block(As, batch * table[layer - 1, U_AT], m, n_in), dZ, dW)
-        db[:] = 0
-        if table[layer, BIAS]:
-            for r in range(m):
-                db += dZ[r]
+        _column_sums(dZ, db, table[layer, BIAS])
         if layer > 0:
             at = batch * table[layer - 1, U_AT]
             dA = _block(E, 0, m, n_in)
@@ -568,8 +623,9 @@ def _forward_rows(flat, net, X, Z, A):
         stop = min(start + CHUNK_ROWS, m)
         _forward(flat, table, X[start:stop], work)
         Z_out, A_out = _output(table, work, stop - start)
-        Z[start:stop] = Z_out
-        A[start:stop] = A_out
+        for r in range(stop - start):
+            for j in range(Z.shape[1]):
+                Z[start + r, j], A[start + r, j] = Z_out[r, j], A_out[r, j]
 
 
 @_jit
@@ -600,7 +656,8 @@ def _dense_forward(X, W, b, act, Z, A):
     """Z = X @ W + b;  A = f(Z)."""
     _product(X, W, Z)
     for r in range(Z.shape[0]):
-        Z[r] += b
+        for j in range(Z.shape[1]):
+            Z[r, j] += b[j]
     _activate(act, Z, A)
 
 
@@ -608,9 +665,7 @@ def _dense_forward(X, W, b, act, Z, A):
 def _dense_backward(dZ, X, W, dW, db, dX):
     """dW = X.T @ dZ;  db = column sums of dZ;  dX = dZ @ W.T if dX has rows."""
     _product_tn(X, dZ, dW)
-    db[:] = 0
-    for r in range(dZ.shape[0]):
-        db += dZ[r]
+    _column_sums(dZ, db, 1)
     if dX.shape[0] > 0:
         _product_nt(dZ, W, dX)
 
@@ -618,12 +673,11 @@ def _dense_backward(dZ, X, W, dW, db, dX):
 @_jit
 def _dual_backward(dZ, rows, dW, db):
     """dW = 0 but dW[rows[r]] += dZ[r];  db = column sums of dZ."""
-    dW[...] = 0
-    db[:] = 0
+    _zero(dW)
     for r in range(dZ.shape[0]):
         for j in range(dZ.shape[1]):
             dW[rows[r], j] += dZ[r, j]
-        db += dZ[r]
+    _column_sums(dZ, db, 1)
 
 
 @_jit
