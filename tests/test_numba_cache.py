@@ -54,10 +54,10 @@ def test_an_edit_to_a_callee_reaches_every_caller(tmp_path):
     assert before["per_sample"] == pytest.approx(before["evaluate"], rel=1e-9)
     kernels = tmp_path / "fastnn" / "backends" / "_numba_kernels.py"
     text = kernels.read_text()
-    term = "total += (float(a[j]) - float(y[j])) ** 2"  # mse's term in _row_loss, called by
-    # every loss kernel
+    term = "total += (float(A[r, j]) - float(Y[i, j])) ** 2"  # mse's term in _sample_loss,
+    # called by every loss kernel
     assert text.count(term) == 1
-    kernels.write_text(text.replace(term, "total += 2.0 * (float(a[j]) - float(y[j])) ** 2"))
+    kernels.write_text(text.replace(term, "total += 2.0 * (float(A[r, j]) - float(Y[i, j])) ** 2"))
     after = _run(tmp_path)  # the same cache folder (the copy's __pycache__), now stale
     for key in ("evaluate", "per_sample", "full_batch"):
         assert after[key] == pytest.approx(2 * before[key], rel=1e-12), key

@@ -32,7 +32,7 @@ OPT_SGD, OPT_ADAM = 0, 1
 # "reassoc" it lets LLVM fold np.isfinite(x) to True in vectorized loops (x - x == 0).
 FASTMATH = frozenset({"contract", "arcp", "afn", "reassoc"})
 # Multiply-adds of a product below which compiled loops beat a BLAS call (its fixed cost).
-BLAS_MIN_WORK = 2048
+BLAS_MIN_WORK = 512
 # Outputs of a first layer up to which its weight gradient is made as (dZ.T @ X).T: measured
 # 1.6-2.5x faster than X.T @ dZ on the cat shapes (20 outputs), 2x slower at 128 outputs.
 SKINNY = 32
@@ -167,8 +167,8 @@ def _product_nt(A, B, C):
 
 
 # ---------------------------------------------------------------- activations
-# Each branches once on the code, then loops: z, a, d are 1-D (one sample's units, or a whole
-# block of samples for the element-wise activations).
+# Each branches once on the code, then loops over the block's rows r and units j (indexing the
+# 2-D arrays: no row views, whose reference counts cost more than the work on small layers).
 
 @_jit
 def _sigmoid(z):
@@ -180,79 +180,77 @@ def _sigmoid(z):
 
 
 @_jit
-def _activate_row(act, z, a):
-    """a = f(z); softmax: a_j = exp(z_j - max z) / sum_k exp(z_k - max z)."""
-    n = z.shape[0]
-    if act == SOFTMAX:
-        z_max = z[0]
-        for j in range(1, n):
-            z_max = max(z_max, z[j])
-        total = z.dtype.type(0)
-        for j in range(n):
-            a[j] = np.exp(z[j] - z_max)
-            total += a[j]
-        for j in range(n):
-            a[j] = a[j] / total
-    elif act == LINEAR:
-        for j in range(n):
-            a[j] = z[j]
-    elif act == SIGMOID:
-        for j in range(n):
-            a[j] = _sigmoid(float(z[j]))
-    elif act == TANH:
-        for j in range(n):
-            a[j] = np.tanh(z[j])
-    elif act == RELU:
-        for j in range(n):
-            a[j] = z[j] if z[j] > 0 else 0
-    else:
-        slope = z.dtype.type(LEAKY_SLOPE)
-        for j in range(n):
-            a[j] = z[j] if z[j] > 0 else slope * z[j]
-
-
-@_jit
-def _activation_backward_row(act, z, a, d):
-    """d *= f'(z), in place (d holds dL/dA on entry); softmax: d_j = a_j (d_j - sum_k d_k a_k)."""
-    n = z.shape[0]
-    if act == SOFTMAX:
-        s = d.dtype.type(0)
-        for j in range(n):
-            s += d[j] * a[j]
-        for j in range(n):
-            d[j] = a[j] * (d[j] - s)
-    elif act == SIGMOID:
-        for j in range(n):
-            d[j] *= a[j] * (1 - a[j])
-    elif act == TANH:
-        for j in range(n):
-            d[j] *= 1 - a[j] * a[j]
-    elif act == RELU:
-        for j in range(n):
-            d[j] = d[j] if z[j] > 0 else 0
-    elif act == LEAKY_RELU:
-        slope = d.dtype.type(LEAKY_SLOPE)
-        for j in range(n):
-            d[j] = d[j] if z[j] > 0 else slope * d[j]
-
-
-@_jit
 def _activate(act, Z, A):
-    """A = f(Z), Z and A (m, n), row by row."""
-    for r in range(Z.shape[0]):
-        _activate_row(act, Z[r], A[r])
+    """A = f(Z), Z and A (m, n); softmax: A_rj = exp(Z_rj - max_k Z_rk) / sum_k exp(...)."""
+    m, n = Z.shape
+    if act == SOFTMAX:
+        for r in range(m):
+            z_max = Z[r, 0]
+            for j in range(1, n):
+                z_max = max(z_max, Z[r, j])
+            total = Z.dtype.type(0)
+            for j in range(n):
+                A[r, j] = np.exp(Z[r, j] - z_max)
+                total += A[r, j]
+            for j in range(n):
+                A[r, j] = A[r, j] / total
+    elif act == LINEAR:
+        for r in range(m):
+            for j in range(n):
+                A[r, j] = Z[r, j]
+    elif act == SIGMOID:
+        for r in range(m):
+            for j in range(n):
+                A[r, j] = _sigmoid(float(Z[r, j]))
+    elif act == TANH:
+        for r in range(m):
+            for j in range(n):
+                A[r, j] = np.tanh(Z[r, j])
+    elif act == RELU:
+        for r in range(m):
+            for j in range(n):
+                A[r, j] = Z[r, j] if Z[r, j] > 0 else 0
+    else:
+        slope = Z.dtype.type(LEAKY_SLOPE)
+        for r in range(m):
+            for j in range(n):
+                A[r, j] = Z[r, j] if Z[r, j] > 0 else slope * Z[r, j]
 
 
 @_jit
 def _activation_backward(act, Z, A, D):
-    """D *= f'(Z) in place, all (m, n), row by row."""
-    for r in range(Z.shape[0]):
-        _activation_backward_row(act, Z[r], A[r], D[r])
+    """D *= f'(Z) in place, all (m, n) (D holds dL/dA on entry); softmax:
+    D_rj = A_rj (D_rj - sum_k D_rk A_rk)."""
+    m, n = Z.shape
+    if act == SOFTMAX:
+        for r in range(m):
+            s = D.dtype.type(0)
+            for j in range(n):
+                s += D[r, j] * A[r, j]
+            for j in range(n):
+                D[r, j] = A[r, j] * (D[r, j] - s)
+    elif act == SIGMOID:
+        for r in range(m):
+            for j in range(n):
+                D[r, j] *= A[r, j] * (1 - A[r, j])
+    elif act == TANH:
+        for r in range(m):
+            for j in range(n):
+                D[r, j] *= 1 - A[r, j] * A[r, j]
+    elif act == RELU:
+        for r in range(m):
+            for j in range(n):
+                D[r, j] = D[r, j] if Z[r, j] > 0 else 0
+    elif act == LEAKY_RELU:
+        slope = D.dtype.type(LEAKY_SLOPE)
+        for r in range(m):
+            for j in range(n):
+                D[r, j] = D[r, j] if Z[r, j] > 0 else slope * D[r, j]
 
 
 # ---------------------------------------------------------------- losses
-# One sample: its output units z, a and targets y (1-D, k each). Pairs (losses.OUTPUTS): cce has
-# a softmax output; bce a sigmoid (fused, from the logits) or a softmax one (clipped logs).
+# Sample r of a batch: its output units Z[r], A[r], its targets Y[i]. Pairs (losses.OUTPUTS):
+# cce has a softmax output; bce a sigmoid (fused, from the logits) or a softmax one (clipped).
 
 @_jit
 def _loss_scale(loss, m, k):
@@ -265,68 +263,66 @@ def _loss_scale(loss, m, k):
 
 
 @_jit
-def _row_loss(loss, act, z, a, y):
-    """One sample's loss before scaling (float64)."""
-    k = z.shape[0]
+def _sample_loss(loss, act, Z, A, r, Y, i):
+    """Sample r's loss before scaling (float64)."""
+    k = Z.shape[1]
     total = 0.0
     if loss == CCE:  # from the logits: log sum exp z - z_target
-        z_max = float(z[0])
+        z_max = float(Z[r, 0])
         for j in range(1, k):
-            z_max = max(z_max, float(z[j]))
+            z_max = max(z_max, float(Z[r, j]))
         sum_exp = 0.0
         for j in range(k):
-            sum_exp += np.exp(float(z[j]) - z_max)
+            sum_exp += np.exp(float(Z[r, j]) - z_max)
         log_sum_exp = z_max + np.log(sum_exp)
         for j in range(k):
-            total += y[j] * (log_sum_exp - z[j])
+            total += Y[i, j] * (log_sum_exp - Z[r, j])
     elif loss == MSE or loss == SSE:
         for j in range(k):
-            total += (float(a[j]) - float(y[j])) ** 2
+            total += (float(A[r, j]) - float(Y[i, j])) ** 2
     elif act == SIGMOID:  # bce from the logit
         for j in range(k):
-            zj = float(z[j])
-            total += max(zj, 0.0) - zj * y[j] + np.log1p(np.exp(-abs(zj)))
+            z = float(Z[r, j])
+            total += max(z, 0.0) - z * Y[i, j] + np.log1p(np.exp(-abs(z)))
     else:  # bce on softmax outputs, clipped away from 0 and 1
         for j in range(k):
-            aj = min(max(float(a[j]), LOG_EPS), 1.0 - LOG_EPS)
-            total -= y[j] * np.log(aj) + (1.0 - y[j]) * np.log(1.0 - aj)
+            a = min(max(float(A[r, j]), LOG_EPS), 1.0 - LOG_EPS)
+            total -= Y[i, j] * np.log(a) + (1.0 - Y[i, j]) * np.log(1.0 - a)
     return total
 
 
 @_jit
-def _row_delta(loss, act, z, a, y, scale, d):
-    """dL/dZ of one sample's output units into d; ``scale`` divides the batch loss."""
-    k = z.shape[0]
-    if (loss == BCE and act == SIGMOID) or loss == CCE:  # fused: (A - Y) / scale
+def _sample_dA(loss, act, A, r, Y, i, scale, D):
+    """dL/dZ (fused pairs: (A - Y) / scale) or else dL/dA of sample r into D[r]."""
+    k = A.shape[1]
+    if (loss == BCE and act == SIGMOID) or loss == CCE:
         for j in range(k):
-            d[j] = (a[j] - y[j]) / scale
-        return
-    if loss == MSE or loss == SSE:
+            D[r, j] = (A[r, j] - Y[i, j]) / scale
+    elif loss == MSE or loss == SSE:
         for j in range(k):
-            d[j] = 2.0 * (a[j] - y[j]) / scale
+            D[r, j] = 2.0 * (A[r, j] - Y[i, j]) / scale
     else:  # bce on softmax outputs: flat where the log's argument is clipped
         for j in range(k):
-            aj = float(a[j])
-            inside = LOG_EPS <= aj <= 1.0 - LOG_EPS
-            d[j] = (aj - y[j]) / (aj * (1.0 - aj)) / scale if inside else 0.0
-    _activation_backward_row(act, z, a, d)
+            a = float(A[r, j])
+            inside = LOG_EPS <= a <= 1.0 - LOG_EPS
+            D[r, j] = (a - Y[i, j]) / (a * (1.0 - a)) / scale if inside else 0.0
 
 
 @_jit
-def _row_correct(loss, a, y):
+def _sample_correct(loss, A, r, Y, i):
     """bce: outputs on the right side of 0.5; cce: 1 if the largest output is the target."""
-    k = a.shape[0]
+    k = A.shape[1]
     correct = 0
     if loss == CCE:
         best = 0
         for j in range(1, k):
-            if a[j] > a[best]:
+            if A[r, j] > A[r, best]:
                 best = j
-        correct = 1 if y[best] == 1 else 0
+        correct = 1 if Y[i, best] == 1 else 0
     elif loss == BCE:
         for j in range(k):
-            predicted = 1.0 if a[j] > 0.5 else 0.0
-            correct += 1 if predicted == y[j] else 0
+            predicted = 1.0 if A[r, j] > 0.5 else 0.0
+            correct += 1 if predicted == Y[i, j] else 0
     return correct
 
 
@@ -340,14 +336,17 @@ def _batch_loss(loss, act, Z, A, Y, rows, D, each):
     value = 0.0
     correct = 0
     for r in range(m):
-        y = Y[rows[r]]
-        sample = _row_loss(loss, act, Z[r], A[r], y)
+        i = rows[r]
+        sample = _sample_loss(loss, act, Z, A, r, Y, i)
         value += sample
         if each.shape[0] > 0:
             each[r] = sample
-        correct += _row_correct(loss, A[r], y)
+        correct += _sample_correct(loss, A, r, Y, i)
         if D.shape[0] > 0:
-            _row_delta(loss, act, Z[r], A[r], y, scale, D[r])
+            _sample_dA(loss, act, A, r, Y, i, scale, D)
+    fused = (loss == BCE and act == SIGMOID) or loss == CCE
+    if D.shape[0] > 0 and not fused:
+        _activation_backward(act, Z, A, D)
     return value / scale, correct
 
 
