@@ -11,6 +11,9 @@ one-process fit's up to rounding. Validation runs whole on every rank (so that e
 decides alike); only rank 0 logs.
 """
 
+import sys
+import traceback
+
 import numpy as np
 
 from . import losses, streams
@@ -23,6 +26,33 @@ def check_comm(comm) -> None:
     if missing:
         raise TypeError(f"comm: expected an mpi4py communicator (e.g. MPI.COMM_WORLD), got "
                         f"{type(comm).__name__} without {', '.join(missing)}")
+
+
+def collectively(comm, work, *args):
+    """``work(*args)`` on every rank, then one allgather of how it went: where it raised on
+    some rank, every rank raises the same ValueError naming that rank and the error (no rank
+    is left waiting in a collective for one that failed)."""
+    try:
+        result, failure = work(*args), None
+    except Exception as error:  # (reported to every rank below)
+        result, failure = None, f"{type(error).__name__}: {error}"
+    failures = comm.allgather(failure)
+    bad = [(rank, text) for rank, text in enumerate(failures) if text is not None]
+    if bad:
+        where = "; ".join(f"rank {rank}: {text}" for rank, text in bad)
+        raise ValueError(f"comm: {len(bad)} of {len(failures)} ranks failed their checks "
+                         f"before training: {where}")
+    return result
+
+
+def abort_on_error(comm, error: BaseException) -> None:
+    """An exception inside a distributed fit on one rank would leave the others waiting in
+    a collective: print it (with the rank) and end the whole job."""
+    print(f"fastnn: rank {comm.Get_rank()} of {comm.Get_size()} failed during a "
+          f"data-parallel fit; aborting the job:", file=sys.stderr)
+    traceback.print_exception(error, file=sys.stderr)
+    sys.stderr.flush()
+    comm.Abort(1)
 
 
 def agree(comm, **values) -> None:

@@ -225,6 +225,43 @@ class Sequential:
         every rank passes the same X, y and settings, ``batch_size`` is the global batch, every
         rank ends with the same weights; only rank 0 logs.
         """
+        arguments = (X, y, loss, optimizer, epochs, batch_size, shuffle, seed, backend,
+                     validation_data, verbose, log_every, early_stopping, dual)
+        if comm is None:
+            checked = self._fit_arguments(*arguments)
+        else:  # every rank checks its data, then all learn of any failure (none waits)
+            distributed.check_comm(comm)
+            checked = distributed.collectively(comm, self._fit_arguments, *arguments)
+        (code, optimizer, epochs, batch_size, verbose, log_every, early_stopping, X, Y,
+         validation, dual, batch, n_val) = checked
+        if comm is not None:
+            if dual is True:
+                raise ValueError("dual: the dual form does not run data-parallel; use "
+                                 "dual=False (or 'auto') with comm")
+            distributed.agree(comm, samples=X.shape[0], features=X.shape[1], batch_size=batch,
+                              epochs=epochs, backend=backend, seed=seed, shuffle=shuffle)
+            dual = False
+            if comm.Get_rank() != 0:
+                verbose = 0
+        plan = self._plan(X.shape, batch, epochs, optimizer, n_val, backend, dual)
+        if comm is not None:
+            plan = plans.Plan(plan.backend, False, plan.engine, "data-parallel over MPI, batch "
+                              "by batch")
+        self.loss = next(name for name, c in losses.LOSSES.items() if c == code)
+        self.optimizer = optimizer
+        self._require_built(X)  # every argument is fine: now the work starts
+        if seed is not None or self._shuffle is None:
+            self._shuffle = np.random.RandomState(seed if seed is not None else self.seed)
+        self.history.params = {"epochs": epochs, "batch_size": batch, "plan": plan.row,
+                                "backend": plan.backend, "dual": plan.dual,
+                                "engine": plan.engine}
+        return training.run(self, plan, X, Y, code, optimizer, epochs, batch, shuffle,
+                            self._shuffle, validation, log_every if verbose else None,
+                            early_stopping, comm)
+
+    def _fit_arguments(self, X, y, loss, optimizer, epochs, batch_size, shuffle, seed, backend,
+                       validation_data, verbose, log_every, early_stopping, dual) -> tuple:
+        """Every argument of ``fit`` checked (on this rank's data), before any work."""
         backends.get(backend)  # a name that is not a backend is an error now
         code = self._loss_code(loss)
         if optimizer is None:
@@ -271,31 +308,8 @@ class Sequential:
             raise ValueError(f"dual: expected True, False or 'auto', got {dual!r}")
         batch = X.shape[0] if batch_size is None else min(batch_size, X.shape[0])
         n_val = 0 if validation is None else validation[0].shape[0]
-        if comm is not None:
-            distributed.check_comm(comm)
-            if dual is True:
-                raise ValueError("dual: the dual form does not run data-parallel; use "
-                                 "dual=False (or 'auto') with comm")
-            distributed.agree(comm, samples=X.shape[0], features=X.shape[1], batch_size=batch,
-                              epochs=epochs, backend=backend, seed=seed, shuffle=shuffle)
-            dual = False
-            if comm.Get_rank() != 0:
-                verbose = 0
-        plan = self._plan(X.shape, batch, epochs, optimizer, n_val, backend, dual)
-        if comm is not None:
-            plan = plans.Plan(plan.backend, False, plan.engine, "data-parallel over MPI, batch "
-                              "by batch")
-        self.loss = next(name for name, c in losses.LOSSES.items() if c == code)
-        self.optimizer = optimizer
-        self._require_built(X)  # every argument is fine: now the work starts
-        if seed is not None or self._shuffle is None:
-            self._shuffle = np.random.RandomState(seed if seed is not None else self.seed)
-        self.history.params = {"epochs": epochs, "batch_size": batch, "plan": plan.row,
-                                "backend": plan.backend, "dual": plan.dual,
-                                "engine": plan.engine}
-        return training.run(self, plan, X, Y, code, optimizer, epochs, batch, shuffle,
-                            self._shuffle, validation, log_every if verbose else None,
-                            early_stopping, comm)
+        return (code, optimizer, epochs, batch_size, verbose, log_every, early_stopping, X, Y,
+                validation, dual, batch, n_val)
 
     def _plan(self, shape, batch, epochs, optimizer, n_val, backend, dual) -> plans.Plan:
         sizes = (int(shape[1]),) + tuple(layer.units for layer in self.layers)

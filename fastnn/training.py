@@ -252,6 +252,10 @@ def run(model, plan, X, Y, loss, optimizer, epochs, batch_size, shuffle, rng, va
                         f"that update")
             if stopping is not None:
                 stopping.finish(fit.flat)
+    except Exception as error:
+        if comm is not None and not isinstance(error, TrainingDivergedError):
+            distributed.abort_on_error(comm, error)  # (divergence: every rank alike, no wait)
+        raise
     finally:
         model._live = None
         fit.finish()

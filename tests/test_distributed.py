@@ -34,6 +34,29 @@ def test_two_ranks_train_as_one_process_does():
     assert done.stdout.strip().splitlines()[-1] == "ok 15 cases on 2 ranks"
 
 
+def _faults(mode):
+    pytest.importorskip("mpi4py", reason="mpi4py is not installed: pip install -e '.[mpi]'")
+    if mpiexec() is None:
+        pytest.skip("no mpiexec: pip install -e '.[mpi]' brings MPICH's")
+    return subprocess.run([mpiexec(), "-n", "2", sys.executable,
+                           str(HERE / "mpi" / "check_faults.py"), mode],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_bad_data_on_one_rank_is_an_error_on_every_rank():
+    done = _faults("check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "ok check"
+
+
+def test_an_error_inside_training_on_one_rank_ends_the_job():
+    done = _faults("crash")  # (a hang would be a TimeoutExpired here)
+    assert done.returncode != 0
+    assert "the fit ended" not in done.stdout
+    assert "rank 1 of 2 failed during a data-parallel fit" in done.stderr
+    assert "injected fault on rank 1" in done.stderr
+
+
 class FakeComm:
     """What fit asks of a communicator, for one rank that sees another with other data."""
 
@@ -46,8 +69,8 @@ class FakeComm:
     def Get_size(self):  # noqa: N802
         return 2
 
-    def allgather(self, value):
-        return [value, self.others(value)]
+    def allgather(self, value):  # (the other rank's checks pass: its failure is None)
+        return [value, self.others(value) if isinstance(value, tuple) else None]
 
     Allreduce = Bcast = bcast = None
 

@@ -661,9 +661,10 @@ def _dense_forward(X, W, b, act, Z, A):
 
 
 @_jit
-def _dense_backward(dZ, X, W, dW, db, dX):
-    """dW = X.T @ dZ;  db = column sums of dZ;  dX = dZ @ W.T if dX has rows."""
-    _product_tn(X, dZ, dW)
+def _dense_backward(dZ, X, W, dW, db, dX, G1):
+    """dW = X.T @ dZ (as the engine's first layer makes it, G1 its room);  db = column sums of
+    dZ;  dX = dZ @ W.T if dX has rows."""
+    _first_gradient(X, dZ, G1, dW)
     _column_sums(dZ, db, 1)
     if dX.shape[0] > 0:
         _product_nt(dZ, W, dX)
