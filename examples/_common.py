@@ -46,6 +46,9 @@ def check_output(flag: str, path) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise ValueError(f"{flag}: {path} is a folder; give a file name")
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{flag}: {folder} is a file, not a folder, so {path} cannot be "
+                         f"written")
     if not folder.is_dir():
         raise ValueError(f"{flag}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):

@@ -64,6 +64,10 @@ def communicator():
                          "mpiexec -n 2 python examples/train_cat_classifier.py --distributed") \
             from error
     comm = MPI.COMM_WORLD
+    if comm.Get_size() == 1:
+        raise ValueError("--distributed: this is the only MPI rank (the script was not started "
+                         "by mpiexec); start several: mpiexec -n 2 python "
+                         "examples/train_cat_classifier.py --distributed")
     local = comm.Split_type(MPI.COMM_TYPE_SHARED).Get_size()  # ranks on this machine
     threadpool_limits(max(1, (os.cpu_count() or 1) // local), user_api="blas")
     return comm

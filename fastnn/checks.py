@@ -77,8 +77,10 @@ def _numeric(name: str, values) -> np.ndarray:
         raise ValueError(f"{name}: cannot be made into an array: its rows have different "
                          f"lengths or shapes ({error})") from error
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected numbers, got an array of dtype {array.dtype} "
-                        f"({'strings' if array.dtype.kind in 'USa' else 'objects'})")
+        kind = {"c": "complex numbers", "U": "strings", "S": "strings", "a": "strings",
+                "M": "dates", "m": "time spans"}.get(array.dtype.kind, "objects")
+        raise TypeError(f"{name}: expected real numbers, got an array of dtype {array.dtype} "
+                        f"({kind})")
     return array
 
 

@@ -10,6 +10,7 @@ in-memory fit. Each window is checked as it is read (NaN, infinities, values bey
 float32 model): an error names X and the row, though the rows before it have trained already.
 """
 
+import contextlib
 import math
 from concurrent.futures import ThreadPoolExecutor
 
@@ -64,21 +65,36 @@ class Stream:
     def read(self, start: int, stop: int) -> np.ndarray:
         """Rows start:stop as a checked, aligned C-contiguous array of the model's dtype (read
         straight into it where the file holds that dtype)."""
-        if np.dtype(self.source.dtype) != np.dtype(self.dtype):
-            return self._checked(self.source[start:stop], start)
-        rows = aligned_empty((stop - start, self.shape[1]), self.dtype)
-        if hasattr(self.source, "read_direct"):  # h5py: no temporary array
-            self.source.read_direct(rows, np.s_[start:stop])
-        else:
-            rows[...] = self.source[start:stop]
+        with self._reading(start, stop):
+            if np.dtype(self.source.dtype) != np.dtype(self.dtype):
+                return self._checked(self.source[start:stop], start)
+            rows = aligned_empty((stop - start, self.shape[1]), self.dtype)
+            if hasattr(self.source, "read_direct"):  # h5py: no temporary array
+                self.source.read_direct(rows, np.s_[start:stop])
+            else:
+                rows[...] = self.source[start:stop]
         return self._checked(rows, start)
 
     def read_rows(self, rows: np.ndarray) -> np.ndarray:
         """The rows ``rows`` (sorted, unique) as a checked array."""
         window = np.empty((len(rows), self.shape[1]), self.dtype)
         for start, stop, at in _runs(rows):  # contiguous runs: one read each
-            window[at:at + stop - start] = self.source[start:stop]
+            with self._reading(start, stop):
+                window[at:at + stop - start] = self.source[start:stop]
         return self._checked(window, int(rows[0]) if len(rows) else 0)
+
+    @contextlib.contextmanager
+    def _reading(self, start: int, stop: int):
+        """A failed read (h5py's bare ``OSError`` for a damaged chunk) as an OSError that names
+        the file, the dataset and the rows."""
+        try:
+            yield
+        except OSError as error:
+            file = getattr(getattr(self.source, "file", None), "filename", None) or \
+                getattr(self.source, "filename", None) or "?"
+            dataset = getattr(self.source, "name", None) or "(memmap)"
+            raise OSError(f"{self.name}: reading rows {start}:{stop} of dataset {dataset} in "
+                          f"file {file} failed: {error}") from error
 
     def _checked(self, rows, offset: int) -> np.ndarray:
         try:
@@ -129,22 +145,33 @@ def window_orders(stream, batch: int, rng, shuffle: bool) -> list:
 
 def epoch(kernels, fit, loss, stream, Y, batch, rule, engine, rng, shuffle, out) -> int:
     """One epoch over a stream, window by window; ``out[0] = (loss, correct)`` as for
-    ``train_epochs``. Returns 1, or 0 if it diverged (``out[0, 0]`` the failing batch's loss)."""
+    ``train_epochs``. Returns 1, or 0 if it diverged (``out[0, 0]`` the failing batch's loss).
+    Where a read fails (or Ctrl-C comes) mid-epoch, the weights and optimizer state are put
+    back as the epoch found them: the model keeps its last completed epoch."""
     windows = window_orders(stream, batch, rng, shuffle)
     orders = dict(windows)
     adds = loss in losses.SUM_LOSSES
     total, correct = 0.0, 0
-    for start, X in stream.windows([start for start, _ in windows], stream.window_rows(batch)):
-        m = X.shape[0]
-        order = orders[start].reshape(1, -1)
-        window_out = np.zeros((1, 2))
-        done = kernels.train_epochs(fit.flat, fit.net, loss, kernels.prepare_inputs(X),
-                                    Y[start:start + m], order, batch, rule, engine, window_out)
-        if not done:
-            out[0] = window_out[0]
-            return 0
-        total += window_out[0, 0] * (1 if adds else m)
-        correct += int(window_out[0, 1])
+    state = (fit.flat, rule.first, rule.second, rule.step)
+    saved = [array.copy() for array in state]
+    try:
+        for start, X in stream.windows([start for start, _ in windows],
+                                       stream.window_rows(batch)):
+            m = X.shape[0]
+            order = orders[start].reshape(1, -1)
+            window_out = np.zeros((1, 2))
+            done = kernels.train_epochs(fit.flat, fit.net, loss, kernels.prepare_inputs(X),
+                                        Y[start:start + m], order, batch, rule, engine,
+                                        window_out)
+            if not done:
+                out[0] = window_out[0]
+                return 0
+            total += window_out[0, 0] * (1 if adds else m)
+            correct += int(window_out[0, 1])
+    except BaseException:
+        for array, copy in zip(state, saved):
+            array[...] = copy
+        raise
     out[0] = (total if adds else total / len(stream)), correct
     return 1
 

@@ -123,6 +123,23 @@ def test_training_script_checks_output_paths_before_training(tmp_path, flag):
     assert "iterations" not in result.stdout  # it stopped before loading data and training
 
 
+def test_training_script_names_a_file_where_a_folder_should_be(tmp_path):
+    (tmp_path / "x").write_text("a file")
+    result = _script("train_cat_classifier.py", "--save", str(tmp_path / "x" / "m.h5"),
+                     tmp_path=tmp_path, data=real_data_folder() or tmp_path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: --save: {tmp_path}/x is a file, not a folder")
+
+
+def test_distributed_with_one_rank_says_how_to_start_more(tmp_path):
+    pytest.importorskip("mpi4py", reason="mpi4py is not installed: pip install -e '.[mpi]'")
+    result = _script("train_cat_classifier.py", "--distributed", tmp_path=tmp_path,
+                     data=real_data_folder() or tmp_path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: --distributed: this is the only MPI rank")
+    assert "mpiexec -n 2" in result.stderr
+
+
 @needs_cat_files
 def test_training_script_with_zero_epochs_reports_the_initial_model(tmp_path):
     metrics_path = tmp_path / "metrics.json"

@@ -43,10 +43,13 @@ def test_bad_X(bad, message):
 
 
 def test_strings_and_objects_are_type_errors():
-    with pytest.raises(TypeError, match="X: expected numbers.*strings"):
+    with pytest.raises(TypeError, match="X: expected real numbers.*strings"):
         fit(model(), X=[["a", "b"]] * 3)
-    with pytest.raises(TypeError, match="y: expected numbers.*objects"):
+    with pytest.raises(TypeError, match="y: expected real numbers.*objects"):
         fit(model(), y=np.array([None, 1, 0], dtype=object))
+    with pytest.raises(TypeError, match=r"X: expected real numbers, got an array of dtype "
+                                        r"complex128 \(complex numbers\)"):
+        fit(model(), X=np.ones((3, 2)) * 1j)
 
 
 @pytest.mark.parametrize("y,message", [

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import threading
 
 import h5py
 import numpy as np
@@ -130,3 +131,29 @@ def test_a_stream_grows_the_process_by_a_fraction_of_the_dataset(tmp_path):
     assert done.returncode == 0, done.stderr
     grown_mb = float(done.stdout.strip().splitlines()[-1])
     assert grown_mb < rows * 2000 * 4 / 2**20 / 3
+
+
+def test_a_damaged_chunk_names_the_file_the_dataset_and_the_rows(tmp_path):
+    """A scribbled gzip chunk: the streamed fit's error names where, the model keeps the
+    weights of its last completed epoch, and no reader thread is left running."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(256, 8))
+    y = (X[:, 0] > 0).astype(int)
+    path = tmp_path / "damaged.h5"
+    with h5py.File(path, "w") as file:
+        file.create_dataset("X", data=X, chunks=(32, 8), compression="gzip")
+        info = file["X"].id.get_chunk_info(3)
+    with open(path, "r+b") as raw:
+        raw.seek(info.byte_offset)
+        raw.write(b"\xff" * info.size)
+    model = fastnn.Sequential([fastnn.Dense(3, activation="tanh"),
+                               fastnn.Dense(1, activation="sigmoid")], input_dim=8, seed=0)
+    before = model.get_weights()
+    with h5py.File(path, "r") as file:
+        with pytest.raises(OSError, match=r"X: reading rows \d+:\d+ of dataset /X in file "
+                                          r".*damaged\.h5 failed"):
+            model.fit(file["X"], y, batch_size=32, epochs=1, shuffle=False)
+    for e, g in zip(before, model.get_weights()):  # no epoch completed: the starting weights
+        np.testing.assert_array_equal(g, e)
+    assert model.history.epoch == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("fastnn-read")]
