@@ -29,6 +29,9 @@ batch = None if batch == "full" else int(batch)
 rng = np.random.default_rng(0)
 X = rng.normal(size=(60, 300))
 y = (X[:, 0] > 0).astype(int)
+if sys.argv[2] == "stream":  # read window by window from a file
+    np.save(sys.argv[5], X)
+    X = np.load(sys.argv[5], mmap_mode="r")
 
 def model():
     return fastnn.Sequential([fastnn.Dense(8, activation="relu"),
@@ -62,15 +65,17 @@ print(json.dumps({"stopped": stopped, "epochs": epochs, "same": same, "state": s
 """
 
 PLANS = [("numba", "primal", "adam", "8"), ("numba", "dual", "sgd", "full"),
-         ("numba", "primal", "sgd", "1"), ("numpy", "primal", "adam", "8")]
+         ("numba", "primal", "sgd", "1"), ("numpy", "primal", "adam", "8"),
+         ("numba", "stream", "adam", "8")]
 
 
 @pytest.mark.parametrize("backend,dual,optimizer,batch", PLANS)
 def test_ctrl_c_stops_a_fit_within_a_second_at_a_completed_epoch(backend, dual, optimizer,
-                                                                 batch):
+                                                                 batch, tmp_path):
     if backend not in fastnn.available_backends():
         pytest.skip(f"{backend} is not installed")
-    child = subprocess.Popen([sys.executable, "-c", CHILD, backend, dual, optimizer, batch],
+    child = subprocess.Popen([sys.executable, "-c", CHILD, backend, dual, optimizer, batch,
+                              str(tmp_path / "X.npy")],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().strip() == "ready", child.stderr.read()
