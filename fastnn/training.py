@@ -139,10 +139,13 @@ class _Primal:
 
 class _Interrupts:
     """SIGINT, held until the chunk under way has been recorded (``check`` raises it then); a
-    second Ctrl-C raises at once. Only in the main thread (where Python takes signals)."""
+    second Ctrl-C raises at once. Only in the main thread (where Python takes signals). In a
+    data-parallel fit every rank learns of a Ctrl-C on any rank (one allgather per check), so
+    all stop after the same epoch and none waits in a collective."""
 
-    def __init__(self):
+    def __init__(self, comm=None):
         self.pending = False
+        self.comm = comm
 
     def _handle(self, signum, frame):
         if self.pending:
@@ -150,7 +153,8 @@ class _Interrupts:
         self.pending = True
 
     def check(self) -> None:
-        if self.pending:
+        pending = self.pending if self.comm is None else any(self.comm.allgather(self.pending))
+        if pending:
             self.pending = False
             raise KeyboardInterrupt
 
@@ -194,7 +198,7 @@ def run(model, plan, X, Y, loss, optimizer, epochs, batch_size, shuffle, rng, va
     one_by_one = validation is not None or stopping is not None or stream or comm is not None
     most = 1 if one_by_one else max(1, CHUNK_VALUES // n)
     per_epoch = None  # seconds an epoch took in the last chunk
-    interrupts = _Interrupts()
+    interrupts = _Interrupts(comm)
     try:
         with interrupts.held():
             epoch = 0

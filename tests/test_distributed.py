@@ -1,8 +1,12 @@
 """Data-parallel training over MPI: ``mpiexec -n 2`` against one-process fits."""
 
+import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +59,31 @@ def test_an_error_inside_training_on_one_rank_ends_the_job():
     assert "the fit ended" not in done.stdout
     assert "rank 1 of 2 failed during a data-parallel fit" in done.stderr
     assert "injected fault on rank 1" in done.stderr
+
+
+def test_ctrl_c_on_one_rank_stops_every_rank_after_the_same_epoch():
+    pytest.importorskip("mpi4py", reason="mpi4py is not installed: pip install -e '.[mpi]'")
+    if mpiexec() is None:
+        pytest.skip("no mpiexec: pip install -e '.[mpi]' brings MPICH's")
+    job = subprocess.Popen([mpiexec(), "-n", "2", sys.executable,
+                            str(HERE / "mpi" / "check_interrupt.py")],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        pids = {}
+        while len(pids) < 2:
+            line = job.stdout.readline()
+            assert line, job.stderr.read()
+            for rank, pid in re.findall(r"pid (\d) (\d+)", line):  # (ranks' lines may mix)
+                pids[int(rank)] = int(pid)
+        time.sleep(1.0)
+        os.kill(pids[1], signal.SIGINT)  # one rank only
+        out, err = job.communicate(timeout=60)
+    finally:
+        job.kill()
+    assert job.returncode == 0, err
+    done = sorted(re.findall(r"done (\d) (\d+) (\S+?)(?=done|\s|$)", out))
+    assert [rank for rank, _, _ in done] == ["0", "1"], out + err
+    assert done[0][1:] == done[1][1:] and int(done[0][1]) > 0  # same epoch, same weights
 
 
 class FakeComm:
