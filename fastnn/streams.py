@@ -143,11 +143,13 @@ def window_orders(stream, batch: int, rng, shuffle: bool) -> list:
             for start, m in zip(starts, sizes)]
 
 
-def epoch(kernels, fit, loss, stream, Y, batch, rule, engine, rng, shuffle, out) -> int:
+def epoch(kernels, fit, loss, stream, Y, batch, rule, engine, rng, shuffle, out,
+          interrupted=lambda: False) -> int:
     """One epoch over a stream, window by window; ``out[0] = (loss, correct)`` as for
     ``train_epochs``. Returns 1, or 0 if it diverged (``out[0, 0]`` the failing batch's loss).
     Where a read fails (or Ctrl-C comes) mid-epoch, the weights and optimizer state are put
-    back as the epoch found them: the model keeps its last completed epoch."""
+    back as the epoch found them: the model keeps its last completed epoch. ``interrupted()``
+    is asked between windows (a pending Ctrl-C: KeyboardInterrupt there)."""
     windows = window_orders(stream, batch, rng, shuffle)
     orders = dict(windows)
     adds = loss in losses.SUM_LOSSES
@@ -168,6 +170,8 @@ def epoch(kernels, fit, loss, stream, Y, batch, rule, engine, rng, shuffle, out)
                 return 0
             total += window_out[0, 0] * (1 if adds else m)
             correct += int(window_out[0, 1])
+            if interrupted():
+                raise KeyboardInterrupt
     except BaseException:
         for array, copy in zip(state, saved):
             array[...] = copy

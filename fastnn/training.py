@@ -218,7 +218,8 @@ def run(model, plan, X, Y, loss, optimizer, epochs, batch_size, shuffle, rng, va
                                                  fit.rule, rng, shuffle, comm, out)
                     elif stream:
                         done = streams.epoch(kernels, fit, loss, X, Y, batch_size, fit.rule,
-                                             plan.engine, rng, shuffle, out)
+                                             plan.engine, rng, shuffle, out,
+                                             lambda: interrupts.pending)
                     else:
                         orders = np.empty((count, n), np.int64)
                         for row in orders:
