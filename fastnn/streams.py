@@ -159,6 +159,8 @@ def epoch(kernels, fit, loss, stream, Y, batch, rule, engine, rng, shuffle, out,
     try:
         for start, X in stream.windows([start for start, _ in windows],
                                        stream.window_rows(batch)):
+            if interrupted():  # (before a window: after the last, the epoch is whole)
+                raise KeyboardInterrupt
             m = X.shape[0]
             order = orders[start].reshape(1, -1)
             window_out = np.zeros((1, 2))
@@ -170,8 +172,6 @@ def epoch(kernels, fit, loss, stream, Y, batch, rule, engine, rng, shuffle, out,
                 return 0
             total += window_out[0, 0] * (1 if adds else m)
             correct += int(window_out[0, 1])
-            if interrupted():
-                raise KeyboardInterrupt
     except BaseException:
         for array, copy in zip(state, saved):
             array[...] = copy

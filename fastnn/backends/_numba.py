@@ -68,12 +68,15 @@ def _targets(Y, A):
     return _c(Y, A.dtype)
 
 
+def _loss_and_correct(loss, act, Z, A, Y):
+    """``(loss, correct)`` of a batch's outputs, no delta."""
+    return kernels._batch_loss(loss, act, _c(Z), _c(A), _targets(Y, A), np.arange(A.shape[0]),
+                               np.empty((0, A.shape[1]), A.dtype), np.empty(0))
+
+
 def loss_value(loss, act, Z, A, Y):
     """The loss of a batch (see ``fastnn.losses``); bce and cce from the logits when fused."""
-    m = A.shape[0]
-    value, _ = kernels._batch_loss(loss, act, _c(Z), _c(A), _targets(Y, A), np.arange(m),
-                                   np.empty((0, A.shape[1]), A.dtype), np.empty(0))
-    return float(value)
+    return float(_loss_and_correct(loss, act, Z, A, Y)[0])
 
 
 def output_delta(loss, act, Z, A, Y):
@@ -85,10 +88,7 @@ def output_delta(loss, act, Z, A, Y):
 
 def correct_count(loss, A, Y):
     """bce: outputs on the right side of 0.5; cce: rows whose largest output is the target."""
-    m = A.shape[0]
-    _, correct = kernels._batch_loss(loss, 0, _c(A), _c(A), _targets(Y, A), np.arange(m),
-                                     np.empty((0, A.shape[1]), A.dtype), np.empty(0))
-    return int(correct)
+    return int(_loss_and_correct(loss, 0, A, A, Y)[1])  # (no logits needed: A as Z)
 
 
 def optimizer_step(rule, params, grads):

@@ -558,14 +558,15 @@ def _backward(flat, table, dual, X_batch, rows, work, grads):
 
 
 @_jit
-def _step(flat, table, dual, loss, X, Y, rows, work, grads):
-    """``(loss, correct)`` of the batch X[rows], Y[rows]; its gradient into ``grads``."""
+def _step(flat, table, dual, loss, X, Y, rows, work, grads, no_losses):
+    """``(loss, correct)`` of the batch X[rows], Y[rows]; its gradient into ``grads``
+    (``no_losses``: an empty float64 array, made once by the caller)."""
     X_batch = _batch_inputs(X, rows, work[4])
     _forward(flat, table, X_batch, work)
     m = rows.shape[0]
     Z, A = _output(table, work, m)
     value, correct = _batch_loss(loss, table[-1, ACT], Z, A, Y, rows,
-                                 _block(work[2], 0, m, Z.shape[1]), np.empty(0))
+                                 _block(work[2], 0, m, Z.shape[1]), no_losses)
     _backward(flat, table, dual, X_batch, rows, work, grads)
     return value, correct
 
@@ -583,13 +584,14 @@ def _train_epochs(flat, net, loss, X, Y, orders, batch_size, rule, out):
     batch = min(batch_size, n)
     work = _work(table, flat, batch, batch)
     grads = np.empty_like(flat)
+    no_losses = np.empty(0)
     for e in range(orders.shape[0]):
         total = 0.0
         correct = 0
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
             value, batch_correct = _step(flat, table, net.dual, loss, X, Y,
-                                         orders[e, start:stop], work, grads)
+                                         orders[e, start:stop], work, grads, no_losses)
             if not np.isfinite(value):  # stop before this batch's update
                 out[e, 0], out[e, 1] = value, correct
                 return e
@@ -609,7 +611,7 @@ def _gradients(flat, net, loss, X, Y, grads):
     table = _layer_table(net)
     m = X.shape[0]
     work = _work(table, flat, m, 0)
-    return _step(flat, table, net.dual, loss, X, Y, np.arange(m), work, grads)
+    return _step(flat, table, net.dual, loss, X, Y, np.arange(m), work, grads, np.empty(0))
 
 
 @_jit
