@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -68,6 +69,8 @@ def test_ctrl_c_on_one_rank_stops_every_rank_after_the_same_epoch():
     job = subprocess.Popen([mpiexec(), "-n", "2", sys.executable,
                             str(HERE / "mpi" / "check_interrupt.py")],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(120, job.kill)  # (a hang ends the job: its reads then end too)
+    watchdog.start()
     try:
         pids = {}
         while len(pids) < 2:
@@ -79,6 +82,7 @@ def test_ctrl_c_on_one_rank_stops_every_rank_after_the_same_epoch():
         os.kill(pids[1], signal.SIGINT)  # one rank only
         out, err = job.communicate(timeout=60)
     finally:
+        watchdog.cancel()
         job.kill()
     assert job.returncode == 0, err
     done = sorted(re.findall(r"done (\d) (\d+) (\S+?)(?=done|\s|$)", out))

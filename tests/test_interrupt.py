@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -77,6 +78,8 @@ def test_ctrl_c_stops_a_fit_within_a_second_at_a_completed_epoch(backend, dual, 
     child = subprocess.Popen([sys.executable, "-c", CHILD, backend, dual, optimizer, batch,
                               str(tmp_path / "X.npy")],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(120, child.kill)  # (a hang ends the child: its reads end too)
+    watchdog.start()
     try:
         assert child.stdout.readline().strip() == "ready", child.stderr.read()
         time.sleep(1.0)
@@ -84,6 +87,7 @@ def test_ctrl_c_stops_a_fit_within_a_second_at_a_completed_epoch(backend, dual, 
         child.send_signal(signal.SIGINT)
         out, err = child.communicate(timeout=120)
     finally:
+        watchdog.cancel()
         child.kill()
     assert child.returncode == 0, err
     result = json.loads(out.strip().splitlines()[-1])
