@@ -157,9 +157,25 @@ def targets(y, n_samples: int, n_out: int, loss: int, dtype: str, name: str = "y
     if loss == losses.BCE and not np.isin(y, (0, 1)).all():
         bad = y[~np.isin(y, (0, 1))][0].item()
         raise ValueError(f"{name}: labels for 'bce' must be 0 or 1, got {bad!r}")
+    if loss == losses.POISSON and (y < 0).any():
+        raise ValueError(f"{name}: targets for 'poisson' must be >= 0 (counts or rates), got "
+                         f"{y[y < 0][0].item()!r}")
     if loss == losses.CCE and not (np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()):
         raise ValueError(f"{name}: one-hot rows for 'cce' must hold a single 1 and zeros elsewhere")
     return np.ascontiguousarray(y, dtype=dtype)
+
+
+def sample_weight(values, n_samples: int, name: str = "sample_weight") -> np.ndarray:
+    """One weight per sample, float64 ``(n_samples,)``, each finite and >= 0."""
+    weights = _numeric(name, values)
+    if weights.shape != (n_samples,):
+        raise ValueError(f"{name}: expected shape ({n_samples},), one weight per sample, got "
+                         f"{weights.shape}")
+    _all_finite(name, weights)
+    weights = weights.astype(np.float64)
+    if (weights < 0).any():
+        raise ValueError(f"{name}: weights must be >= 0, got {weights[weights < 0][0]!r}")
+    return weights
 
 
 def activation_name(value) -> str:
@@ -177,6 +193,7 @@ def loss_output(loss: str, activation: str) -> None:
         return
     names = " or ".join(repr(name) for name, code in activations.ACTIVATIONS.items()
                         if code in allowed)
-    raise ValueError(f"loss: {loss!r} needs probability outputs, an output layer with "
+    what = "a positive rate" if loss == "poisson" else "probability outputs"
+    raise ValueError(f"loss: {loss!r} needs {what}, an output layer with "
                      f"activation {names}; this model's output activation is {activation!r} "
                      f"(use 'mse', or change the last layer's activation)")

@@ -16,7 +16,7 @@ import traceback
 
 import numpy as np
 
-from . import losses, streams
+from . import losses, objectives, streams
 
 
 def check_comm(comm) -> None:
@@ -81,10 +81,14 @@ def _windows(X, batch: int, rng, shuffle: bool) -> list:
     return [(0, rng.permutation(n) if shuffle else np.arange(n))]
 
 
-def epoch(kernels, fit, loss, X, Y, batch, rule, rng, shuffle, comm, out) -> int:
+def epoch(kernels, fit, objective, X, Y, batch, rule, rng, shuffle, comm, out) -> int:
     """One epoch, data-parallel; ``out[0] = (loss, correct)`` as for ``train_epochs``.
-    Returns 1, or 0 where a batch's loss or update was not finite (on every rank alike)."""
+    Returns 1, or 0 where a batch's loss or update was not finite (on every rank alike).
+    Each rank's loss and gradient count by its share of the batch's weight; the L2 penalty
+    is added once, after the Allreduce."""
     rank, size = comm.Get_rank(), comm.Get_size()
+    loss, weights = objective.loss, objective.weights
+    data_only = objective._replace(alpha=0.0)
     adds = loss in losses.SUM_LOSSES
     n, P = X.shape[0], fit.flat.size
     grads = np.zeros_like(fit.flat)
@@ -97,7 +101,7 @@ def epoch(kernels, fit, loss, X, Y, batch, rule, rng, shuffle, comm, out) -> int
         for first in range(0, len(order), batch):
             rows = order[first:first + batch]
             cut = [len(rows) * r // size for r in range(size + 1)]
-            shares.append((len(rows), rows[cut[rank]:cut[rank + 1]]))
+            shares.append((rows, rows[cut[rank]:cut[rank + 1]]))
         mine = np.unique(np.concatenate([share for _, share in shares])) if shares else \
             np.empty(0, np.int64)
         plans.append((start, shares, mine))
@@ -108,12 +112,15 @@ def epoch(kernels, fit, loss, X, Y, batch, rule, rng, shuffle, comm, out) -> int
     else:
         windows_read = ((start, X) for start, _, _ in plans)
     for (start, shares, mine), (_, data) in zip(plans, windows_read):
-        for rows, share in shares:
+        for batch_rows, share in shares:
+            whole = objectives.weight_sum(loss, weights, start + batch_rows)
             if len(share):
                 local = data[np.searchsorted(mine, share)] if data is not X else _rows(X, share)
-                value, right = kernels.loss_and_gradients(fit.flat, fit.net, loss, local,
+                part = data_only._replace(weights=weights[start + share] if len(weights)
+                                          else weights)
+                value, right = kernels.loss_and_gradients(fit.flat, fit.net, part, local,
                                                           Y[start + share], grads)
-                weight = 1.0 if adds else len(share) / rows
+                weight = objectives.weight_sum(loss, weights, start + share) / whole
                 buffer[:P] = grads
                 buffer[:P] *= weight
                 buffer[P:] = value * weight, right
@@ -121,12 +128,14 @@ def epoch(kernels, fit, loss, X, Y, batch, rule, rng, shuffle, comm, out) -> int
                 buffer[:] = 0
             comm.Allreduce(_IN_PLACE(), buffer)
             value, right = buffer[P], int(round(buffer[P + 1]))
+            grads[:] = buffer[:P]
+            value += objectives.add_penalty(fit.flat, fit.net.sizes, objective.alpha, whole,
+                                            grads)
             if not np.isfinite(value):
                 out[0] = value, correct
                 return 0
             correct += right
-            total += value if adds else value * rows
-            grads[:] = buffer[:P]
+            total += value if adds else value * len(batch_rows)
             if not kernels.optimizer_step(rule, fit.flat, grads):
                 out[0] = value, correct
                 return 0

@@ -1,19 +1,22 @@
 """The dual form of a fit's first layer: the same SGD trajectory through the Gram matrix.
 
-Under SGD with momentum (``v = momentum v - lr g; W = W + v``), every gradient of the first layer
-is X^T S, S (n, n_1) zero but for the batch's rows, which hold dL/dZ1. So with C and V (n, n_1),
-W1 = W1_0 + X^T C + v0 s and v = X^T V + v0 r at every step, where v0 is the velocity the fit
-starts from and s, r are scalars (r = momentum^t, s = r_1 + ... + r_t). Then
+Under SGD with momentum (``v = momentum v - lr g``, then ``W += v``, or Nesterov's ``W +=
+momentum v - lr g``), with an L2 penalty or not, every update of the first layer is a fixed
+linear map of its gradients, X^T S (S (n, n_1) zero but for the batch's rows, which hold dL/dZ1),
+and, with the penalty, of W1 itself. So W1 stays in the span of a basis M = [X^T | W1_0 | v0]
+(n_in, width), width = n + 2 n_1 (v0, the velocity the fit starts from, only where it is not 0):
 
-    Z1 = X W1 + b1 = G C + P0 + Q0 s + b1,   G = X X^T,  P0 = X W1_0,  Q0 = X v0
+    W1 = M D = X^T C + W1_0 A + v0 S,    Z1 = X W1 + b1 = K[:n] D + b1,    K = M^T M
 
-and the update of C is the update of W1 with the gradient replaced by S: the primal rule on the
-small dual network whose first layer has the inputs [G | P0 | Q0] (n + 2 n_1 columns, Q0 only
-if v0 is not 0) and the weights [C; I; s I], of which only C has a gradient (``dual_backward``).
-The I block never moves; the s I block starts at 0 with a velocity of I and so follows the decay
-of v0. A step costs n (n + 2 n_1) n_1 multiply-adds for the first layer instead of n n_in n_1.
-W1 (and its velocity) is formed from C (and V) at the end of the fit, or when something reads
-the model's weights during it.
+with D = [C; A; S] (width, n_1) the dual first layer's weights, starting at [0; I; 0] with a
+velocity of [0; 0; I], and K the Gram matrix of the basis (its first n rows are [X X^T | X W1_0
+| X v0], what the samples read). The update of D is the update of W1 with the gradient X^T S
+replaced by S (``dual_backward``): the same rule on the small dual network. The penalty's
+gradient ``alpha W1 / s`` is ``M (alpha D / s)``, so the same rule applies to D as it stands,
+and the penalty's value is ``alpha / (2 s) * sum_j D[:, j] . K D[:, j]`` (``l2_penalty``). A
+step costs n width n_1 multiply-adds for the first layer instead of n n_in n_1 (with the
+penalty, width^2 n_1 more). W1 (and its velocity) is formed from D at the end of the fit, or
+when something reads the model's weights during it.
 """
 
 import numpy as np
@@ -34,10 +37,9 @@ class DualFit:
         rule = optimizer.bind(flat)  # the model's state, sized to it if it is new
         W1, _ = layer_views(flat, sizes)[0]
         v1, _ = layer_views(rule.first, sizes)[0]
-        self.W1_0, self.v0 = W1.copy(), v1.copy()
-        moving = rule.momentum > 0 and bool(self.v0.any())
-        self.blocks = 3 if moving else 2
-        width = n + (self.blocks - 1) * n_1
+        moving = rule.momentum > 0 and bool(v1.any())
+        self.basis = np.vstack([W1.T] + ([v1.T] if moving else []))  # (width - n, n_in)
+        width = n + self.basis.shape[0]
         self.n, self.n_1, self.head = n, n_1, W1.size
         self.sizes = [width] + sizes[1:]
         self.net = Net(np.array(self.sizes, np.int64), *model._net()[1:3], 1)
@@ -46,38 +48,39 @@ class DualFit:
         self.flat[width * n_1:] = flat[W1.size:]
         first = np.zeros_like(self.flat)
         first[width * n_1:] = rule.first[W1.size:]
-        W, _ = layer_views(self.flat, self.sizes)[0]
+        D, _ = layer_views(self.flat, self.sizes)[0]
         V, _ = layer_views(first, self.sizes)[0]
-        W[n:n + n_1] = np.eye(n_1)
-        if moving:  # the s I block: no weight yet, a velocity of I
+        D[n:n + n_1] = np.eye(n_1)
+        if moving:  # the v0 block: no weight yet, a velocity of I
             V[n + n_1:] = np.eye(n_1)
         self.rule = optimizer.bind(self.flat, first, np.empty(0, flat.dtype))
         self.optimizer = optimizer
-        self.inputs = kernels.prepare_inputs(self.dual_inputs(X))
+        self.inputs = kernels.prepare_inputs(self.gram_matrix())
         self.X_val = None if X_val is None else self.dual_inputs(X_val)
 
     def dual_inputs(self, A) -> np.ndarray:
-        """[A X^T | A W1_0 | A v0]: what the dual first layer reads for the samples A."""
+        """[A X^T | A W1_0 | A v0] (m, width): what the dual first layer reads for the samples
+        A."""
         gram = self.kernels.gram
-        blocks = [gram(A, self.X), gram(A, np.vstack([self.W1_0.T] + (
-            [self.v0.T] if self.blocks == 3 else [])))]
-        return np.ascontiguousarray(np.hstack(blocks))
+        return np.ascontiguousarray(np.hstack([gram(A, self.X), gram(A, self.basis)]))
+
+    def gram_matrix(self) -> np.ndarray:
+        """K = M^T M (width, width): the samples' dual inputs, then the basis' other rows."""
+        top = self.dual_inputs(self.X)
+        bottom = np.hstack([top[:, self.n:].T, self.kernels.gram(self.basis, self.basis)])
+        return np.ascontiguousarray(np.vstack([top, bottom]))
 
     def finish(self) -> None:
-        """W1 = W1_0 + X^T C + v0 s, its velocity X^T V + v0 r, the other parameters as they
-        are: into the model and its optimizer."""
+        """W1 = M D and its velocity M V, the other parameters as they are: into the model and
+        its optimizer."""
         gram, n, n_1 = self.kernels.gram, self.n, self.n_1
-        W, _ = layer_views(self.flat, self.sizes)[0]
+        D, _ = layer_views(self.flat, self.sizes)[0]
         V, _ = layer_views(self.rule.first, self.sizes)[0]
-        both = gram(self.X.T, np.vstack([W[:n].T, V[:n].T]))  # [X^T C | X^T V], one product
-        W1, v1 = self.W1_0 + both[:, :n_1], both[:, n_1:]
-        if self.blocks == 3:
-            both = gram(self.v0, np.vstack([W[n + n_1:].T, V[n + n_1:].T]))
-            W1 += both[:, :n_1]
-            v1 += both[:, n_1:]
+        both = np.hstack([D, V])  # (width, 2 n_1): one product per part of the basis
+        primal = gram(self.X.T, both[:n].T) + gram(self.basis.T, both[n:].T)
         width = self.sizes[0] * n_1
         flat, state = self.model._flat, self.optimizer.state1
-        flat[:self.head] = W1.ravel()
+        flat[:self.head] = primal[:, :n_1].ravel()
         flat[self.head:] = self.flat[width:]
-        state[:self.head] = v1.ravel()
+        state[:self.head] = primal[:, n_1:].ravel()
         state[self.head:] = self.rule.first[width:]

@@ -139,10 +139,12 @@ def _write(file, model) -> None:
         group = file.create_group("optimizer")
         group.attrs["name"] = optimizer.name
         group.attrs["config"] = json.dumps(optimizer.get_config())
-        if optimizer.state1 is not None:
+        if getattr(optimizer, "state1", None) is not None:
             group.create_dataset("state1", data=optimizer.state1)
             group.create_dataset("state2", data=optimizer.state2)
             group.create_dataset("step", data=optimizer.step)
+            group.attrs.update({"samples": optimizer.samples,
+                                "reductions": optimizer.reductions})
     history = file.create_group("history")
     history.create_dataset("epoch", data=np.asarray(model.history.epoch, dtype=np.int64))
     history.attrs["seconds"] = model.history.seconds
@@ -280,6 +282,8 @@ def _read_optimizer(read, group, model, optimizers):
         optimizer.state1 = read.array("optimizer/state1", shape).astype(model.dtype)
         optimizer.state2 = read.array("optimizer/state2", shape).astype(model.dtype)
         optimizer.step[...] = read.array("optimizer/step", (1,))
+        optimizer.samples = read.attr("samples", int, group, default=0, required=False)
+        optimizer.reductions = read.attr("reductions", int, group, default=0, required=False)
     return optimizer
 
 

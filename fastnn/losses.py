@@ -1,21 +1,30 @@
 """Loss names, their integer codes, and which output activation fuses with which loss.
 
-Over a batch of ``m`` samples with outputs ``A`` and targets ``Y``, both ``(m, k)``:
+Over a batch of ``m`` samples with outputs ``A`` and targets ``Y``, both ``(m, k)``, and
+per-sample weights ``w`` (all 1 unless ``fit(sample_weight=...)``; ``s = sum(w)``):
 
-- ``mse``: ``sum((A - Y)**2) / (m k)``                      (the seeds' ``mse_loss``)
-- ``sse``: ``sum((A - Y)**2)``                              (seed 001)
-- ``bce``: ``-sum(Y log A + (1 - Y) log(1 - A)) / (m k)``   (the Coursera cost)
-- ``cce``: ``-sum(Y log A) / m``                            (softmax cross-entropy)
+- ``mse``: ``sum_i w_i sum_j (A_ij - Y_ij)**2 / (s k)``           (the seeds' ``mse_loss``)
+- ``sse``: ``sum_i w_i sum_j (A_ij - Y_ij)**2``                   (seed 001)
+- ``bce``: ``-sum_i w_i sum_j [Y log A + (1 - Y) log(1 - A)]_ij / (s k)``   (the Coursera cost)
+- ``cce``: ``-sum_i w_i sum_j Y_ij log A_ij / s``                 (softmax cross-entropy)
+- ``poisson``: ``sum_i w_i sum_j [A - Y log A + Y log Y - Y]_ij / (s k)`` (half the Poisson
+  deviance, scikit-learn's; Y >= 0)
+
+With all weights 1 these are the plain means (sums for sse). The L2 penalty of ``fit(alpha=)``
+adds ``alpha / (2 s) * sum of every squared weight`` (biases excluded; sse: ``s = 1``),
+scikit-learn's meaning.
 
 The cross-entropies need outputs that are probabilities (``OUTPUTS``): ``bce`` a ``sigmoid``
-or ``softmax`` output, ``cce`` a ``softmax`` output; any other pair is refused (as PyTorch's
-``BCELoss`` refuses inputs outside [0, 1]). ``mse`` and ``sse`` take any output.
+or ``softmax`` output, ``cce`` a ``softmax`` output; ``poisson`` needs a positive rate, an
+``exp`` output. Any other pair is refused (as PyTorch's ``BCELoss`` refuses inputs outside
+[0, 1]). ``mse`` and ``sse`` take any output.
 
-Fused pairs (the output delta dL/dZ is ``(A - Y) / scale``, computed without dividing by A):
-``sigmoid`` + ``bce`` and ``softmax`` + ``cce``. Their loss values come from the logits ``Z``
-(``log(1 + exp(-|z|))`` and log-sum-exp), so they never take ``log(0)``. The one other
-cross-entropy pair, ``softmax`` + ``bce``, clips ``A`` into ``[LOG_EPS, 1 - LOG_EPS]`` in the
-logarithms; where an output is clipped the loss is flat in it, so its gradient there is 0.
+Fused pairs (the output delta dL/dZ is ``w_i (A - Y) / scale``, computed without dividing by
+A): ``sigmoid`` + ``bce``, ``softmax`` + ``cce`` and ``exp`` + ``poisson``. Their loss values
+come from the logits ``Z`` (``log(1 + exp(-|z|))``, log-sum-exp, ``exp(z) - y z``), so they
+never take ``log(0)``. The one other cross-entropy pair, ``softmax`` + ``bce``, clips ``A`` into
+``[LOG_EPS, 1 - LOG_EPS]`` in the logarithms; where an output is clipped the loss is flat in
+it, so its gradient there is 0.
 """
 
 from . import activations
@@ -24,8 +33,9 @@ MSE = 0
 SSE = 1
 BCE = 2
 CCE = 3
+POISSON = 4
 
-LOSSES = {"mse": MSE, "sse": SSE, "bce": BCE, "cce": CCE}
+LOSSES = {"mse": MSE, "sse": SSE, "bce": BCE, "cce": CCE, "poisson": POISSON}
 
 ALIASES = {
     "mean_squared_error": "mse",
@@ -35,10 +45,12 @@ ALIASES = {
 }
 
 CLASSIFICATION = frozenset({BCE, CCE})
-# The output activations each cross-entropy accepts: those whose outputs are probabilities.
+# The output activations each loss accepts where it does not take any: those whose outputs are
+# probabilities (the cross-entropies), or positive rates (poisson).
 OUTPUTS = {
     BCE: frozenset({activations.SIGMOID, activations.SOFTMAX}),
     CCE: frozenset({activations.SOFTMAX}),
+    POISSON: frozenset({activations.EXP}),
 }
 SUM_LOSSES = frozenset({SSE})  # losses that add over samples instead of averaging
 

@@ -12,6 +12,7 @@ from . import (
     initializers,
     io,
     losses,
+    objectives,
     optimizers,
     plans,
     streams,
@@ -19,7 +20,7 @@ from . import (
 )
 from .activations import ACTIVATIONS
 from .backends._layout import layer_views
-from .backends._ops import OPT_SGD, Net
+from .backends._ops import Net
 from .layers import Dense
 
 
@@ -148,7 +149,8 @@ class Sequential:
             raise ValueError("layers: the model has no layers; pass a list of fastnn.Dense")
         output = self.layers[-1].activation
         if loss is None:
-            loss = self.loss or {"sigmoid": "bce", "softmax": "cce"}.get(output, "mse")
+            loss = self.loss or {"sigmoid": "bce", "softmax": "cce",
+                                 "exp": "poisson"}.get(output, "mse")
         name = checks.loss_name(loss)
         checks.loss_output(name, output)
         return losses.LOSSES[name]
@@ -180,15 +182,26 @@ class Sequential:
         self._require_built(X)
         return kernels, code, X, Y
 
-    def gradients(self, X, y, loss: str | None = None, backend: str = "auto") -> list:
-        """Gradients of ``loss`` over the batch (X, y), in the order and shapes of get_weights()."""
+    def gradients(self, X, y, loss: str | None = None, backend: str = "auto",
+                  sample_weight=None, alpha: float = 0.0) -> list:
+        """Gradients of the objective over the batch (X, y), in the order and shapes of
+        get_weights(): ``loss`` with the samples' weights, plus the L2 penalty ``alpha``
+        (``fastnn.losses``)."""
         kernels, code, X, Y = self._checked(X, y, loss, backend)
+        objective = self._objective(code, Y, sample_weight, None, alpha)
         grads = np.zeros_like(self._flat)
         if isinstance(X, streams.Stream):
-            streams.gradients(kernels, self._flat, self._net(), code, X, Y, grads)
+            streams.gradients(kernels, self._flat, self._net(), objective, X, Y, grads)
         else:
-            kernels.loss_and_gradients(self._flat, self._net(), code, X, Y, grads)
+            kernels.loss_and_gradients(self._flat, self._net(), objective, X, Y, grads)
         return [array.copy() for pair in layer_views(grads, self._sizes) for array in pair]
+
+    @staticmethod
+    def _objective(code: int, Y, sample_weight, class_weight, alpha):
+        """The checked ``Objective`` of a fit or a gradient (``fastnn.objectives``)."""
+        alpha = checks.positive_float("alpha", alpha, allow_zero=True)
+        weights = objectives.sample_weights(sample_weight, class_weight, Y, code)
+        return objectives.objective(code, alpha, weights)
 
     def evaluate(self, X, y, loss: str | None = None, backend: str = "auto") -> dict:
         """``{"loss": ..., "accuracy": ...}`` (accuracy for the classification losses)."""
@@ -202,11 +215,13 @@ class Sequential:
             batch_size: int | None = None, shuffle: bool = True, seed: int | None = None,
             backend: str = "auto", validation_data=None, verbose: int = 0,
             log_every: int | None = None, early_stopping=None,
-            dual="auto", comm=None) -> training.History:
+            dual="auto", comm=None, sample_weight=None, class_weight=None,
+            alpha: float = 0.0) -> training.History:
         """Train with mini-batch gradient descent; returns the History (also ``model.history``).
 
-        ``batch_size=None`` is full batch, 1 is per-sample SGD. ``optimizer``: an SGD/Adam
-        instance, ``"sgd"``/``"adam"``, or None for the last one used (else ``SGD(lr=0.01)``).
+        ``batch_size=None`` is full batch, 1 is per-sample SGD. ``optimizer``: an SGD, Adam or
+        LBFGS instance, ``"sgd"``/``"adam"``/``"lbfgs"``, or None for the last one used (else
+        ``SGD(lr=0.01)``); with LBFGS, ``epochs`` are its iterations over the full batch.
         ``loss``: None means the last loss used, else bce for a sigmoid output, cce for softmax,
         mse otherwise. ``verbose=1`` prints a line every ``log_every`` epochs (default: about 20
         lines per fit). ``early_stopping``: a ``fastnn.EarlyStopping``, or an int patience for
@@ -224,20 +239,29 @@ class Sequential:
         ``comm``: an mpi4py communicator: data-parallel training (``fastnn.distributed``);
         every rank passes the same X, y and settings, ``batch_size`` is the global batch, every
         rank ends with the same weights; only rank 0 logs.
+
+        ``sample_weight`` (n_samples,) weighs each sample's loss, ``class_weight`` (a dict
+        ``{class: weight}`` or ``"balanced"``) each class's; ``alpha`` adds the L2 penalty
+        ``alpha / (2 s) * sum W^2`` (``fastnn.losses``, scikit-learn's meaning). The history's
+        ``loss`` is that objective; ``val_loss`` and ``evaluate`` the plain loss.
         """
         arguments = (X, y, loss, optimizer, epochs, batch_size, shuffle, seed, backend,
-                     validation_data, verbose, log_every, early_stopping, dual)
+                     validation_data, verbose, log_every, early_stopping, dual, sample_weight,
+                     class_weight, alpha)
         if comm is None:
             checked = self._fit_arguments(*arguments)
         else:  # every rank checks its data, then all learn of any failure (none waits)
             distributed.check_comm(comm)
             checked = distributed.collectively(comm, self._fit_arguments, *arguments)
-        (code, optimizer, epochs, batch_size, verbose, log_every, early_stopping, X, Y,
+        (objective, optimizer, epochs, batch_size, verbose, log_every, early_stopping, X, Y,
          validation, dual, batch, n_val) = checked
         if comm is not None:
             if dual is True:
                 raise ValueError("dual: the dual form does not run data-parallel; use "
                                  "dual=False (or 'auto') with comm")
+            if isinstance(optimizer, optimizers.LBFGS):
+                raise ValueError("optimizer: L-BFGS does not run data-parallel; use SGD or "
+                                 "Adam with comm")
             distributed.agree(comm, samples=X.shape[0], features=X.shape[1], batch_size=batch,
                               epochs=epochs, backend=backend, seed=seed, shuffle=shuffle)
             dual = False
@@ -247,7 +271,7 @@ class Sequential:
         if comm is not None:
             plan = plans.Plan(plan.backend, False, plan.engine, "data-parallel over MPI, batch "
                               "by batch")
-        self.loss = next(name for name, c in losses.LOSSES.items() if c == code)
+        self.loss = next(name for name, c in losses.LOSSES.items() if c == objective.loss)
         self.optimizer = optimizer
         self._require_built(X)  # every argument is fine: now the work starts
         if seed is not None or self._shuffle is None:
@@ -255,12 +279,13 @@ class Sequential:
         self.history.params = {"epochs": epochs, "batch_size": batch, "plan": plan.row,
                                 "backend": plan.backend, "dual": plan.dual,
                                 "engine": plan.engine}
-        return training.run(self, plan, X, Y, code, optimizer, epochs, batch, shuffle,
+        return training.run(self, plan, X, Y, objective, optimizer, epochs, batch, shuffle,
                             self._shuffle, validation, log_every if verbose else None,
                             early_stopping, comm)
 
     def _fit_arguments(self, X, y, loss, optimizer, epochs, batch_size, shuffle, seed, backend,
-                       validation_data, verbose, log_every, early_stopping, dual) -> tuple:
+                       validation_data, verbose, log_every, early_stopping, dual,
+                       sample_weight, class_weight, alpha) -> tuple:
         """Every argument of ``fit`` checked (on this rank's data), before any work."""
         backends.get(backend)  # a name that is not a backend is an error now
         code = self._loss_code(loss)
@@ -281,6 +306,14 @@ class Sequential:
             early_stopping = training.EarlyStopping(patience=early_stopping)
         X = self._inputs(X)
         Y = checks.targets(y, X.shape[0], self.output_dim, code, self.dtype)
+        objective = self._objective(code, Y, sample_weight, class_weight, alpha)
+        if isinstance(optimizer, optimizers.LBFGS):
+            if batch_size is not None and batch_size < X.shape[0]:
+                raise ValueError(f"batch_size: L-BFGS trains on the full batch; got "
+                                 f"{batch_size} for {X.shape[0]} samples (use None)")
+            if isinstance(X, streams.Stream):
+                raise ValueError("optimizer: L-BFGS needs X in memory; X is read window by "
+                                 "window (use SGD or Adam)")
         if isinstance(X, streams.Stream):
             if batch_size is None:
                 raise ValueError("batch_size: X is read window by window (an h5py dataset or a "
@@ -308,13 +341,13 @@ class Sequential:
             raise ValueError(f"dual: expected True, False or 'auto', got {dual!r}")
         batch = X.shape[0] if batch_size is None else min(batch_size, X.shape[0])
         n_val = 0 if validation is None else validation[0].shape[0]
-        return (code, optimizer, epochs, batch_size, verbose, log_every, early_stopping, X, Y,
-                validation, dual, batch, n_val)
+        return (objective, optimizer, epochs, batch_size, verbose, log_every, early_stopping, X,
+                Y, validation, dual, batch, n_val)
 
     def _plan(self, shape, batch, epochs, optimizer, n_val, backend, dual) -> plans.Plan:
         sizes = (int(shape[1]),) + tuple(layer.units for layer in self.layers)
         fit = plans.Fit(sizes, int(shape[0]), batch, epochs, np.dtype(self.dtype).itemsize,
-                        optimizer.code == OPT_SGD, n_val)
+                        optimizer.name, n_val)
         return plans.choose(fit, backend, dual)
 
     def plan(self, X, epochs: int = 1, batch_size: int | None = None, optimizer=None,

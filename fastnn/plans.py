@@ -35,7 +35,7 @@ class Fit:
     batch: int
     epochs: int
     itemsize: int  # bytes of one value: 8 (float64) or 4 (float32)
-    sgd: bool  # SGD with or without momentum (whose update is linear in the gradient)
+    solver: str  # "sgd" (with or without momentum: linear in the gradient), "adam", "lbfgs"
     n_val: int = 0  # validation samples
 
     @property
@@ -66,23 +66,26 @@ class Fit:
         return once + self.epochs * per_epoch
 
     def gram_bytes(self) -> int:
-        return self.n_samples * self.dual_width() * self.itemsize
+        """The Gram matrix of the dual first layer's basis (width, width)."""
+        return self.dual_width() ** 2 * self.itemsize
 
 
 @dataclass(frozen=True)
 class Plan:
     backend: str  # "loop", "numpy" or "numba"
     dual: bool  # the first layer in the dual form
-    engine: str  # "compiled" (numba: whole epochs in one compiled call) or "layers" (batch by
-    # batch, layer by layer, in Python: the loop and numpy backends)
+    engine: str  # "compiled" (numba: whole epochs in one compiled call), "layers" (batch by
+    # batch, layer by layer, in Python: the loop and numpy backends) or "lbfgs" (SciPy's
+    # L-BFGS-B over the backend's full-batch loss and gradient)
     row: str  # the rows of the tables that chose it
 
 
 def dual_applies(fit: Fit) -> str | None:
     """None if the dual form can train this fit, else why not."""
-    if not fit.sgd:
-        return "the dual form needs SGD (with or without momentum): Adam's update is not " \
-               "linear in the gradient"
+    if fit.solver != "sgd":
+        name = {"adam": "Adam", "lbfgs": "L-BFGS"}.get(fit.solver, fit.solver)
+        return "the dual form needs SGD (with or without momentum, Nesterov's too): " \
+               f"{name}'s update is not a fixed linear map of the gradients"
     return None
 
 
@@ -99,6 +102,8 @@ BACKENDS = (
 
 # (name, condition(fit, backend, dual) -> bool, engine, justification)
 ENGINES = (
+    ("L-BFGS", lambda fit, backend, dual: fit.solver == "lbfgs", "lbfgs",
+     "the solver asked for: scikit-learn's lbfgs (no simpler path computes it)"),
     ("compiled epochs", lambda fit, backend, dual: backend == "numba", "compiled",
      "every row: numba vs numpy"),
     ("batch by batch", lambda fit, backend, dual: True, "layers",

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import checks, losses
+from . import checks, losses, objectives
 from .backends._layout import aligned_empty
 
 WINDOW_BYTES = 8 * 2**20  # of rows per window (two are in memory at once: one read ahead)
@@ -143,7 +143,7 @@ def window_orders(stream, batch: int, rng, shuffle: bool) -> list:
             for start, m in zip(starts, sizes)]
 
 
-def epoch(kernels, fit, loss, stream, Y, batch, rule, engine, rng, shuffle, out,
+def epoch(kernels, fit, objective, stream, Y, batch, rule, engine, rng, shuffle, out,
           interrupted=lambda: False) -> int:
     """One epoch over a stream, window by window; ``out[0] = (loss, correct)`` as for
     ``train_epochs``. Returns 1, or 0 if it diverged (``out[0, 0]`` the failing batch's loss).
@@ -152,7 +152,8 @@ def epoch(kernels, fit, loss, stream, Y, batch, rule, engine, rng, shuffle, out,
     is asked between windows (a pending Ctrl-C: KeyboardInterrupt there)."""
     windows = window_orders(stream, batch, rng, shuffle)
     orders = dict(windows)
-    adds = loss in losses.SUM_LOSSES
+    adds = objective.loss in losses.SUM_LOSSES
+    weights = objective.weights
     total, correct = 0.0, 0
     state = (fit.flat, rule.first, rule.second, rule.step)
     saved = [array.copy() for array in state]
@@ -164,7 +165,9 @@ def epoch(kernels, fit, loss, stream, Y, batch, rule, engine, rng, shuffle, out,
             m = X.shape[0]
             order = orders[start].reshape(1, -1)
             window_out = np.zeros((1, 2))
-            done = kernels.train_epochs(fit.flat, fit.net, loss, kernels.prepare_inputs(X),
+            part = objective._replace(weights=weights[start:start + m] if len(weights)
+                                      else weights)
+            done = kernels.train_epochs(fit.flat, fit.net, part, kernels.prepare_inputs(X),
                                         Y[start:start + m], order, batch, rule, engine,
                                         window_out)
             if not done:
@@ -200,17 +203,21 @@ def forward(kernels, flat, net, stream) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def gradients(kernels, flat, net, loss, stream, Y, grads) -> float:
-    """The gradient of the loss over the whole stream into ``grads``, window by window (each
-    window's weighted by its share of the samples); returns the loss."""
+def gradients(kernels, flat, net, objective, stream, Y, grads) -> float:
+    """The gradient of the objective over the whole stream into ``grads``, window by window
+    (each window's loss weighted by its share of the samples' weight; the L2 penalty once);
+    returns the objective's value."""
     rows = stream.window_rows(1)
-    adds = loss in losses.SUM_LOSSES
+    weights = objective.weights
+    everything = objectives.weight_sum(objective.loss, weights, np.arange(len(stream)))
     part = np.empty_like(grads)
     grads[:] = 0
     total = 0.0
     for start, X in stream.windows(range(0, len(stream), rows), rows):
-        share = 1.0 if adds else X.shape[0] / len(stream)
-        total += share * kernels.loss_and_gradients(flat, net, loss, X,
-                                                    Y[start:start + X.shape[0]], part)[0]
+        these = np.arange(start, start + X.shape[0])
+        window = objective._replace(alpha=0.0, weights=weights[these] if len(weights)
+                                    else weights)
+        share = objectives.weight_sum(objective.loss, weights, these) / everything
+        total += share * kernels.loss_and_gradients(flat, net, window, X, Y[these], part)[0]
         grads += share * part
-    return total
+    return total + objectives.add_penalty(flat, net.sizes, objective.alpha, everything, grads)

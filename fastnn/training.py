@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from . import backends, distributed, losses, streams
+from . import backends, distributed, lbfgs, losses, streams
 from .dual import DualFit
 
 CHUNK_VALUES = 1 << 20  # the most sample indices handed to one train_epochs call
@@ -82,8 +82,13 @@ class EarlyStopping:
         self._weights = flat.copy() if self.restore_best_weights else None
         self.stopped_epoch = self.best_epoch = None
 
+    @property
+    def monitored(self) -> str:
+        """The metric this fit watches (after ``check``)."""
+        return self._key
+
     def update(self, epoch: int, metrics: dict, flat: np.ndarray) -> bool:
-        """Record one epoch; True when training should stop."""
+        """Record one epoch; True when its patience has run out (``restart`` goes on)."""
         score = self._sign * metrics[self._key]
         if score < self._best - self.min_delta:
             self._best, self._wait, self.best_epoch = score, 0, epoch
@@ -95,6 +100,11 @@ class EarlyStopping:
             self.stopped_epoch = epoch
             return True
         return False
+
+    def restart(self) -> None:
+        """Start waiting anew (an adaptive schedule cut the rate instead of stopping)."""
+        self._wait = 0
+        self.stopped_epoch = None
 
     def finish(self, flat: np.ndarray) -> None:
         """Put the best epoch's weights back (with restore_best_weights)."""
@@ -125,11 +135,12 @@ def evaluate(kernels, flat, net, loss: int, X, Y) -> dict:
 
 
 class _Primal:
-    """A fit on the model's own weights and optimizer state."""
+    """A fit on the model's own weights and optimizer state (``optimizer`` None: L-BFGS, whose
+    state is SciPy's)."""
 
     def __init__(self, model, kernels, X, optimizer, X_val, prepare=True):
         self.flat, self.net = model._flat, model._net()
-        self.rule = optimizer.bind(self.flat)
+        self.rule = None if optimizer is None else optimizer.bind(self.flat)
         self.inputs = kernels.prepare_inputs(X) if prepare else None
         self.X_val = X_val
 
@@ -172,91 +183,102 @@ class _Interrupts:
         self.check()  # a Ctrl-C during the last chunk
 
 
-def run(model, plan, X, Y, loss, optimizer, epochs, batch_size, shuffle, rng, validation,
+class Epochs:
+    """What follows each epoch of a fit (an iteration of L-BFGS): its metrics and those of the
+    validation data into the history, the log line, early stopping and an adaptive schedule's
+    cut of the rate."""
+
+    def __init__(self, model, kernels, fit, loss, Y, optimizer, epochs, validation, log_every,
+                 stopping):
+        self.history, self.kernels, self.fit, self.loss = model.history, kernels, fit, loss
+        self.first = len(self.history.epoch)  # a resumed fit goes on counting
+        self.elements = Y.shape[0] if loss == losses.CCE else Y.size
+        self.optimizer, self.epochs, self.log_every = optimizer, epochs, log_every
+        self.Y_val = None if validation is None else validation[1]
+        self.stopping, self.done, self.start = stopping, 0, time.perf_counter()
+        self.scheduled = getattr(optimizer, "schedule", "constant") != "constant"
+        if stopping is not None:
+            stopping.start(fit.flat)
+
+    def record(self, value: float, correct: int, lr: float | None = None) -> bool:
+        """One epoch whose training loss was ``value`` (``lr``: the rate it ran at); True when
+        the fit should stop (early stopping)."""
+        metrics = {"loss": float(value)}
+        if self.loss in losses.CLASSIFICATION:
+            metrics["accuracy"] = correct / self.elements
+        if self.Y_val is not None:
+            for key, score in evaluate(self.kernels, self.fit.flat, self.fit.net, self.loss,
+                                       self.fit.X_val, self.Y_val).items():
+                metrics["val_" + key] = score
+        if self.scheduled and lr is not None:
+            metrics["lr"] = lr
+        epoch = self.first + self.done
+        self.history.append(epoch, metrics)
+        self.done += 1
+        if self.log_every and (self.done % self.log_every == 0
+                               or self.done in (1, self.epochs)):
+            _log(self.done - 1, self.epochs, metrics, time.perf_counter() - self.start)
+        if self.stopping is None or not self.stopping.update(epoch, metrics, self.fit.flat):
+            return False
+        if self.optimizer is not None and self.optimizer.reduce():
+            self.stopping.restart()
+            if self.log_every:
+                print(f"epoch {self.done}: no better {self.stopping.monitored} for "
+                      f"{self.stopping.patience} epochs: learning rate now "
+                      f"{self.optimizer.learning_rate:.6g}", flush=True)
+            return False
+        if self.log_every:
+            print(f"early stop at epoch {self.done}: no better {self.stopping.monitored} for "
+                  f"{self.stopping.patience} epochs", flush=True)
+        return True
+
+    def finish(self) -> None:
+        if self.stopping is not None:
+            self.stopping.finish(self.fit.flat)
+
+
+def diverged(epoch: int, epochs: int, value: float) -> TrainingDivergedError:
+    """The error of a fit that met a non-finite loss (or update) in ``epoch`` (1-based)."""
+    what = (f"the loss became {value}" if not np.isfinite(value) else
+            f"an update would have made weights NaN or infinite (the loss was still "
+            f"{value:.6g})")
+    return TrainingDivergedError(
+        f"training diverged at epoch {epoch} of {epochs}: {what} (try a smaller lr); the "
+        f"model keeps the last finite weights, from before that update")
+
+
+def run(model, plan, X, Y, objective, optimizer, epochs, batch_size, shuffle, rng, validation,
         log_every, stopping, comm=None):
-    """Train ``model`` in place for ``epochs`` epochs by ``plan`` (arguments already checked);
-    with ``comm``, data-parallel over MPI (``fastnn.distributed``)."""
+    """Train ``model`` in place for ``epochs`` epochs by ``plan`` (arguments already checked),
+    minimizing ``objective`` (``fastnn.objectives``); with ``comm``, data-parallel over MPI
+    (``fastnn.distributed``)."""
     kernels = backends.get(plan.backend)
     history = model.history
-    first = len(history.epoch)  # a resumed fit goes on counting
-    n = X.shape[0]
-    classify = loss in losses.CLASSIFICATION
-    elements = n if loss == losses.CCE else Y.size
-    X_val, Y_val = validation if validation is not None else (None, None)
+    X_val = None if validation is None else validation[0]
     start = time.perf_counter()
     stream = isinstance(X, streams.Stream)
     if plan.dual:
         fit = DualFit(model, kernels, X, optimizer, X_val)
+    elif plan.engine == "lbfgs":
+        fit = _Primal(model, kernels, X, None, X_val, False)
     else:  # (streamed and data-parallel epochs read X batch by batch themselves)
         fit = _Primal(model, kernels, X, optimizer, X_val, not stream and comm is None)
     if comm is not None:
         distributed.synchronize(comm, model, fit.rule, rng)
     model._live = fit
-    if stopping is not None:
-        stopping.start(fit.flat)
-    every = np.arange(n)
-    one_by_one = validation is not None or stopping is not None or stream or comm is not None
-    most = 1 if one_by_one else max(1, CHUNK_VALUES // n)
-    per_epoch = None  # seconds an epoch took in the last chunk
+    epochs_done = Epochs(model, kernels, fit, objective.loss, Y,
+                         None if plan.engine == "lbfgs" else optimizer, epochs, validation,
+                         log_every, stopping)
     interrupts = _Interrupts(comm)
     try:
         with interrupts.held():
-            epoch = 0
-            while epoch < epochs:
-                interrupts.check()
-                count = 1 if per_epoch is None else \
-                    max(1, min(most, int(CHUNK_SECONDS / max(per_epoch, 1e-9))))
-                count = min(count, epochs - epoch)
-                if log_every:  # end the chunk at the next epoch that is logged
-                    logged = epoch if epoch == 0 else (epoch // log_every + 1) * log_every - 1
-                    count = min(count, max(1, min(logged, epochs - 1) - epoch + 1))
-                out = np.zeros((count, 2))
-                began = time.perf_counter()
-                with np.errstate(over="ignore", invalid="ignore"):  # the kernels report these
-                    if comm is not None:
-                        done = distributed.epoch(kernels, fit, loss, X, Y, batch_size,
-                                                 fit.rule, rng, shuffle, comm, out)
-                    elif stream:
-                        done = streams.epoch(kernels, fit, loss, X, Y, batch_size, fit.rule,
-                                             plan.engine, rng, shuffle, out,
-                                             lambda: interrupts.pending)
-                    else:
-                        orders = np.empty((count, n), np.int64)
-                        for row in orders:
-                            row[:] = rng.permutation(n) if shuffle else every
-                        done = kernels.train_epochs(fit.flat, fit.net, loss, fit.inputs, Y,
-                                                    orders, batch_size, fit.rule, plan.engine,
-                                                    out)
-                per_epoch = (time.perf_counter() - began) / max(done, 1)
-                for e in range(done):
-                    metrics = {"loss": float(out[e, 0])}
-                    if classify:
-                        metrics["accuracy"] = out[e, 1] / elements
-                    if validation is not None:
-                        for key, value in evaluate(kernels, fit.flat, fit.net, loss, fit.X_val,
-                                                   Y_val).items():
-                            metrics["val_" + key] = value
-                    history.append(first + epoch, metrics)
-                    epoch += 1
-                    if log_every and (epoch % log_every == 0 or epoch in (1, epochs)):
-                        _log(epoch - 1, epochs, metrics, time.perf_counter() - start)
-                    if stopping is not None and stopping.update(first + epoch - 1, metrics,
-                                                                fit.flat):
-                        if log_every:
-                            print(f"early stop at epoch {epoch}: no better {stopping._key} "
-                                  f"for {stopping.patience} epochs", flush=True)
-                        epochs = epoch  # (ends the loop)
-                if done < count:
-                    value = out[done, 0]
-                    what = (f"the loss became {value}" if not np.isfinite(value) else
-                            f"an update would have made weights NaN or infinite (the loss was "
-                            f"still {value:.6g})")
-                    raise TrainingDivergedError(
-                        f"training diverged at epoch {epoch + 1} of {epochs}: {what} (try a "
-                        f"smaller lr); the model keeps the last finite weights, from before "
-                        f"that update")
-            if stopping is not None:
-                stopping.finish(fit.flat)
+            if plan.engine == "lbfgs":
+                lbfgs.run(kernels, fit, objective, X, Y, optimizer, epochs, epochs_done,
+                          interrupts)
+            else:
+                _epochs(kernels, fit, objective, X, Y, optimizer, epochs, batch_size, shuffle,
+                        rng, plan, comm, stream, epochs_done, interrupts)
+            epochs_done.finish()
     except Exception as error:
         if comm is not None and not isinstance(error, TrainingDivergedError):
             distributed.abort_on_error(comm, error)  # (divergence: every rank alike, no wait)
@@ -266,3 +288,50 @@ def run(model, plan, X, Y, loss, optimizer, epochs, batch_size, shuffle, rng, va
         fit.finish()
         history.seconds += time.perf_counter() - start
     return history
+
+
+def _epochs(kernels, fit, objective, X, Y, optimizer, epochs, batch_size, shuffle, rng, plan,
+            comm, stream, epochs_done, interrupts) -> None:
+    """The epochs of a gradient-descent fit, a chunk of them per call of the backend."""
+    n = X.shape[0]
+    every = np.arange(n)
+    one_by_one = (epochs_done.Y_val is not None or epochs_done.stopping is not None or stream
+                  or comm is not None or optimizer.schedule == "invscaling")
+    most = 1 if one_by_one else max(1, CHUNK_VALUES // n)
+    log_every = epochs_done.log_every
+    per_epoch = None  # seconds an epoch took in the last chunk
+    epoch = 0
+    while epoch < epochs:
+        interrupts.check()
+        count = 1 if per_epoch is None else \
+            max(1, min(most, int(CHUNK_SECONDS / max(per_epoch, 1e-9))))
+        count = min(count, epochs - epoch)
+        if log_every:  # end the chunk at the next epoch that is logged
+            logged = epoch if epoch == 0 else (epoch // log_every + 1) * log_every - 1
+            count = min(count, max(1, min(logged, epochs - 1) - epoch + 1))
+        lr = optimizer.learning_rate
+        fit.rule = fit.rule._replace(lr=lr)
+        out = np.zeros((count, 2))
+        began = time.perf_counter()
+        with np.errstate(over="ignore", invalid="ignore"):  # the kernels report these
+            if comm is not None:
+                done = distributed.epoch(kernels, fit, objective, X, Y, batch_size, fit.rule,
+                                         rng, shuffle, comm, out)
+            elif stream:
+                done = streams.epoch(kernels, fit, objective, X, Y, batch_size, fit.rule,
+                                     plan.engine, rng, shuffle, out,
+                                     lambda: interrupts.pending)
+            else:
+                orders = np.empty((count, n), np.int64)
+                for row in orders:
+                    row[:] = rng.permutation(n) if shuffle else every
+                done = kernels.train_epochs(fit.flat, fit.net, objective, fit.inputs, Y,
+                                            orders, batch_size, fit.rule, plan.engine, out)
+        per_epoch = (time.perf_counter() - began) / max(done, 1)
+        for e in range(done):
+            optimizer.epoch_ends(n)
+            epoch += 1
+            if epochs_done.record(out[e, 0], int(out[e, 1]), lr):
+                return
+        if done < count:
+            raise diverged(epoch + 1, epochs, out[done, 0])

@@ -13,8 +13,8 @@ HAS_NUMBA = "numba" in fastnn.available_backends()
 FAST = "numba" if HAS_NUMBA else "numpy"
 
 
-def cat_fit(batch=209, epochs=2500, sgd=True, itemsize=8, n=209):
-    return Fit(CAT, n, batch, epochs, itemsize, sgd)
+def cat_fit(batch=209, epochs=2500, solver="sgd", itemsize=8, n=209):
+    return Fit(CAT, n, batch, epochs, itemsize, solver)
 
 
 def test_the_cat_model_trains_in_the_dual_form_with_sgd():
@@ -26,16 +26,16 @@ def test_the_cat_model_trains_in_the_dual_form_with_sgd():
 
 
 def test_the_dual_form_needs_sgd_and_pays_only_over_many_epochs_and_few_samples():
-    assert not plans.choose(cat_fit(sgd=False)).dual  # Adam
+    assert not plans.choose(cat_fit(solver="adam")).dual  # Adam
     assert not plans.choose(cat_fit(epochs=1)).dual  # G alone costs more than one epoch
-    assert not plans.choose(Fit((784, 128, 10), 60000, 64, 10, 8, True)).dual  # n > n_in
+    assert not plans.choose(Fit((784, 128, 10), 60000, 64, 10, 8, "sgd")).dual  # n > n_in
     huge = cat_fit(n=20000, epochs=10**6)  # the Gram matrix would take 3.2 GB
     assert huge.gram_bytes() > plans.DUAL_MAX_BYTES and not plans.choose(huge).dual
 
 
 def test_dual_true_where_it_cannot_apply_is_a_value_error():
     with pytest.raises(ValueError, match="dual: the dual form needs SGD .*Adam"):
-        plans.choose(cat_fit(sgd=False), dual=True)
+        plans.choose(cat_fit(solver="adam"), dual=True)
     net = small_model((4, 3, 1), ("relu", "sigmoid"))
     with pytest.raises(ValueError, match="dual: the dual form needs SGD"):
         net.fit(np.ones((5, 4)), np.ones(5), optimizer=fastnn.Adam(), dual=True)
@@ -46,13 +46,14 @@ def test_dual_true_where_it_cannot_apply_is_a_value_error():
 
 @pytest.mark.skipif(not HAS_NUMBA, reason="numba is not installed")
 def test_auto_means_numba_and_its_compiled_engine_for_every_fit():
-    for fit in (Fit((2, 4, 1), 400, 1, 100, 8, True), Fit((784, 128, 10), 10000, 64, 10, 4, False),
-                cat_fit(batch=64, sgd=False), cat_fit(sgd=False), cat_fit(batch=1)):
+    for fit in (Fit((2, 4, 1), 400, 1, 100, 8, "sgd"),
+                Fit((784, 128, 10), 10000, 64, 10, 4, "adam"),
+                cat_fit(batch=64, solver="adam"), cat_fit(solver="adam"), cat_fit(batch=1)):
         plan = plans.choose(fit)
         assert (plan.backend, plan.engine) == ("numba", "compiled")
     assert plans.choose(cat_fit()).row == "dual, compiled epochs"
-    assert plans.choose(cat_fit(sgd=False)).row == "compiled epochs"
-    numpy = plans.choose(cat_fit(sgd=False), backend="numpy")
+    assert plans.choose(cat_fit(solver="adam")).row == "compiled epochs"
+    numpy = plans.choose(cat_fit(solver="adam"), backend="numpy")
     assert (numpy.engine, numpy.row) == ("layers", "batch by batch")
 
 

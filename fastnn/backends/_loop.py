@@ -49,8 +49,10 @@ def _activate_row(act, z_row, a_row):
             a_row[j] = math.tanh(z)
         elif act == act_codes.RELU:
             a_row[j] = z if z > 0 else 0.0
-        else:  # leaky relu
+        elif act == act_codes.LEAKY_RELU:
             a_row[j] = z if z > 0 else act_codes.LEAKY_SLOPE * z
+        else:  # exp (overflows to inf beyond z ~ 709, as NumPy's)
+            a_row[j] = math.exp(z) if z < 709.78 else math.inf
 
 
 def prepare_inputs(X):
@@ -104,8 +106,10 @@ def activation_backward(act, Z, A, dA):
                 slope = 1.0 - A[i, j] * A[i, j]
             elif act == act_codes.RELU:
                 slope = 1.0 if Z[i, j] > 0 else 0.0
-            else:  # leaky relu
+            elif act == act_codes.LEAKY_RELU:
                 slope = 1.0 if Z[i, j] > 0 else act_codes.LEAKY_SLOPE
+            else:  # exp: its own derivative
+                slope = A[i, j]
             dZ[i, j] = dA[i, j] * slope
     return dZ
 
@@ -139,58 +143,80 @@ def _clip(a):
     return min(max(a, loss_codes.LOG_EPS), 1.0 - loss_codes.LOG_EPS)
 
 
-def loss_value(loss, act, Z, A, Y):
-    """The loss of a batch (see ``fastnn.losses``); bce and cce from the logits when fused."""
+def _fused(loss, act):
+    """Whether dL/dZ of the output is (A - Y) / scale: the pairs sigmoid + bce, softmax + cce
+    and exp + poisson."""
+    return ((loss == loss_codes.BCE and act == act_codes.SIGMOID)
+            or (loss == loss_codes.CCE and act == act_codes.SOFTMAX)
+            or (loss == loss_codes.POISSON and act == act_codes.EXP))
+
+
+def _sample_loss(loss, act, Z, A, Y, i):
+    """Sample i's loss, summed over its k outputs, before weighting and scaling."""
+    k = A.shape[1]
+    total = 0.0
+    if loss == loss_codes.CCE:
+        # -sum_j y_j log softmax(z)_j = sum_j y_j (logsumexp(z) - z_j)
+        z_max = Z[i, 0]
+        for j in range(1, k):
+            z_max = max(z_max, Z[i, j])
+        sum_exp = 0.0
+        for j in range(k):
+            sum_exp += math.exp(Z[i, j] - z_max)
+        log_sum_exp = z_max + math.log(sum_exp)
+        for j in range(k):
+            total += Y[i, j] * (log_sum_exp - Z[i, j])
+        return total
+    for j in range(k):
+        a, y, z = A[i, j], Y[i, j], Z[i, j]  # (NumPy scalars: inf, not an error, on overflow)
+        if loss in (loss_codes.MSE, loss_codes.SSE):
+            total += (a - y) ** 2
+        elif loss == loss_codes.POISSON:  # a - y log a + y log y - y, with log a = z
+            total += a - y * z + (y * math.log(y) if y > 0 else 0.0) - y
+        elif act == act_codes.SIGMOID:  # bce from the logit:
+            # -[y log s(z) + (1 - y) log(1 - s(z))] = max(z, 0) - z y + log(1 + exp(-|z|))
+            total += max(z, 0.0) - z * y + math.log1p(math.exp(-abs(z)))
+        else:  # bce on softmax outputs, clipped away from 0 and 1
+            a = _clip(a)
+            total -= y * math.log(a) + (1.0 - y) * math.log(1.0 - a)
+    return total
+
+
+def _scale(loss, weights, m, k):
+    """What the batch's weighted sum of sample losses is divided by: s (``fastnn.losses``),
+    times k for the losses that average over the outputs."""
+    per_sample = loss in (loss_codes.CCE, loss_codes.SSE)
+    return _network.weight_sum(loss, weights, m) * (1 if per_sample else k)
+
+
+def loss_value(loss, act, Z, A, Y, weights=None):
+    """The loss of a batch (see ``fastnn.losses``): sample i's loss times its weight, summed,
+    over the scale; bce, cce and poisson from the logits when fused."""
     m, k = A.shape
     total = 0.0
     for i in range(m):
-        if loss == loss_codes.CCE and act == act_codes.SOFTMAX:
-            # -sum_j y_j log softmax(z)_j = sum_j y_j (logsumexp(z) - z_j)
-            z_max = Z[i, 0]
-            for j in range(1, k):
-                z_max = max(z_max, Z[i, j])
-            sum_exp = 0.0
-            for j in range(k):
-                sum_exp += math.exp(Z[i, j] - z_max)
-            log_sum_exp = z_max + math.log(sum_exp)
-            for j in range(k):
-                total += Y[i, j] * (log_sum_exp - Z[i, j])
-            continue
-        for j in range(k):
-            a, y = A[i, j], Y[i, j]
-            if loss in (loss_codes.MSE, loss_codes.SSE):
-                total += (a - y) ** 2
-            elif act == act_codes.SIGMOID:  # bce from the logit:
-                # -[y log s(z) + (1 - y) log(1 - s(z))] = max(z, 0) - z y + log(1 + exp(-|z|))
-                z = Z[i, j]
-                total += max(z, 0.0) - z * y + math.log1p(math.exp(-abs(z)))
-            else:  # bce on softmax outputs, clipped away from 0 and 1
-                a = _clip(a)
-                total -= y * math.log(a) + (1.0 - y) * math.log(1.0 - a)
-    if loss == loss_codes.SSE:
-        return float(total)
-    if loss == loss_codes.CCE:
-        return float(total / m)
-    return float(total / (m * k))
+        w = 1.0 if weights is None else float(weights[i])
+        total += w * _sample_loss(loss, act, Z, A, Y, i)
+    return float(total / _scale(loss, weights, m, k))
 
 
-def output_delta(loss, act, Z, A, Y):
-    """dL/dZ of the output layer: (A - Y) / scale for the fused pairs, else dL/dA through f'."""
+def output_delta(loss, act, Z, A, Y, weights=None):
+    """dL/dZ of the output layer: w_i (A - Y) / scale for the fused pairs, else dL/dA through
+    f'."""
     m, k = A.shape
-    fused = (loss == loss_codes.BCE and act == act_codes.SIGMOID) or (
-        loss == loss_codes.CCE and act == act_codes.SOFTMAX
-    )
-    scale = 1.0 if loss == loss_codes.SSE else (m if loss == loss_codes.CCE else m * k)
+    fused = _fused(loss, act)
+    scale = _scale(loss, weights, m, k)
     dA = np.empty_like(A)
     for i in range(m):
+        w = 1.0 if weights is None else float(weights[i])
         for j in range(k):
             a, y = A[i, j], Y[i, j]
             if fused:
-                dA[i, j] = (a - y) / scale
+                dA[i, j] = w * (a - y) / scale
             elif loss in (loss_codes.MSE, loss_codes.SSE):
-                dA[i, j] = 2.0 * (a - y) / scale
+                dA[i, j] = w * 2.0 * (a - y) / scale
             elif _clip(a) == a:  # bce on softmax outputs
-                dA[i, j] = (a - y) / (a * (1.0 - a)) / scale
+                dA[i, j] = w * (a - y) / (a * (1.0 - a)) / scale
             else:  # clipped: the loss is flat in a there
                 dA[i, j] = 0.0
     if fused:
@@ -229,10 +255,26 @@ def dual_backward(dZ, rows, W):
     return dW, db
 
 
+def l2_penalty(W, K):
+    """sum_kj W[k, j]^2; with K (a dual first layer's Gram matrix):
+    sum_j sum_kl W[k, j] K[k, l] W[l, j], the squared entries of the primal weights."""
+    n_in, n_out = W.shape
+    total = 0.0
+    for j in range(n_out):
+        for k in range(n_in):
+            if K is None:
+                total += float(W[k, j]) ** 2
+                continue
+            for i in range(n_in):
+                total += float(W[k, j]) * float(K[k, i]) * float(W[i, j])
+    return total
+
+
 def optimizer_step(rule, params, grads):
     """One update of every parameter, in place; ``rule.step`` (Adam's t) advances first.
 
     SGD:  v = momentum v - lr g;  w = w + v   (Keras' momentum; plain when momentum is 0)
+          Nesterov's: the same v, then w = w + momentum v - lr g
     Adam: m = b1 m + (1 - b1) g;  s = b2 s + (1 - b2) g^2;
           w = w - lr (m / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps)
     A parameter whose new value or state would not be finite keeps the old ones; the result
@@ -246,7 +288,8 @@ def optimizer_step(rule, params, grads):
         g, w = float(grads[i]), float(params[i])
         if rule.code == OPT_SGD:
             v = _rounded(typed, rule.momentum * float(rule.first[i]) - rule.lr * g)
-            new = (_rounded(typed, w + v), v)
+            step = _rounded(typed, rule.momentum * v - rule.lr * g) if rule.nesterov else v
+            new = (_rounded(typed, w + step), v)
         else:
             m = _rounded(typed, rule.beta1 * float(rule.first[i]) + (1.0 - rule.beta1) * g)
             s = _rounded(typed, rule.beta2 * float(rule.second[i]) + (1.0 - rule.beta2) * g * g)

@@ -1,8 +1,7 @@
 """Whole-network passes built from one backend's layer kernels.
 
 The loop and numpy backends share this code (``bind`` gives each its own copies); the numba
-backend uses its epoch loop for its layer-by-layer training and compiles its own version of the
-rest, in which whole epochs run without returning to Python.
+backend compiles its own version, in which whole epochs run without returning to Python.
 """
 
 import numpy as np
@@ -11,15 +10,18 @@ from .. import losses as loss_codes
 from ._layout import layer_views
 
 
-def bind(kernels, step=None):
-    """Return ``(forward, evaluate, loss_and_gradients, train_epochs)`` built on a backend's
-    kernels.
+def weight_sum(loss, weights, m) -> float:
+    """s of ``fastnn.losses``: the batch's summed sample weights (m without weights); 1 for the
+    losses that add over samples, and 1 for a batch whose weights add up to 0 (its loss is 0)."""
+    if loss in loss_codes.SUM_LOSSES:
+        return 1.0
+    total = float(m) if weights is None else float(np.sum(weights))
+    return total if total > 0 else 1.0
 
-    ``kernels`` maps the layer-kernel names of the backend contract to functions. ``step``, if
-    given, replaces the training step of one batch (gradients layer by layer, then the
-    optimizer): ``step(flat, net, loss, X, Y, rows, grads, rule) -> (loss, correct, finite)``,
-    ``rows`` a slice of X or an index array.
-    """
+
+def bind(kernels):
+    """Return ``(forward, evaluate, loss_and_gradients, train_epochs)`` built on a backend's
+    kernels (``kernels`` maps the layer-kernel names of the backend contract to functions)."""
     take_rows = kernels["take_rows"]
     dense_forward = kernels["dense_forward"]
     activation_backward = kernels["activation_backward"]
@@ -28,6 +30,7 @@ def bind(kernels, step=None):
     loss_value = kernels["loss_value"]
     output_delta = kernels["output_delta"]
     correct_count = kernels["correct_count"]
+    l2_penalty = kernels["l2_penalty"]
     optimizer_step = kernels["optimizer_step"]
 
     def forward(flat, net, X):
@@ -43,13 +46,17 @@ def bind(kernels, step=None):
         act = int(net.acts[-1])
         return loss_value(loss, act, Z, A, Y), correct_count(loss, A, Y)
 
-    def loss_and_gradients(flat, net, loss, X, Y, grads):
+    def loss_and_gradients(flat, net, objective, X, Y, grads):
         """Forward, loss, then backpropagation by the chain rule; fills ``grads`` (flat);
         ``(loss, correct)``."""
-        return _layer_batch(flat, net, loss, X, Y, grads, np.arange(len(X)))
+        rows = np.arange(len(Y))  # (a dual net's X is K: its first n rows are the samples)
+        return _layer_batch(flat, net, objective, X, X[:len(Y)], Y, grads, rows)
 
-    def _layer_batch(flat, net, loss, X, Y, grads, rows):
-        """``(loss, correct)`` of one batch X (the samples ``rows``); fills ``grads``."""
+    def _layer_batch(flat, net, objective, X_all, X, Y, grads, rows):
+        """``(loss, correct)`` of the batch X, Y: the samples ``rows`` of X_all; fills
+        ``grads``."""
+        loss, alpha = int(objective.loss), float(objective.alpha)
+        weights = objective.weights[rows] if len(objective.weights) else None
         layers = layer_views(flat, net.sizes)
         inputs, caches = [], []
         A = X
@@ -58,9 +65,9 @@ def bind(kernels, step=None):
             Z, A = dense_forward(A, W, b, int(act))
             caches.append((Z, A))
         Z, A = caches[-1]
-        value = loss_value(int(loss), int(net.acts[-1]), Z, A, Y)
-        correct = correct_count(int(loss), A, Y)
-        dZ = output_delta(int(loss), int(net.acts[-1]), Z, A, Y)
+        value = loss_value(loss, int(net.acts[-1]), Z, A, Y, weights)
+        correct = correct_count(loss, A, Y)
+        dZ = output_delta(loss, int(net.acts[-1]), Z, A, Y, weights)
         grad_layers = layer_views(grads, net.sizes)
         for layer in range(len(layers) - 1, -1, -1):
             W = layers[layer][0]
@@ -73,21 +80,27 @@ def bind(kernels, step=None):
             if layer > 0:
                 Z, A = caches[layer - 1]
                 dZ = activation_backward(int(net.acts[layer - 1]), Z, A, dX)
+        if alpha:  # the L2 penalty: alpha / (2 s) sum W^2, its gradient alpha W / s
+            s = weight_sum(loss, weights, len(rows))
+            penalty = 0.0
+            for layer, ((W, _), (dW, _)) in enumerate(zip(layers, grad_layers)):
+                penalty += l2_penalty(W, X_all if layer == 0 and net.dual else None)
+                dW += (alpha / s) * W
+            value += alpha / (2 * s) * penalty
         return value, correct
 
-    def _layer_step(flat, net, loss, X, Y, rows, grads, rule):
+    def _layer_step(flat, net, objective, X, Y, rows, grads, rule):
         """One batch X[rows] (``rows`` a slice or indices): gradients layer by layer, then the
         optimizer's update; returns ``(loss, correct, finite)``."""
         X_batch = X[rows] if isinstance(rows, slice) else take_rows(X, rows)
-        indices = np.arange(len(X))[rows]
-        value, correct = _layer_batch(flat, net, loss, X_batch, Y[rows], grads, indices)
+        indices = np.arange(len(Y))[rows]
+        value, correct = _layer_batch(flat, net, objective, X, X_batch, Y[rows], grads,
+                                      indices)
         if not np.isfinite(value):
             return value, correct, False
         return value, correct, optimizer_step(rule, flat, grads)
 
-    _step = step or _layer_step
-
-    def train_epochs(flat, net, loss, X, Y, orders, batch_size, rule, engine, out):
+    def train_epochs(flat, net, objective, X, Y, orders, batch_size, rule, engine, out):
         """One epoch of updates per row of ``orders``; returns the epochs completed (see the
         contract). The engine is "layers" here: batch by batch, layer by layer.
 
@@ -98,14 +111,15 @@ def bind(kernels, step=None):
         grads = np.empty_like(flat)
         n = orders.shape[1]
         every = np.arange(n)
-        adds = loss in loss_codes.SUM_LOSSES
+        adds = objective.loss in loss_codes.SUM_LOSSES
         for epoch, order in enumerate(orders):
             in_order = bool((order == every).all())  # then batches are views, not copies
             total, correct = 0.0, 0
             for start in range(0, n, batch_size):
                 rows = slice(start, start + batch_size) if in_order else \
                     order[start:start + batch_size]
-                value, batch_correct, finite = _step(flat, net, loss, X, Y, rows, grads, rule)
+                value, batch_correct, finite = _layer_step(flat, net, objective, X, Y, rows,
+                                                           grads, rule)
                 if not finite:  # a non-finite loss (no update) or a non-finite update
                     out[epoch] = value, correct
                     return epoch

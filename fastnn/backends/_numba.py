@@ -64,31 +64,40 @@ def dual_backward(dZ, rows, W):
     return dW, db
 
 
-def _targets(Y, A):
-    return _c(Y, A.dtype)
+def _weights(weights, m):
+    """The batch's sample weights as the kernels take them: float64 (m,), or empty (all 1)."""
+    return np.empty(0) if weights is None else _c(weights, np.float64).reshape(m)
 
 
-def _loss_and_correct(loss, act, Z, A, Y):
-    """``(loss, correct)`` of a batch's outputs, no delta."""
-    return kernels._batch_loss(loss, act, _c(Z), _c(A), _targets(Y, A), np.arange(A.shape[0]),
-                               np.empty((0, A.shape[1]), A.dtype), np.empty(0))
+def loss_value(loss, act, Z, A, Y, weights=None):
+    """The loss of a batch (see ``fastnn.losses``); bce, cce and poisson from the logits when
+    fused."""
+    empty = np.empty((0, A.shape[1]), A.dtype)
+    return float(kernels._loss_and_deltas(loss, act, _c(Z), _c(A), _c(Y, A.dtype),
+                                          _weights(weights, A.shape[0]), empty)[0])
 
 
-def loss_value(loss, act, Z, A, Y):
-    """The loss of a batch (see ``fastnn.losses``); bce and cce from the logits when fused."""
-    return float(_loss_and_correct(loss, act, Z, A, Y)[0])
-
-
-def output_delta(loss, act, Z, A, Y):
-    """dL/dZ of the output layer: (A - Y) / scale for the fused pairs, else dL/dA through f'."""
+def output_delta(loss, act, Z, A, Y, weights=None):
+    """dL/dZ of the output layer: w (A - Y) / scale for the fused pairs, else dL/dA through
+    f'."""
     dZ = np.empty(A.shape, A.dtype)
-    kernels._output_delta(loss, act, _c(Z), _c(A), _targets(Y, A), dZ)
+    kernels._loss_and_deltas(loss, act, _c(Z), _c(A), _c(Y, A.dtype),
+                             _weights(weights, A.shape[0]), dZ)
     return dZ
 
 
 def correct_count(loss, A, Y):
     """bce: outputs on the right side of 0.5; cce: rows whose largest output is the target."""
-    return int(_loss_and_correct(loss, 0, A, A, Y)[1])  # (no logits needed: A as Z)
+    empty = np.empty((0, A.shape[1]), A.dtype)  # (no logits needed: A as Z)
+    return int(kernels._loss_and_deltas(loss, 0, _c(A), _c(A), _c(Y, A.dtype), np.empty(0),
+                                        empty)[1])
+
+
+def l2_penalty(W, K):
+    """The sum of W's squared entries; with K (a dual first layer's Gram matrix), of the primal
+    weights': sum_j W[:, j] . K W[:, j]."""
+    K = np.empty((0, W.shape[0]), W.dtype) if K is None else _c(K, W.dtype)
+    return float(kernels._l2_penalty(_c(W), K))
 
 
 def optimizer_step(rule, params, grads):
@@ -119,15 +128,22 @@ def evaluate(flat, net, loss, X, Y):
     return float(value), int(correct)
 
 
-def loss_and_gradients(flat, net, loss, X, Y, grads):
+def _objective(objective):
+    """The Objective with the types the kernels are compiled for (one signature per dtype)."""
+    return objective._replace(loss=int(objective.loss), alpha=float(objective.alpha),
+                              weights=_c(objective.weights, np.float64))
+
+
+def loss_and_gradients(flat, net, objective, X, Y, grads):
     """Forward, loss, then backpropagation; fills ``grads`` (flat); ``(loss, correct)``."""
-    value, correct = kernels._gradients(flat, net, loss, _c(X, flat.dtype), _c(Y, flat.dtype),
-                                        grads)
+    value, correct = kernels._gradients(flat, net, _objective(objective), _c(X, flat.dtype),
+                                        _c(Y, flat.dtype), grads)
     return float(value), int(correct)
 
 
-def train_epochs(flat, net, loss, inputs, Y, orders, batch_size, rule, engine, out):
+def train_epochs(flat, net, objective, inputs, Y, orders, batch_size, rule, engine, out):
     """One epoch of updates per row of ``orders``, all in one compiled call (see the
     contract); ``engine`` is "compiled" here."""
-    return int(kernels._train_epochs(flat, net, loss, _c(inputs, flat.dtype), _c(Y, flat.dtype),
-                                     _c(orders, np.int64), int(batch_size), rule, out))
+    return int(kernels._train_epochs(flat, net, _objective(objective), _c(inputs, flat.dtype),
+                                     _c(Y, flat.dtype), _c(orders, np.int64), int(batch_size),
+                                     rule, out))

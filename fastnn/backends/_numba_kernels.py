@@ -23,9 +23,9 @@ from numba import njit
 from numba.core.caching import FunctionCache
 
 # The codes of fastnn.activations and fastnn.losses, and the optimizer rules of _ops.
-LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX = 0, 1, 2, 3, 4, 5
+LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5, 6
 LEAKY_SLOPE = 0.01
-MSE, SSE, BCE, CCE = 0, 1, 2, 3
+MSE, SSE, BCE, CCE, POISSON = 0, 1, 2, 3, 4
 LOG_EPS = 1e-7
 OPT_SGD, OPT_ADAM = 0, 1
 # fastmath without "nnan"/"ninf": NaN and inf checks must keep working. Nor "nsz": with
@@ -210,11 +210,15 @@ def _activate(act, Z, A):
         for r in range(m):
             for j in range(n):
                 A[r, j] = Z[r, j] if Z[r, j] > 0 else 0
-    else:
+    elif act == LEAKY_RELU:
         slope = Z.dtype.type(LEAKY_SLOPE)
         for r in range(m):
             for j in range(n):
                 A[r, j] = Z[r, j] if Z[r, j] > 0 else slope * Z[r, j]
+    else:  # exp
+        for r in range(m):
+            for j in range(n):
+                A[r, j] = np.exp(Z[r, j])
 
 
 @_jit
@@ -246,108 +250,163 @@ def _activation_backward(act, Z, A, D):
         for r in range(m):
             for j in range(n):
                 D[r, j] = D[r, j] if Z[r, j] > 0 else slope * D[r, j]
+    elif act == EXP:
+        for r in range(m):
+            for j in range(n):
+                D[r, j] *= A[r, j]
 
 
 # ---------------------------------------------------------------- losses
-# Sample r of a batch: its output units Z[r], A[r], its targets Y[i]. Pairs (losses.OUTPUTS):
-# cce has a softmax output; bce a sigmoid (fused, from the logits) or a softmax one (clipped).
+# A batch's sample r: its output units Z[r], A[r], its targets Y[rows[r]] and weight
+# weights[rows[r]] (weights empty: all 1). Each function branches once on the loss, then loops.
+# Pairs (losses.OUTPUTS): cce has a softmax output; bce a sigmoid (fused, from the logits) or a
+# softmax one (clipped); poisson an exp one (fused).
 
 @_jit
-def _loss_scale(loss, m, k):
-    """What the summed loss of m samples of k outputs is divided by."""
+def _weight_sum(loss, weights, rows):
+    """s of fastnn.losses: the batch's summed weights (its size without weights); 1 for sse,
+    and 1 for a batch whose weights add up to 0 (its loss is then 0)."""
     if loss == SSE:
         return 1.0
-    if loss == CCE:
-        return float(m)
-    return float(m * k)
-
-
-@_jit
-def _sample_loss(loss, act, Z, A, r, Y, i):
-    """Sample r's loss before scaling (float64)."""
-    k = Z.shape[1]
+    if weights.shape[0] == 0:
+        return float(rows.shape[0])
     total = 0.0
+    for r in range(rows.shape[0]):
+        total += weights[rows[r]]
+    return total if total > 0 else 1.0
+
+
+@_jit
+def _loss_scale(loss, s, k):
+    """What a batch's weighted sum of sample losses is divided by: s, times k for the losses
+    that average over the outputs."""
+    return s if loss == CCE or loss == SSE else s * k
+
+
+@_jit
+def _sample_losses(loss, act, Z, A, Y, rows, each):
+    """each[r] = sample r's loss summed over its k outputs, before weighting (float64)."""
+    m, k = Z.shape
     if loss == CCE:  # from the logits: log sum exp z - z_target
-        z_max = float(Z[r, 0])
-        for j in range(1, k):
-            z_max = max(z_max, float(Z[r, j]))
-        sum_exp = 0.0
-        for j in range(k):
-            sum_exp += np.exp(float(Z[r, j]) - z_max)
-        log_sum_exp = z_max + np.log(sum_exp)
-        for j in range(k):
-            total += Y[i, j] * (log_sum_exp - Z[r, j])
+        for r in range(m):
+            i = rows[r]
+            z_max = float(Z[r, 0])
+            for j in range(1, k):
+                z_max = max(z_max, float(Z[r, j]))
+            sum_exp = 0.0
+            for j in range(k):
+                sum_exp += np.exp(float(Z[r, j]) - z_max)
+            log_sum_exp = z_max + np.log(sum_exp)
+            total = 0.0
+            for j in range(k):
+                total += Y[i, j] * (log_sum_exp - Z[r, j])
+            each[r] = total
     elif loss == MSE or loss == SSE:
-        for j in range(k):
-            total += (float(A[r, j]) - float(Y[i, j])) ** 2
+        for r in range(m):
+            i = rows[r]
+            total = 0.0
+            for j in range(k):
+                total += (float(A[r, j]) - float(Y[i, j])) ** 2
+            each[r] = total
+    elif loss == POISSON:  # a - y log a + y log y - y, with log a = z
+        for r in range(m):
+            i = rows[r]
+            total = 0.0
+            for j in range(k):
+                y = float(Y[i, j])
+                total += float(A[r, j]) - y * float(Z[r, j]) - y
+                if y > 0:
+                    total += y * np.log(y)
+            each[r] = total
     elif act == SIGMOID:  # bce from the logit
-        for j in range(k):
-            z = float(Z[r, j])
-            total += max(z, 0.0) - z * Y[i, j] + np.log1p(np.exp(-abs(z)))
+        for r in range(m):
+            i = rows[r]
+            total = 0.0
+            for j in range(k):
+                z = float(Z[r, j])
+                total += max(z, 0.0) - z * Y[i, j] + np.log1p(np.exp(-abs(z)))
+            each[r] = total
     else:  # bce on softmax outputs, clipped away from 0 and 1
-        for j in range(k):
-            a = min(max(float(A[r, j]), LOG_EPS), 1.0 - LOG_EPS)
-            total -= Y[i, j] * np.log(a) + (1.0 - Y[i, j]) * np.log(1.0 - a)
-    return total
+        for r in range(m):
+            i = rows[r]
+            total = 0.0
+            for j in range(k):
+                a = min(max(float(A[r, j]), LOG_EPS), 1.0 - LOG_EPS)
+                total -= Y[i, j] * np.log(a) + (1.0 - Y[i, j]) * np.log(1.0 - a)
+            each[r] = total
 
 
 @_jit
-def _sample_dA(loss, act, A, r, Y, i, scale, D):
-    """dL/dZ (fused pairs: (A - Y) / scale) or else dL/dA of sample r into D[r]."""
-    k = A.shape[1]
-    if (loss == BCE and act == SIGMOID) or loss == CCE:
-        for j in range(k):
-            D[r, j] = (A[r, j] - Y[i, j]) / scale
+def _fused(loss, act):
+    """Whether dL/dZ of the output is w (A - Y) / scale."""
+    return (loss == BCE and act == SIGMOID) or loss == CCE or loss == POISSON
+
+
+@_jit
+def _output_deltas(loss, act, A, Y, rows, weights, scale, D):
+    """D[r] = dL/dZ of sample r (the fused pairs: w_r (A - Y) / scale), or else dL/dA."""
+    m, k = A.shape
+    weighted = weights.shape[0] > 0
+    if _fused(loss, act):
+        for r in range(m):
+            c = (weights[rows[r]] if weighted else 1.0) / scale
+            for j in range(k):
+                D[r, j] = c * (A[r, j] - Y[rows[r], j])
     elif loss == MSE or loss == SSE:
-        for j in range(k):
-            D[r, j] = 2.0 * (A[r, j] - Y[i, j]) / scale
+        for r in range(m):
+            c = 2.0 * (weights[rows[r]] if weighted else 1.0) / scale
+            for j in range(k):
+                D[r, j] = c * (A[r, j] - Y[rows[r], j])
     else:  # bce on softmax outputs: flat where the log's argument is clipped
-        for j in range(k):
-            a = float(A[r, j])
-            inside = LOG_EPS <= a <= 1.0 - LOG_EPS
-            D[r, j] = (a - Y[i, j]) / (a * (1.0 - a)) / scale if inside else 0.0
+        for r in range(m):
+            c = (weights[rows[r]] if weighted else 1.0) / scale
+            for j in range(k):
+                a = float(A[r, j])
+                inside = LOG_EPS <= a <= 1.0 - LOG_EPS
+                D[r, j] = c * (a - Y[rows[r], j]) / (a * (1.0 - a)) if inside else 0.0
 
 
 @_jit
-def _sample_correct(loss, A, r, Y, i):
-    """bce: outputs on the right side of 0.5; cce: 1 if the largest output is the target."""
-    k = A.shape[1]
+def _correct_count(loss, A, Y, rows):
+    """bce: outputs on the right side of 0.5; cce: rows whose largest output is the target."""
+    m, k = A.shape
     correct = 0
     if loss == CCE:
-        best = 0
-        for j in range(1, k):
-            if A[r, j] > A[r, best]:
-                best = j
-        correct = 1 if Y[i, best] == 1 else 0
+        for r in range(m):
+            best = 0
+            for j in range(1, k):
+                if A[r, j] > A[r, best]:
+                    best = j
+            correct += 1 if Y[rows[r], best] == 1 else 0
     elif loss == BCE:
-        for j in range(k):
-            predicted = 1.0 if A[r, j] > 0.5 else 0.0
-            correct += 1 if predicted == Y[i, j] else 0
+        for r in range(m):
+            for j in range(k):
+                predicted = 1.0 if A[r, j] > 0.5 else 0.0
+                correct += 1 if predicted == Y[rows[r], j] else 0
     return correct
 
 
 @_jit
-def _batch_loss(loss, act, Z, A, Y, rows, D, each):
-    """``(loss, correct)`` of a batch: Z, A (m, k) its outputs, Y[rows[r]] sample r's targets;
-    dL/dZ into D (m, k) if it has rows; each sample's unscaled loss into ``each`` if it has
-    room."""
+def _batch_loss(loss, act, Z, A, Y, rows, weights, D, each):
+    """``(loss, correct, s)`` of a batch: Z, A (m, k) its outputs, rows[r] the index of sample
+    r's targets and weight, s the batch's weight sum (fastnn.losses); each sample's
+    unweighted loss into ``each`` (room for m); dL/dZ into D (m, k) if it has rows."""
     m, k = A.shape
-    scale = _loss_scale(loss, m, k)
+    s = _weight_sum(loss, weights, rows)
+    _sample_losses(loss, act, Z, A, Y, rows, each)
     value = 0.0
-    correct = 0
-    for r in range(m):
-        i = rows[r]
-        sample = _sample_loss(loss, act, Z, A, r, Y, i)
-        value += sample
-        if each.shape[0] > 0:
-            each[r] = sample
-        correct += _sample_correct(loss, A, r, Y, i)
-        if D.shape[0] > 0:
-            _sample_dA(loss, act, A, r, Y, i, scale, D)
-    fused = (loss == BCE and act == SIGMOID) or loss == CCE
-    if D.shape[0] > 0 and not fused:
-        _activation_backward(act, Z, A, D)
-    return value / scale, correct
+    if weights.shape[0] > 0:
+        for r in range(m):
+            value += weights[rows[r]] * each[r]
+    else:
+        for r in range(m):
+            value += each[r]
+    scale = _loss_scale(loss, s, k)
+    if D.shape[0] > 0:
+        _output_deltas(loss, act, A, Y, rows, weights, scale, D)
+        if not _fused(loss, act):
+            _activation_backward(act, Z, A, D)
+    return value / scale, _correct_count(loss, A, Y, rows), s
 
 
 # ---------------------------------------------------------------- optimizer rules
@@ -355,9 +414,12 @@ def _batch_loss(loss, act, Z, A, Y, rows, D, each):
 # keeps the old ones (the update reports it and training stops): weights never become NaN.
 
 @_jit
-def _sgd_values(p, g, v, i, lr, momentum):
-    """SGD with momentum (Keras'): v = momentum v - lr g; w = w + v. Returns (w, v)."""
+def _sgd_values(p, g, v, i, lr, momentum, nesterov):
+    """SGD with momentum (Keras'): v = momentum v - lr g; w = w + v (Nesterov's:
+    w = w + momentum v - lr g). Returns (w, v)."""
     velocity = momentum * v[i] - lr * g[i]
+    if nesterov:
+        return p[i] + (momentum * velocity - lr * g[i]), velocity
     return p[i] + velocity, velocity
 
 
@@ -380,12 +442,12 @@ def _update(rule, params, grads):
     v, s = rule.first, rule.second
     lr, n, bad = typed(rule.lr), params.shape[0], 0
     if rule.code == OPT_SGD:
-        momentum = typed(rule.momentum)
+        momentum, nesterov = typed(rule.momentum), rule.nesterov != 0
         for i in range(n):
-            w, u = _sgd_values(params, grads, v, i, lr, momentum)
+            w, u = _sgd_values(params, grads, v, i, lr, momentum, nesterov)
             bad += (not np.isfinite(w)) + (not np.isfinite(u))
         for i in range(n):
-            w, u = _sgd_values(params, grads, v, i, lr, momentum)
+            w, u = _sgd_values(params, grads, v, i, lr, momentum, nesterov)
             if bad == 0 or (np.isfinite(w) and np.isfinite(u)):
                 params[i], v[i] = w, u
         return bad == 0
@@ -432,19 +494,21 @@ def _layer_table(net):
 
 
 @_jit
-def _work(table, example, batch, gather):
-    """(Z, A, D, E, Xb, G1): Z and A of every unit of ``batch`` samples, two delta blocks as
-    wide as the widest layer, room for ``gather`` rows of inputs, and for the first layer's
-    weight gradient transposed."""
+def _work(table, example, batch, gather, dual):
+    """(Z, A, D, E, Xb, G1, L, P): Z and A of every unit of ``batch`` samples, two delta blocks
+    as wide as the widest layer, room for ``gather`` rows of inputs, for the first layer's
+    weight gradient transposed, for each sample's loss (float64), and (``dual``) for K W1, the
+    product behind a dual first layer's L2 penalty."""
     units, widest = 0, 0
     for layer in range(table.shape[0]):
         units += table[layer, N_OUT]
         widest = max(widest, table[layer, N_OUT], table[layer, N_IN] if layer > 0 else 0)
     dtype = example.dtype
+    first = table[0, N_IN] * table[0, N_OUT]
     return (np.empty(batch * units, dtype), np.empty(batch * units, dtype),
             np.empty(batch * widest, dtype), np.empty(batch * widest, dtype),
-            np.empty(gather * table[0, N_IN], dtype),
-            np.empty(table[0, N_IN] * table[0, N_OUT], dtype))
+            np.empty(gather * table[0, N_IN], dtype), np.empty(first, dtype),
+            np.empty(batch), np.empty(first if dual else 0, dtype))
 
 
 @_jit
@@ -558,23 +622,62 @@ def _backward(flat, table, dual, X_batch, rows, work, grads):
 
 
 @_jit
-def _step(flat, table, dual, loss, X, Y, rows, work, grads, no_losses):
-    """``(loss, correct)`` of the batch X[rows], Y[rows]; its gradient into ``grads``
-    (``no_losses``: an empty float64 array, made once by the caller)."""
+def _squared_sum(W, K, P):
+    """The sum of W's squared entries; with K (rows: a dual first layer's Gram matrix), those
+    of the primal weights: sum_j W[:, j] . (K W)[:, j], K W into P (room for W's size)."""
+    total = 0.0
+    if K.shape[0] == 0:
+        for k in range(W.shape[0]):
+            for j in range(W.shape[1]):
+                total += float(W[k, j]) * float(W[k, j])
+        return total
+    KW = _block(P, 0, W.shape[0], W.shape[1])
+    _product(K, W, KW)
+    for k in range(W.shape[0]):
+        for j in range(W.shape[1]):
+            total += float(W[k, j]) * float(KW[k, j])
+    return total
+
+
+@_jit
+def _l2(flat, table, dual, X, c, work, grads):
+    """The L2 penalty's share of a batch whose weight sum is s, c = alpha / s: adds c W to
+    every layer's weight gradient, returns c / 2 times the squared weights (a dual first
+    layer's through X, its Gram matrix K)."""
+    total = 0.0
+    for layer in range(table.shape[0]):
+        W, _ = _weights(flat, table, layer)
+        dW, _ = _weights(grads, table, layer)
+        K = X[:W.shape[0]] if layer == 0 and dual else X[:0]
+        total += _squared_sum(W, K, work[7])
+        decay = W.dtype.type(c)
+        for k in range(W.shape[0]):
+            for j in range(W.shape[1]):
+                dW[k, j] += decay * W[k, j]
+    return c / 2 * total
+
+
+@_jit
+def _step(flat, table, dual, objective, X, Y, rows, work, grads):
+    """``(loss, correct)`` of the batch X[rows], Y[rows] (``objective``: the loss, the samples'
+    weights and the L2 penalty); its gradient into ``grads``."""
     X_batch = _batch_inputs(X, rows, work[4])
     _forward(flat, table, X_batch, work)
     m = rows.shape[0]
     Z, A = _output(table, work, m)
-    value, correct = _batch_loss(loss, table[-1, ACT], Z, A, Y, rows,
-                                 _block(work[2], 0, m, Z.shape[1]), no_losses)
+    value, correct, s = _batch_loss(objective.loss, table[-1, ACT], Z, A, Y, rows,
+                                    objective.weights, _block(work[2], 0, m, Z.shape[1]),
+                                    work[6])
     _backward(flat, table, dual, X_batch, rows, work, grads)
+    if objective.alpha > 0:
+        value += _l2(flat, table, dual, X, objective.alpha / s, work, grads)
     return value, correct
 
 
 # ---------------------------------------------------------------- entry points
 
 @_jit
-def _train_epochs(flat, net, loss, X, Y, orders, batch_size, rule, out):
+def _train_epochs(flat, net, objective, X, Y, orders, batch_size, rule, out):
     """One epoch of updates per row of ``orders`` (the samples in that order, in batches), the
     contract's ``train_epochs`` in one call. ``out[e] = (loss, correct)`` of epoch e (the batch
     losses weighted by batch size over the sample count; sse: added). Returns the epochs
@@ -582,16 +685,16 @@ def _train_epochs(flat, net, loss, X, Y, orders, batch_size, rule, out):
     table = _layer_table(net)
     n = orders.shape[1]
     batch = min(batch_size, n)
-    work = _work(table, flat, batch, batch)
+    work = _work(table, flat, batch, batch, net.dual)
     grads = np.empty_like(flat)
-    no_losses = np.empty(0)
+    loss = objective.loss
     for e in range(orders.shape[0]):
         total = 0.0
         correct = 0
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
-            value, batch_correct = _step(flat, table, net.dual, loss, X, Y,
-                                         orders[e, start:stop], work, grads, no_losses)
+            value, batch_correct = _step(flat, table, net.dual, objective, X, Y,
+                                         orders[e, start:stop], work, grads)
             if not np.isfinite(value):  # stop before this batch's update
                 out[e, 0], out[e, 1] = value, correct
                 return e
@@ -606,12 +709,13 @@ def _train_epochs(flat, net, loss, X, Y, orders, batch_size, rule, out):
 
 
 @_jit
-def _gradients(flat, net, loss, X, Y, grads):
-    """``(loss, correct)`` of X, Y as one batch; its gradient into ``grads``."""
+def _gradients(flat, net, objective, X, Y, grads):
+    """``(loss, correct)`` of the samples X, Y as one batch; its gradient into ``grads`` (a
+    dual net's X is its Gram matrix K: the samples are its first Y.shape[0] rows)."""
     table = _layer_table(net)
-    m = X.shape[0]
-    work = _work(table, flat, m, 0)
-    return _step(flat, table, net.dual, loss, X, Y, np.arange(m), work, grads, np.empty(0))
+    m = Y.shape[0]
+    work = _work(table, flat, m, 0, net.dual)
+    return _step(flat, table, net.dual, objective, X, Y, np.arange(m), work, grads)
 
 
 @_jit
@@ -619,7 +723,7 @@ def _forward_rows(flat, net, X, Z, A):
     """Z, A (m, k) = the output layer's Z and A for X (m, n_in), CHUNK_ROWS at a time."""
     table = _layer_table(net)
     m = X.shape[0]
-    work = _work(table, flat, min(m, CHUNK_ROWS), 0)
+    work = _work(table, flat, min(m, CHUNK_ROWS), 0, False)
     for start in range(0, m, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, m)
         _forward(flat, table, X[start:stop], work)
@@ -634,8 +738,8 @@ def _evaluate(flat, net, loss, X, Y):
     """``(loss, correct)`` of the network on X, Y, CHUNK_ROWS at a time (float64 sums)."""
     table = _layer_table(net)
     m, k = X.shape[0], Y.shape[1]
-    work = _work(table, flat, min(m, CHUNK_ROWS), 0)
-    each = np.empty(min(m, CHUNK_ROWS))
+    work = _work(table, flat, min(m, CHUNK_ROWS), 0, False)
+    each, no_weights = work[6], np.empty(0)
     no_delta = np.empty((0, k), flat.dtype)
     total = 0.0
     correct = 0
@@ -643,11 +747,11 @@ def _evaluate(flat, net, loss, X, Y):
         stop = min(start + CHUNK_ROWS, m)
         _forward(flat, table, X[start:stop], work)
         Z, A = _output(table, work, stop - start)
-        correct += _batch_loss(loss, table[-1, ACT], Z, A, Y, np.arange(start, stop), no_delta,
-                               each)[1]
+        correct += _batch_loss(loss, table[-1, ACT], Z, A, Y, np.arange(start, stop),
+                               no_weights, no_delta, each)[1]
         for r in range(stop - start):
             total += each[r]
-    return total / _loss_scale(loss, m, k), correct
+    return total / _loss_scale(loss, 1.0 if loss == SSE else float(m), k), correct
 
 
 # ---------------------------------------------------------------- one layer (the contract's ops)
@@ -683,6 +787,15 @@ def _dual_backward(dZ, rows, dW, db):
 
 
 @_jit
-def _output_delta(loss, act, Z, A, Y, dZ):
-    """dL/dZ of the output layer, (m, k)."""
-    _batch_loss(loss, act, Z, A, Y, np.arange(Z.shape[0]), dZ, np.empty(0))
+def _loss_and_deltas(loss, act, Z, A, Y, weights, dZ):
+    """``(loss, correct)`` of a batch of outputs (m, k); dL/dZ into dZ if it has rows."""
+    value, correct, _ = _batch_loss(loss, act, Z, A, Y, np.arange(Z.shape[0]), weights, dZ,
+                                    np.empty(Z.shape[0]))
+    return value, correct
+
+
+@_jit
+def _l2_penalty(W, K):
+    """The sum of W's squared entries (K with no rows), or of a dual first layer's primal
+    weights (K its Gram matrix)."""
+    return _squared_sum(W, K, np.empty(W.size if K.shape[0] else 0, W.dtype))

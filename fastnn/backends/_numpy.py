@@ -30,6 +30,9 @@ def _activate(act, Z):
         return np.maximum(Z, 0)
     if act == act_codes.LEAKY_RELU:
         return np.where(Z > 0, Z, Z * Z.dtype.type(act_codes.LEAKY_SLOPE))
+    if act == act_codes.EXP:
+        with np.errstate(over="ignore"):  # (inf beyond z ~ 709: the loss reports it)
+            return np.exp(Z)
     return _softmax(Z)
 
 
@@ -62,6 +65,8 @@ def activation_backward(act, Z, A, dA):
         return np.where(Z > 0, dA, 0).astype(dA.dtype, copy=False)
     if act == act_codes.LEAKY_RELU:
         return np.where(Z > 0, dA, dA * dA.dtype.type(act_codes.LEAKY_SLOPE))
+    if act == act_codes.EXP:
+        return dA * A
     return A * (dA - (dA * A).sum(axis=1, keepdims=True))
 
 
@@ -71,43 +76,62 @@ def dense_backward(dZ, X, W, need_dX):
     return dX, X.T @ dZ, dZ.sum(axis=0)
 
 
-def _scale(loss, m, k):
-    if loss == loss_codes.SSE:
-        return 1.0
-    return float(m) if loss == loss_codes.CCE else float(m * k)
+def _scale(loss, weights, m, k):
+    """What the batch's weighted sum of sample losses is divided by: s (``fastnn.losses``),
+    times k for the losses that average over the outputs."""
+    per_sample = loss in (loss_codes.CCE, loss_codes.SSE)
+    return _network.weight_sum(loss, weights, m) * (1 if per_sample else k)
 
 
-def loss_value(loss, act, Z, A, Y):
-    """The loss of a batch (see ``fastnn.losses``); bce and cce from the logits when fused."""
-    m, k = A.shape
+def _fused(loss, act):
+    """Whether dL/dZ of the output is (A - Y) / scale: sigmoid + bce, softmax + cce, exp +
+    poisson."""
+    return ((loss == loss_codes.BCE and act == act_codes.SIGMOID)
+            or (loss == loss_codes.CCE and act == act_codes.SOFTMAX)
+            or (loss == loss_codes.POISSON and act == act_codes.EXP))
+
+
+def _sample_losses(loss, act, Z, A, Y):
+    """Each sample's loss summed over its outputs, (m,), before weighting and scaling."""
     if loss in (loss_codes.MSE, loss_codes.SSE):
-        total = np.sum((A - Y) ** 2)
-    elif loss == loss_codes.BCE and act == act_codes.SIGMOID:
-        total = np.sum(np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z))))
-    elif loss == loss_codes.BCE:  # on softmax outputs, clipped away from 0 and 1
+        return np.sum((A - Y) ** 2, axis=1, dtype=np.float64)
+    if loss == loss_codes.POISSON:  # a - y log a + y log y - y, with log a = z
+        y_log_y = np.where(Y > 0, Y * np.log(np.where(Y > 0, Y, 1)), 0)
+        return np.sum(A - Y * Z + y_log_y - Y, axis=1, dtype=np.float64)
+    if loss == loss_codes.BCE and act == act_codes.SIGMOID:
+        terms = np.maximum(Z, 0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))
+        return np.sum(terms, axis=1, dtype=np.float64)
+    if loss == loss_codes.BCE:  # on softmax outputs, clipped away from 0 and 1
         Ac = np.clip(A, loss_codes.LOG_EPS, 1 - loss_codes.LOG_EPS)
-        total = -np.sum(Y * np.log(Ac) + (1 - Y) * np.log(1 - Ac))
-    else:  # cce, from the logits of the softmax
-        z_max = Z.max(axis=1, keepdims=True)
-        log_sum_exp = z_max + np.log(np.exp(Z - z_max).sum(axis=1, keepdims=True))
-        total = np.sum(Y * (log_sum_exp - Z))
-    return float(total / _scale(loss, m, k))
+        return -np.sum(Y * np.log(Ac) + (1 - Y) * np.log(1 - Ac), axis=1, dtype=np.float64)
+    z_max = Z.max(axis=1, keepdims=True)  # cce, from the logits of the softmax
+    log_sum_exp = z_max + np.log(np.exp(Z - z_max).sum(axis=1, keepdims=True))
+    return np.sum(Y * (log_sum_exp - Z), axis=1, dtype=np.float64)
 
 
-def output_delta(loss, act, Z, A, Y):
-    """dL/dZ of the output layer: (A - Y) / scale for the fused pairs, else dL/dA through f'."""
+def loss_value(loss, act, Z, A, Y, weights=None):
+    """The loss of a batch (see ``fastnn.losses``); bce, cce and poisson from the logits when
+    fused."""
     m, k = A.shape
-    scale = A.dtype.type(_scale(loss, m, k))
-    if (loss == loss_codes.BCE and act == act_codes.SIGMOID) or (
-        loss == loss_codes.CCE and act == act_codes.SOFTMAX
-    ):
-        return (A - Y) / scale
+    each = _sample_losses(loss, act, Z, A, Y)
+    total = each.sum() if weights is None else np.dot(weights, each)
+    return float(total / _scale(loss, weights, m, k))
+
+
+def output_delta(loss, act, Z, A, Y, weights=None):
+    """dL/dZ of the output layer: w_i (A - Y) / scale for the fused pairs, else dL/dA through
+    f'."""
+    m, k = A.shape
+    scale = A.dtype.type(_scale(loss, weights, m, k))
+    w = 1 if weights is None else np.asarray(weights, A.dtype).reshape(-1, 1)
+    if _fused(loss, act):
+        return w * (A - Y) / scale
     if loss in (loss_codes.MSE, loss_codes.SSE):
-        dA = 2 * (A - Y) / scale
+        dA = w * 2 * (A - Y) / scale
     else:  # bce on softmax outputs: where the log's argument is clipped, the loss is flat
         inside = (A >= loss_codes.LOG_EPS) & (A <= 1 - loss_codes.LOG_EPS)
         dA = np.zeros_like(A)
-        np.divide(A - Y, A * (1 - A) * scale, out=dA, where=inside)
+        np.divide(w * (A - Y), A * (1 - A) * scale, out=dA, where=inside)
     return activation_backward(act, Z, A, dA.astype(A.dtype, copy=False))
 
 
@@ -127,16 +151,25 @@ def dual_backward(dZ, rows, W):
     return dW, dZ.sum(axis=0)
 
 
+def l2_penalty(W, K):
+    """The sum of W's squared entries; with K (a dual first layer's Gram matrix), of the
+    primal weights': sum_j W[:, j] . K W[:, j]."""
+    if K is None:
+        return float(np.dot(W.ravel(), W.ravel()))
+    return float(np.sum(W * (K @ W), dtype=np.float64))
+
+
 def optimizer_step(rule, params, grads):
     """One update of params in place (``rule.step`` advances first): SGD with momentum,
-    ``v = momentum v - lr g; w += v`` (Keras'), or Adam (Kingma & Ba, bias-corrected
-    moments). Elements whose new value or state would not be finite keep the old ones; returns
-    whether all were finite."""
+    ``v = momentum v - lr g; w += v`` (Keras'; Nesterov's: ``w += momentum v - lr g``), or
+    Adam (Kingma & Ba, bias-corrected moments). Elements whose new value or state would not
+    be finite keep the old ones; returns whether all were finite."""
     rule.step[0] += 1
     with np.errstate(over="ignore", invalid="ignore"):  # (reported by the result)
         if rule.code == OPT_SGD:
             velocity = rule.momentum * rule.first - rule.lr * grads
-            new = params + velocity
+            new = params + (rule.momentum * velocity - rule.lr * grads if rule.nesterov
+                            else velocity)
             state = (velocity,)
         else:
             t = int(rule.step[0])

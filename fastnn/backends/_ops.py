@@ -1,5 +1,5 @@
-"""The backend contract: the names every backend module defines, in this order, and the two
-small records the kernels take (``Net``, ``Rule``).
+"""The backend contract: the names every backend module defines, in this order, and the three
+small records the kernels take (``Net``, ``Objective``, ``Rule``).
 
 Shapes (``m`` samples, ``n_in`` inputs, ``n_out`` outputs, ``k`` targets per sample):
 
@@ -14,10 +14,14 @@ Shapes (``m`` samples, ``n_in`` inputs, ``n_out`` outputs, ``k`` targets per sam
 - ``dual_backward(dZ, rows, W) -> (dW, db)``: dW like W, 0 but for dW[rows[r]] += dZ[r]; db the
   column sums of dZ: the gradient of a first layer in the dual form (for its weight gradient,
   the input of sample ``rows[r]`` is the one-hot row ``rows[r]``).
-- ``loss_value(loss, act, Z, A, Y) -> float``: Z, A, Y (m, k).
-- ``output_delta(loss, act, Z, A, Y) -> dZ``: dL/dZ of the output layer, (m, k).
+- ``loss_value(loss, act, Z, A, Y, weights=None) -> float``: Z, A, Y (m, k); ``weights`` (m,)
+  the samples' weights (None: all 1), see ``fastnn.losses``.
+- ``output_delta(loss, act, Z, A, Y, weights=None) -> dZ``: dL/dZ of the output layer, (m, k).
 - ``correct_count(loss, A, Y) -> int``: correct predictions in a batch (bce: elements with
   ``A > 0.5`` equal to Y; cce: rows whose largest output is the target class; else 0).
+- ``l2_penalty(W, K) -> float``: the sum of W's squared entries (K None); for a first layer in
+  the dual form, whose weights W (width, n_1) are the coefficients of W1 = M W over a basis M
+  with Gram matrix K = M^T M (width, width), the same of W1: ``sum_j W[:, j] . K W[:, j]``.
 - ``optimizer_step(rule, params, grads) -> bool``: one update of the flat ``params`` in place
   (``rule.step`` advances by one first). An element whose new value (or new state) would not
   be finite keeps its old value; the result says whether all were finite.
@@ -26,16 +30,21 @@ Shapes (``m`` samples, ``n_in`` inputs, ``n_out`` outputs, ``k`` targets per sam
 - ``forward(flat, net, X) -> (Z, A)``: the output layer's Z and A (m, k); caches nothing else.
 - ``evaluate(flat, net, loss, X, Y) -> (loss, correct)``: the loss of the network on X, Y and
   its correct predictions (``correct_count``).
-- ``loss_and_gradients(flat, net, loss, X, Y, grads) -> (loss, correct)``: fills the flat
-  ``grads`` with the gradient of the batch's loss.
-- ``train_epochs(flat, net, loss, inputs, Y, orders, batch_size, rule, engine, out) -> int``:
+- ``loss_and_gradients(flat, net, objective, X, Y, grads) -> (loss, correct)``: fills the flat
+  ``grads`` with the gradient of the batch's objective (``Objective``: the loss, weighted, plus
+  the L2 penalty).
+- ``train_epochs(flat, net, objective, inputs, Y, orders, batch_size, rule, engine, out) -> int``:
   one epoch of updates for each row of ``orders`` (epochs, n): the samples in that order, in
   batches. ``out[e] = (loss, correct)`` of epoch e: the epoch's training loss (see
   ``_network``) and its correct predictions, from each batch's forward pass. Returns the
   epochs completed: fewer when a batch's loss is not finite (its update is not applied; its
   loss is left in ``out[e, 0]``) or an update met a non-finite value (``out[e, 0]`` finite).
-  ``engine``: "layers" (batch by batch, layer by layer; every backend) or, numba only, whole
-  epochs in one compiled call: "samples" (sample by sample) or "columns" (a batch at a time).
+  ``engine``: "layers" (batch by batch, layer by layer, in Python: loop and numpy) or
+  "compiled" (numba: whole epochs in one compiled call).
+
+A net in the dual form (``Net.dual``) reads, in place of X, the Gram matrix K (width, width) of
+its first layer's basis (``fastnn.dual``): row i < n_samples is sample i's input; the L2
+penalty of its first layer is ``l2_penalty(W1, K)``.
 
 ``flat`` holds every parameter in one 1-D array: for each layer, W (row-major) then b.
 """
@@ -54,6 +63,7 @@ OPS = (
     "loss_value",
     "output_delta",
     "correct_count",
+    "l2_penalty",
     "optimizer_step",
     "gram",
     "forward",
@@ -75,11 +85,21 @@ class Net(NamedTuple):
     dual: int  # 1: the first layer is in the dual form (its gradient by ``dual_backward``)
 
 
+class Objective(NamedTuple):
+    """What a fit minimizes over a batch B, as the kernels see it (``fastnn.losses``): the loss,
+    each sample's term weighted by its weight w_i and divided by s = sum of w_i over B, plus
+    ``alpha / (2 s)`` times the sum of every squared weight (biases excluded)."""
+
+    loss: int  # the loss code
+    alpha: float  # the L2 penalty's strength (scikit-learn's alpha); 0: none
+    weights: np.ndarray  # float64 (n_samples,): each training sample's weight; empty: all 1
+
+
 class Rule(NamedTuple):
     """An optimizer as the kernels see it: its rule, hyperparameters and state."""
 
     code: int  # OPT_SGD or OPT_ADAM
-    lr: float
+    lr: float  # this epoch's learning rate (after the schedule)
     momentum: float  # SGD
     beta1: float  # Adam
     beta2: float
@@ -87,3 +107,4 @@ class Rule(NamedTuple):
     first: np.ndarray  # like flat: SGD's velocity, Adam's first moment
     second: np.ndarray  # like flat: Adam's second moment
     step: np.ndarray  # int64 (1,): updates applied so far (Adam's t)
+    nesterov: int = 0  # SGD: 1 for Nesterov's momentum (w += momentum v - lr g after v's update)

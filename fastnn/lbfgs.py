@@ -1,0 +1,52 @@
+"""Full-batch L-BFGS: SciPy's ``minimize(method="L-BFGS-B")`` over the network's loss and
+gradient, as scikit-learn's ``solver="lbfgs"`` runs it (``gtol`` its ``tol``, ``maxfun`` its
+``max_fun``, ``maxiter`` the fit's epochs).
+
+SciPy works on a float64 copy of the flat weights; each evaluation writes its point into the
+model's weights (their dtype) and runs the backend's ``loss_and_gradients`` over all of X.
+After each iteration the iterate is the model's weights and the history gets a row; Ctrl-C
+is taken there. The outcome (SciPy's status, message, evaluations) goes into
+``history.params``.
+"""
+
+import numpy as np
+import scipy.optimize
+
+
+def run(kernels, fit, objective, X, Y, optimizer, epochs, epochs_done, interrupts) -> None:
+    """Minimize the objective over ``fit.flat`` (in place) for at most ``epochs`` iterations."""
+    flat, grads = fit.flat, np.empty_like(fit.flat)
+    evaluated = {"x": None, "value": np.nan, "correct": 0}
+    iterate = flat.astype(np.float64)  # the last completed iteration's weights
+
+    def function(x):
+        flat[...] = x
+        with np.errstate(over="ignore", invalid="ignore"):
+            value, correct = kernels.loss_and_gradients(flat, fit.net, objective, X, Y, grads)
+        evaluated.update(x=x.copy(), value=value, correct=correct)
+        return value, grads.astype(np.float64)
+
+    def callback(intermediate_result):
+        x = intermediate_result.x
+        if evaluated["x"] is None or not np.array_equal(evaluated["x"], x):
+            function(x)  # (the line search's last point was not the iterate)
+        flat[...] = x
+        iterate[...] = x
+        interrupts.check()
+        if epochs_done.record(evaluated["value"], evaluated["correct"]):
+            raise StopIteration
+
+    epochs_done.history.params.update(lbfgs_status=0, lbfgs_message="no iterations asked for")
+    if epochs == 0:
+        return
+    try:
+        result = scipy.optimize.minimize(
+            function, iterate.copy(), jac=True, method="L-BFGS-B", callback=callback,
+            options={"maxiter": epochs, "maxfun": optimizer.max_fun, "gtol": optimizer.tol})
+    except BaseException:
+        flat[...] = iterate  # (an error or a second Ctrl-C mid-iteration)
+        raise
+    flat[...] = iterate if epochs_done.done else result.x
+    epochs_done.history.params.update(
+        lbfgs_status=int(result.status), lbfgs_message=str(result.message),
+        lbfgs_iterations=int(result.nit), lbfgs_evaluations=int(result.nfev))
