@@ -6,7 +6,7 @@ from .gradcheck import check_gradients
 from .io import load_model
 from .layers import Dense
 from .model import Sequential
-from .optimizers import SGD, Adam
+from .optimizers import LBFGS, SGD, Adam
 from .training import EarlyStopping, History, TrainingDivergedError
 
 __version__ = "0.1.0"
@@ -16,6 +16,7 @@ __all__ = [
     "Dense",
     "EarlyStopping",
     "History",
+    "LBFGS",
     "SGD",
     "Sequential",
     "TrainingDivergedError",

@@ -7,6 +7,7 @@ Errors name the argument and say what was wrong: ``ValueError`` for bad values a
 import numbers
 
 import numpy as np
+import scipy.sparse
 
 from . import activations, losses
 
@@ -97,7 +98,10 @@ def _all_finite(name: str, array: np.ndarray, row_offset: int = 0) -> None:
 def features(X, n_features: int | None, dtype: str, name: str = "X",
              row_offset: int = 0) -> np.ndarray:
     """X as a C-contiguous, writeable ``(n_samples, n_features)`` array of ``dtype``, checked
-    (``row_offset``: the row of X[0] in a larger dataset, for the error messages)."""
+    (``row_offset``: the row of X[0] in a larger dataset, for the error messages). Sparse X
+    (``scipy.sparse``) comes back as compressed rows of ``dtype``, never made dense."""
+    if scipy.sparse.issparse(X):
+        return _sparse_features(X, n_features, dtype, name)
     X = _numeric(name, X)
     if X.ndim != 2:
         hint = " (one sample? use X.reshape(1, -1))" if X.ndim == 1 else ""
@@ -112,6 +116,39 @@ def features(X, n_features: int | None, dtype: str, name: str = "X",
     _fits(name, X, dtype, row_offset)
     X = np.ascontiguousarray(X, dtype=dtype)
     return X if X.flags.writeable else X.copy()  # (read-only arrays: one compiled kernel less)
+
+
+def _sparse_features(X, n_features: int | None, dtype: str, name: str):
+    """Sparse X as CSR of ``dtype`` with sorted, unique indices, checked on its nonzeros."""
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: expected real numbers, got a sparse matrix of dtype {X.dtype}")
+    if len(X.shape) != 2:
+        raise ValueError(f"{name}: expected a 2-D array (n_samples, n_features), got shape "
+                         f"{X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name}: is empty (0 samples)")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"{name}: expected {n_features} features per sample, got {X.shape[1]} "
+                         f"(shape {X.shape})")
+    X = X.tocsr()
+    where = lambda p: (int(np.searchsorted(X.indptr, p, side="right") - 1),  # noqa: E731
+                       int(X.indices[p]))
+    if X.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(X.data))
+        if bad.size:
+            kind = "NaN" if np.isnan(X.data[bad[0]]) else "infinite"
+            raise ValueError(f"{name}: contains {bad.size} NaN or infinite value(s); the "
+                             f"first, at index {where(bad[0])}, is {kind}")
+        if np.finfo(X.dtype).max > np.finfo(dtype).max:
+            big = np.flatnonzero(np.abs(X.data) > np.finfo(dtype).max)
+            if big.size:
+                raise ValueError(f"{name}: the value {X.data[big[0]].item()!r} at index "
+                                 f"{where(big[0])} is beyond the range of {dtype} "
+                                 f"(+-{np.finfo(dtype).max:.4g}); this model computes in "
+                                 f"{dtype}")
+    X = X.astype(dtype)  # (a copy: what is sorted below is not the caller's)
+    X.sum_duplicates()
+    return X
 
 
 def _fits(name: str, array: np.ndarray, dtype: str, row_offset: int = 0) -> None:

@@ -66,22 +66,23 @@ def agree(comm, **values) -> None:
                          f"pass the same X, y and settings")
 
 
-def synchronize(comm, model, rule, rng) -> None:
+def synchronize(comm, model, rule, shuffler) -> None:
     """Rank 0's weights, optimizer state and shuffling stream on every rank."""
     for array in (model._flat, rule.first, rule.second, rule.step):
         comm.Bcast(array, root=0)
-    rng.set_state(comm.bcast(rng.get_state(), root=0))
+    shuffler.set_state(comm.bcast(shuffler.get_state(), root=0))
 
 
-def _windows(X, batch: int, rng, shuffle: bool) -> list:
-    """``[(start, order), ...]`` as ``streams.window_orders``; X in memory is one window."""
+def _windows(X, batch: int, shuffler, shuffle: bool) -> list:
+    """``[(start, order), ...]`` as ``streams.window_orders``; X in memory is one window,
+    shuffled as a one-process fit's."""
     if isinstance(X, streams.Stream):
-        return streams.window_orders(X, batch, rng, shuffle)
+        return streams.window_orders(X, batch, shuffler.rng, shuffle)
     n = X.shape[0]
-    return [(0, rng.permutation(n) if shuffle else np.arange(n))]
+    return [(0, shuffler.next(n).copy() if shuffle else np.arange(n))]
 
 
-def epoch(kernels, fit, objective, X, Y, batch, rule, rng, shuffle, comm, out) -> int:
+def epoch(kernels, fit, objective, X, Y, batch, rule, shuffler, shuffle, comm, out) -> int:
     """One epoch, data-parallel; ``out[0] = (loss, correct)`` as for ``train_epochs``.
     Returns 1, or 0 where a batch's loss or update was not finite (on every rank alike).
     Each rank's loss and gradient count by its share of the batch's weight; the L2 penalty
@@ -94,7 +95,7 @@ def epoch(kernels, fit, objective, X, Y, batch, rule, rng, shuffle, comm, out) -
     grads = np.zeros_like(fit.flat)
     buffer = np.zeros(P + 2)  # float64: the gradient, the loss, the correct predictions
     total, correct = 0.0, 0
-    windows = _windows(X, batch, rng, shuffle)
+    windows = _windows(X, batch, shuffler, shuffle)
     plans = []
     for start, order in windows:  # each window's batches, their shares, the rows this rank reads
         shares = []

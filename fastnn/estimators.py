@@ -1,15 +1,24 @@
 """scikit-learn estimators over fastnn's engine: ``MLPClassifier`` and ``MLPRegressor``.
 
-They take scikit-learn's MLP parameter names where the meaning is the same, and fastnn's own
-(``backend``, ``dtype``, ``dual``), so they drop into ``Pipeline``, ``GridSearchCV`` and
-``cross_val_score``, pickle and clone. Needs the optional extra: ``pip install 'fastnn[sklearn]'``
-(``import fastnn`` never does).
+Every parameter of scikit-learn's MLPs, with its default and meaning (``alpha``, ``solver``
+"lbfgs"/"sgd"/"adam", ``learning_rate`` schedules, ``nesterovs_momentum``, ``max_fun``,
+``n_iter_no_change`` (``np.inf`` too), the regressor's ``loss``, ...), plus fastnn's own:
+``backend``, ``dtype`` (None: X's float dtype), ``dual`` and the classifier's ``class_weight``.
+They take dense or sparse X (CSR, CSC), ``sample_weight``, drop into ``Pipeline``,
+``GridSearchCV`` and ``cross_val_score``, pickle and clone. Needs the optional extra:
+``pip install 'fastnn[sklearn]'`` (``import fastnn`` never does).
 
-Where they differ from ``sklearn.neural_network``: no ``alpha`` (no L2 penalty) and no
-``lbfgs``; ``momentum`` is classical (heavy-ball) momentum, not Nesterov's; weights start from
-Glorot uniform (``init="glorot_uniform"``, scikit-learn's for every hidden activation but the
-logistic); ``loss_`` is fastnn's loss (``"mse"``, the mean squared
-error over every output, for the regressor, where scikit-learn reports half of it).
+The objective is scikit-learn's: its loss (half the squared error; the log loss summed over a
+multilabel target's outputs; half the Poisson deviance) plus ``alpha / (2 s) * sum W^2``.
+fastnn's losses average over the outputs and take the whole squared error, so scikit-learn's
+objective is ``c`` times fastnn's with ``alpha / c`` (c = k / 2 for the squared error of k
+outputs, k for a multilabel target's k outputs and for poisson, else 1): the estimators train
+on that and take the same steps (sgd's rate times c, adam's epsilon over c, lbfgs' tolerance
+over c), and report ``c`` times fastnn's loss. The starting weights are scikit-learn's
+(uniform in +-sqrt(6 / (fan_in + fan_out)), 2 for logistic units, biases too, drawn in its
+order from ``random_state``), so are the early-stopping split, the shuffling (the same stream
+of the same random state) and the stopping rule: with sgd or adam, a fit follows scikit-learn's
+trajectory up to rounding. Where the two differ the README says.
 """
 
 import warnings
@@ -19,10 +28,12 @@ import numpy as np
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
     from sklearn.exceptions import ConvergenceWarning
+    from sklearn.metrics import accuracy_score, r2_score
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import LabelBinarizer
     from sklearn.utils import check_random_state, column_or_1d
-    from sklearn.utils.multiclass import check_classification_targets, type_of_target
+    from sklearn.utils.metaestimators import available_if
+    from sklearn.utils.multiclass import type_of_target, unique_labels
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as error:  # pragma: no cover - the extra is missing
     raise ImportError("fastnn.estimators needs scikit-learn: pip install 'fastnn[sklearn]' "
@@ -31,28 +42,114 @@ except ImportError as error:  # pragma: no cover - the extra is missing
 from . import checks
 from .layers import Dense
 from .model import Sequential
-from .optimizers import SGD, Adam
-from .training import EarlyStopping
+from .optimizers import LBFGS, SGD, Adam
+from .training import EarlyStopping, TrainingDivergedError
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu")
-SOLVERS = ("sgd", "adam")
-DTYPES = ("float64", "float32")
+SOLVERS = ("lbfgs", "sgd", "adam")
+LEARNING_RATES = ("constant", "invscaling", "adaptive")
+ADAPTIVE_MIN_RATE = 1e-6  # scikit-learn's: an adaptive rate at or below it stops training
+NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain large "
+              "values and need to be preprocessed.")
+
+
+class _NoImprovement(EarlyStopping):
+    """scikit-learn's stopping rule, as fastnn's early stopping sees an epoch: the training loss
+    (or, with ``early_stopping``, the validation score) that does not beat the best by ``tol``
+    counts one more epoch without improvement, any other resets the count; the best is kept
+    whenever it is beaten at all. More than ``n_iter_no_change`` such epochs stop the fit (an
+    adaptive rate is cut instead, and the count restarts). Also records, per epoch, what
+    scikit-learn does: ``n_iter_``, ``t_``, ``loss_curve_``, ``validation_scores_``, the
+    verbose lines."""
+
+    def __init__(self, estimator, scale, n_samples, validation=None, patience=np.inf,
+                 counting=True):
+        self.estimator, self.scale, self.n_samples = estimator, scale, n_samples
+        self.validation = validation  # (X_val, y_val, sample_weight_val) or None
+        self.counting = counting  # False (lbfgs): only the record, no stopping rule
+        self.patience, self.min_delta = patience, estimator.tol
+        self.restore_best_weights = validation is not None
+        self.best_weights = None
+        self.stopped_epoch = self.best_epoch = None
+
+    def check(self, validation: bool, classify: bool) -> None:
+        self._key = "validation score" if self.validation is not None else "training loss"
+
+    def start(self, flat) -> None:
+        pass
+
+    def update(self, epoch: int, metrics: dict, flat) -> bool:
+        est = self.estimator
+        loss = self.scale * metrics["loss"]
+        est.n_iter_ += 1
+        est.t_ += self.n_samples
+        est.loss_curve_.append(loss)
+        est.loss_ = loss
+        if est.verbose:
+            print(f"Iteration {est.n_iter_}, loss = {loss:.8f}", flush=True)
+        if not self.counting:
+            return False
+        if self.validation is not None:
+            score = est._score_on(*self.validation)
+            est.validation_scores_.append(score)
+            if est.verbose:
+                print(f"Validation score: {score:f}", flush=True)
+            better = score >= est.best_validation_score_ + est.tol
+            if score > est.best_validation_score_:
+                est.best_validation_score_ = score
+                self.best_weights, self.best_epoch = est.model_.get_weights(), epoch
+        else:
+            better = not loss > est.best_loss_ - est.tol
+            if loss < est.best_loss_:
+                est.best_loss_ = loss
+        est._no_improvement_count = 0 if better else est._no_improvement_count + 1
+        if est._no_improvement_count <= self.patience:
+            return False
+        self.stopped_epoch = epoch
+        if est.verbose and not self._cut_ahead():
+            print(f"{self._message()} Stopping.", flush=True)
+        return True
+
+    def _cut_ahead(self) -> bool:
+        optimizer = getattr(self.estimator, "_optimizer", None)
+        return optimizer is not None and optimizer.schedule == "adaptive" \
+            and optimizer.learning_rate > optimizer.min_lr
+
+    def _message(self) -> str:
+        what = "Validation score" if self.validation is not None else "Training loss"
+        return (f"{what} did not improve more than tol={self.estimator.tol:f} for "
+                f"{self.patience} consecutive epochs.")
+
+    def restart(self) -> None:
+        est = self.estimator
+        est._no_improvement_count = 0
+        self.stopped_epoch = None
+        if est.verbose:
+            rate = est._optimizer.learning_rate / self.scale
+            print(f"{self._message()} Setting learning rate to {rate:f}", flush=True)
+
+    def finish(self, flat) -> None:
+        pass  # (the estimator restores the best weights: see _restore_best)
 
 
 class _BaseMLP(BaseEstimator):
-    """What the classifier and the regressor share: parameters, the network, the fit."""
+    """What the classifier and the regressor share: parameters, the network, the fits."""
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 batch_size="auto", learning_rate_init=0.001, max_iter=200, shuffle=True,
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, n_iter_no_change=10, backend="auto", dtype="float64",
-                 dual="auto"):
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 backend="auto", dtype=None, dual="auto"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
+        self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
@@ -60,218 +157,396 @@ class _BaseMLP(BaseEstimator):
         self.verbose = verbose
         self.warm_start = warm_start
         self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.backend = backend
         self.dtype = dtype
         self.dual = dual
 
     # ---------------------------------------------------------------- parameters
-    def _checked_params(self) -> dict:
-        """Every parameter checked, before any work: a ValueError or TypeError naming it."""
+    def _check_params(self) -> tuple:
+        """Every parameter checked, before any work (a ValueError or TypeError naming it);
+        returns the hidden layer sizes."""
         sizes = self.hidden_layer_sizes
         sizes = (sizes,) if isinstance(sizes, (int, np.integer)) else tuple(sizes)
         for size in sizes:
             checks.positive_int("hidden_layer_sizes", size)
-        activation = checks.choice("activation", self.activation, dict.fromkeys(ACTIVATIONS))
-        solver = checks.choice("solver", self.solver, dict.fromkeys(SOLVERS))
+        checks.choice("activation", self.activation, dict.fromkeys(ACTIVATIONS))
+        checks.choice("solver", self.solver, dict.fromkeys(SOLVERS))
+        checks.choice("learning_rate", self.learning_rate, dict.fromkeys(LEARNING_RATES))
         if self.batch_size != "auto":
             checks.positive_int("batch_size", self.batch_size)
         checks.positive_int("max_iter", self.max_iter)
-        checks.positive_int("n_iter_no_change", self.n_iter_no_change)
-        checks.positive_float("tol", self.tol, allow_zero=True)
-        fraction = checks.positive_float("validation_fraction", self.validation_fraction,
-                                         below_one=True)
-        for name in ("shuffle", "warm_start", "early_stopping"):
+        checks.positive_int("max_fun", self.max_fun)
+        if self.n_iter_no_change != np.inf:
+            checks.positive_int("n_iter_no_change", self.n_iter_no_change)
+        for name in ("alpha", "tol", "power_t"):
+            checks.positive_float(name, getattr(self, name), allow_zero=True)
+        for name in ("learning_rate_init", "epsilon"):
+            checks.positive_float(name, getattr(self, name))
+        for name in ("momentum", "beta_1", "beta_2", "validation_fraction"):
+            checks.positive_float(name, getattr(self, name), allow_zero=True, below_one=True)
+        for name in ("shuffle", "warm_start", "early_stopping", "nesterovs_momentum"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name}: expected True or False, got {getattr(self, name)!r}")
         if self.dual not in (True, False, "auto"):
             raise ValueError(f"dual: expected True, False or 'auto', got {self.dual!r}")
-        if solver == "sgd":
-            optimizer = SGD(lr=self.learning_rate_init, momentum=self.momentum)
-        else:
-            optimizer = Adam(lr=self.learning_rate_init, beta1=self.beta_1, beta2=self.beta_2,
-                             eps=self.epsilon)
-        return {"sizes": sizes, "activation": activation, "optimizer": optimizer,
-                "fraction": fraction, "dtype": checks.dtype_name(self.dtype)}
+        if self.dtype is not None:
+            checks.dtype_name(self.dtype)
+        return sizes
+
+    def _check_solver(self) -> bool:
+        if self.solver not in ("sgd", "adam"):
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                                 f"{self.solver} is not stochastic.")
+        return True
 
     # ---------------------------------------------------------------- fitting
-    def fit(self, X, y):
-        """Train for up to ``max_iter`` epochs (fewer when the loss, or with
-        ``early_stopping`` the validation score, stops improving by ``tol`` for
-        ``n_iter_no_change`` epochs). Returns self."""
-        return self._fit(X, y, incremental=False)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to X (n_samples, n_features), dense or sparse, and y; returns self.
 
-    def _validate(self, X, y, reset: bool):
-        X, y = validate_data(self, X, y, reset=reset, multi_output=True,
-                             dtype=(np.float64, np.float32), y_numeric=self._regressor)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        return X, y
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), optional
+            Each sample's weight in the loss (scikit-learn's meaning).
 
-    def _fit(self, X, y, incremental: bool, classes=None):
-        params = self._checked_params()
-        fresh = not hasattr(self, "model_") or not (incremental or self.warm_start)
-        X, y = self._validate(X, y, reset=fresh)
-        Y = self._encode(y, fresh, classes)
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            A bad parameter or input (named), or weights that became non-finite.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _fit(self, X, y, sample_weight, incremental: bool):
+        sizes = self._check_params()
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        self._core_class_weight()  # (an unknown label is an error before any work)
+        if sample_weight is not None:
+            sample_weight = checks.sample_weight(sample_weight, X.shape[0])
         rng = check_random_state(self.random_state)
-        if fresh:
-            self.model_ = self._network(params, X.shape[1], Y.shape[1],
-                                        int(rng.randint(np.iinfo(np.int32).max)))
-            self.model_.optimizer = params["optimizer"]
-            self.n_iter_, self.loss_curve_, self.t_ = 0, [], 0
+        if first_pass:
+            self._initialize(Y, [X.shape[1], *sizes, Y.shape[1]],
+                             self.dtype or X.dtype.name, rng)
+        self._network()
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(X, Y, sample_weight)
+        else:  # (a partial_fit goes on with the shuffling of the one before)
+            shuffling = None if incremental and not first_pass else rng
+            self._fit_stochastic(X, Y, sample_weight, rng, incremental, shuffling)
+        return self
+
+    def _initialize(self, Y, units, dtype, rng) -> None:
+        """The fitted attributes of a first fit, and scikit-learn's starting weights."""
+        self.n_iter_, self.t_ = 0, 0
+        self.n_outputs_ = Y.shape[1]
+        self.n_layers_ = len(units)
+        self.out_activation_ = self._output_activation()
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        self.coefs_, self.intercepts_ = [], []
+        for fan_in, fan_out in zip(units[:-1], units[1:]):
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            self.coefs_.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype))
+            self.intercepts_.append(rng.uniform(-bound, bound, fan_out).astype(dtype))
+        self.loss_curve_ = []
+        if self.solver != "lbfgs":
+            self._no_improvement_count = 0
             self.best_loss_ = None if self.early_stopping else np.inf
             self.validation_scores_ = [] if self.early_stopping else None
             self.best_validation_score_ = -np.inf if self.early_stopping else None
-        elif Y.shape[1] != self.model_.output_dim:
-            raise ValueError(f"y: has {Y.shape[1]} outputs, the network has "
-                             f"{self.model_.output_dim}")
-        before = len(self.model_.history.epoch)
-        batch = min(200, X.shape[0]) if self.batch_size == "auto" else self.batch_size
-        options = {"loss": self._loss(), "batch_size": min(batch, X.shape[0]),
-                   "shuffle": bool(self.shuffle), "backend": self.backend, "dual": self.dual,
-                   "verbose": int(bool(self.verbose)),
-                   "seed": None if incremental else int(rng.randint(np.iinfo(np.int32).max))}
-        if incremental:
-            history = self.model_.fit(X, Y, epochs=1, **options)
-        elif self.early_stopping:
-            history = self._fit_validated(X, Y, y, params, rng, options, before)
-        else:
-            stopper = EarlyStopping(patience=self.n_iter_no_change, monitor="loss",
-                                    min_delta=self.tol, restore_best_weights=False)
-            history = self.model_.fit(X, Y, epochs=self.max_iter, early_stopping=stopper,
-                                      **options)
-        self._record(history.history["loss"][before:], X.shape[0], incremental)
-        return self
+        for stale in ("model_", "_optimizer"):
+            self.__dict__.pop(stale, None)
 
-    def _fit_validated(self, X, Y, y, params, rng, options, before: int):
-        """``early_stopping``: a held-out ``validation_fraction``, stratified for classifiers;
-        the best epoch's weights are kept."""
-        stratify = y if not self._regressor and np.ndim(y) == 1 else None
-        X, X_val, Y, Y_val = train_test_split(X, Y, test_size=params["fraction"],
-                                              random_state=rng.randint(np.iinfo(np.int32).max),
-                                              stratify=stratify)
-        monitor = "val_loss" if self._regressor else "val_accuracy"
-        stopper = EarlyStopping(patience=self.n_iter_no_change, monitor=monitor,
-                                min_delta=self.tol, restore_best_weights=True)
-        history = self.model_.fit(X, Y, epochs=self.max_iter, validation_data=(X_val, Y_val),
-                                  early_stopping=stopper, **options)
-        if self._regressor:  # R^2 over every output (variance-weighted) from the mean error
-            total = float(np.sum((Y_val - Y_val.mean(axis=0)) ** 2)) / Y_val.size
-            scores = [1 - loss / total if total else 0.0
-                      for loss in history.history["val_loss"][before:]]
-        else:
-            scores = history.history["val_accuracy"][before:]
-        self.validation_scores_ += [float(s) for s in scores]
-        self.best_validation_score_ = max(self.validation_scores_)
-        return history
+    def _network(self) -> Sequential:
+        """``model_``, the fastnn network, with the weights of ``coefs_`` and ``intercepts_``
+        (built from them where it is missing or of other shapes)."""
+        shapes = [coef.shape for coef in self.coefs_]
+        model = getattr(self, "model_", None)
+        if model is None or [layer.units for layer in model.layers] != \
+                [shape[1] for shape in shapes] or model.input_dim != shapes[0][0]:
+            hidden = [Dense(shape[1], activation=self.activation) for shape in shapes[:-1]]
+            output = Dense(shapes[-1][1], activation=self.out_activation_)
+            model = Sequential([*hidden, output], input_dim=shapes[0][0], init="zeros",
+                               dtype=self.coefs_[0].dtype.name)
+            self.model_ = model
+        model.set_weights([array for pair in zip(self.coefs_, self.intercepts_)
+                           for array in pair])
+        return model
 
-    def _record(self, losses: list, n_samples: int, incremental: bool) -> None:
-        """The fitted attributes after a fit whose epochs had these losses."""
-        self.loss_curve_ += [float(value) for value in losses]
-        self.n_iter_ = len(self.loss_curve_)
-        self.t_ += len(losses) * n_samples
-        self.loss_ = self.loss_curve_[-1]
-        if not self.early_stopping:
-            self.best_loss_ = min(self.loss_curve_)
+    def _read_weights(self) -> None:
         weights = self.model_.get_weights()
         self.coefs_, self.intercepts_ = weights[0::2], weights[1::2]
-        self.n_layers_ = len(self.coefs_) + 1  # (the input layer counts, as in scikit-learn)
-        self.n_outputs_ = self.coefs_[-1].shape[1]
-        stopped = len(losses) < self.max_iter
-        if not incremental and not stopped:
-            warnings.warn(f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
+
+    def _scale(self) -> float:
+        """c: scikit-learn's objective over fastnn's (see the module's docstring)."""
+        raise NotImplementedError
+
+    def _core_options(self, sample_weight) -> dict:
+        """What ``Sequential.fit`` takes besides the data and the optimizer."""
+        return {"loss": self._loss(), "backend": self.backend, "dual": self.dual,
+                "sample_weight": sample_weight, "alpha": self.alpha / self._scale(),
+                "class_weight": self._core_class_weight()}
+
+    def _fit_stochastic(self, X, Y, sample_weight, rng, incremental: bool, shuffling) -> None:
+        scale = self._scale()
+        if not incremental or not hasattr(self, "_optimizer"):
+            if self.solver == "sgd":
+                self._optimizer = SGD(self.learning_rate_init * scale, self.momentum,
+                                      self.nesterovs_momentum, self.learning_rate,
+                                      self.power_t, ADAPTIVE_MIN_RATE * scale)
+                self._optimizer.samples = self.t_  # (a warm start goes on with the schedule)
+            else:
+                self._optimizer = Adam(self.learning_rate_init, self.beta_1, self.beta_2,
+                                       self.epsilon / scale)
+        validation = None
+        if self.early_stopping:
+            X, Y, sample_weight, validation = self._split(X, Y, sample_weight, rng)
+        n = X.shape[0]
+        if self.batch_size == "auto":
+            batch = min(200, n)
+        else:
+            if self.batch_size > n:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
+                              "going to be clipped", stacklevel=3)
+            batch = min(self.batch_size, n)
+        monitor = _NoImprovement(self, scale, n, validation, self.n_iter_no_change)
+        self.n_iter_ = 0
+        try:
+            self.model_.fit(X, Y, optimizer=self._optimizer, epochs=1 if incremental else
+                            self.max_iter, batch_size=batch, shuffle=bool(self.shuffle),
+                            seed=shuffling,
+                            early_stopping=monitor, **self._core_options(sample_weight))
+        except TrainingDivergedError as error:
+            if validation is None:
+                self._read_weights()
+                raise ValueError(f"{NON_FINITE} ({error})") from error
+            self.validation_scores_.append(float("nan"))  # (its weights: the best epoch's)
+            warnings.warn(f"training stopped: {error}; the weights are the best epoch's",
+                          ConvergenceWarning, stacklevel=3)
+        self._restore_best(monitor)
+        if not incremental and self.n_iter_ == self.max_iter:
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
                           f"and the optimization hasn't converged yet.", ConvergenceWarning,
                           stacklevel=3)
 
-    def _network(self, params, n_features: int, n_outputs: int, seed: int) -> Sequential:
-        layers = [Dense(units, activation=params["activation"]) for units in params["sizes"]]
-        layers.append(Dense(n_outputs, activation=self._output_activation(n_outputs)))
-        return Sequential(layers, input_dim=n_features, init="glorot_uniform", seed=seed,
-                          dtype=params["dtype"])
+    def _restore_best(self, monitor) -> None:
+        if monitor.best_weights is not None:
+            self.model_.set_weights(monitor.best_weights)
+        self._read_weights()
 
-    @property
-    def out_activation_(self) -> str:
-        check_is_fitted(self)
-        return {"sigmoid": "logistic", "linear": "identity"}.get(
-            self.model_.layers[-1].activation, self.model_.layers[-1].activation)
+    def _split(self, X, Y, sample_weight, rng) -> tuple:
+        """scikit-learn's held-out validation set: ``validation_fraction`` of the samples,
+        stratified for a classifier with one output."""
+        stratify = Y.astype(bool) if not self._regressor and Y.shape[1] == 1 else None
+        parts = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+        split = train_test_split(*parts, random_state=rng, test_size=self.validation_fraction,
+                                 stratify=stratify)
+        X, X_val, Y, Y_val = split[:4]
+        sample_weight, weight_val = (split[4], split[5]) if sample_weight is not None else \
+            (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                             "or the size of your dataset.")
+        return X, Y, sample_weight, (X_val, self._targets(Y_val), weight_val)
 
+    def _fit_lbfgs(self, X, Y, sample_weight) -> None:
+        scale = self._scale()
+        monitor = _NoImprovement(self, scale, 0, counting=False)
+        self.n_iter_ = 0
+        self.model_.fit(X, Y, optimizer=LBFGS(self.tol / scale, self.max_fun),
+                        epochs=self.max_iter, early_stopping=monitor,
+                        **self._core_options(sample_weight))
+        params = self.model_.history.params
+        self.n_iter_ = min(params["lbfgs_iterations"], self.max_iter)
+        self._read_weights()
+        if not all(np.isfinite(w).all() for w in self.coefs_ + self.intercepts_):
+            raise ValueError(NON_FINITE)
+        if not self.n_iter_:  # (already optimal: no iteration recorded a loss)
+            value = self.model_.loss_and_gradients(X, Y, self._loss(), self.backend,
+                                                   sample_weight, self.alpha / scale)[0]
+            self.loss_ = scale * value
+        if params["lbfgs_status"] != 0:
+            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
+                          f"(status={params['lbfgs_status']}): {params['lbfgs_message']}. "
+                          f"Increase the number of iterations to improve the convergence "
+                          f"(max_iter={self.max_iter}), or scale the data.",
+                          ConvergenceWarning, stacklevel=3)
+
+    def _loss_grad_lbfgs(self, packed, X, Y, sample_weight=None, *unused):
+        """scikit-learn's objective and its gradient at ``packed`` (the coefficients, then the
+        intercepts, each flattened: scikit-learn's packing), as its lbfgs solver sees them."""
+        offsets = np.cumsum([0] + [c.size for c in self.coefs_] +
+                            [b.size for b in self.intercepts_])
+        parts = [packed[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
+        layers = len(self.coefs_)
+        self.coefs_ = [p.reshape(c.shape) for p, c in zip(parts[:layers], self.coefs_)]
+        self.intercepts_ = parts[layers:]
+        scale = self._scale()
+        value, grads = self._network().loss_and_gradients(
+            X, np.asarray(Y, np.float64).reshape(X.shape[0], -1), self._loss(), self.backend,
+            sample_weight, self.alpha / scale)
+        gradient = np.hstack([g.ravel() for g in grads[0::2] + grads[1::2]])
+        return scale * value, scale * gradient
+
+    # ---------------------------------------------------------------- predicting
     def _outputs(self, X) -> np.ndarray:
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-        return self.model_.predict(X, backend=self.backend)
+        check_is_fitted(self, "coefs_")
+        X = validate_data(self, X, reset=False, accept_sparse=["csr", "csc"],
+                          dtype=(np.float64, np.float32))
+        return self._network().predict(X, backend=self.backend)
+
+    def _score_on(self, X, y, sample_weight=None) -> float:
+        """scikit-learn's score (accuracy, R^2) of the current weights; NaN where the outputs
+        are not finite."""
+        outputs = self.model_.predict(X, backend=self.backend)
+        if not np.isfinite(outputs).all():
+            return float("nan")
+        return float(self._metric(y, self._decode(outputs), sample_weight=sample_weight))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
         tags.target_tags.multi_output = True
         return tags
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
-    """A multi-layer perceptron classifier trained by fastnn: a sigmoid output with binary
-    cross-entropy for two classes and for multilabel targets, a softmax output with categorical
-    cross-entropy for more classes. Parameters as ``sklearn.neural_network.MLPClassifier``
-    (see the module's docstring for the differences), plus ``backend``, ``dtype`` and ``dual``.
+    """A multi-layer perceptron classifier trained by fastnn: scikit-learn's
+    ``MLPClassifier``, its parameters, attributes and behaviours (see the module's docstring),
+    plus ``backend``, ``dtype``, ``dual`` and ``class_weight`` (``"balanced"`` or a dict
+    ``{label: weight}``: each sample's loss weighs its class's weight). A logistic output with
+    the log loss for two classes and for multilabel targets, softmax for more classes.
     """
 
     _regressor = False
+    _metric = staticmethod(accuracy_score)
 
-    def _encode(self, y, fresh: bool, classes=None) -> np.ndarray:
-        """The targets as the network's outputs: 0/1 columns (one for two classes)."""
-        check_classification_targets(y)
-        if fresh:
-            kind = type_of_target(y)
-            self._binarizer = LabelBinarizer()
-            self._binarizer.fit(y if classes is None else classes)
-            self.classes_ = self._binarizer.classes_
-            self._multilabel = kind == "multilabel-indicator"
-            if len(self.classes_) < 2:
-                raise ValueError(f"y: has only one class ({self.classes_[0]!r}); a classifier "
-                                 f"needs at least two")
-        elif not self._multilabel and not np.isin(y, self.classes_).all():
-            unseen = np.setdiff1d(y, self.classes_)
-            raise ValueError(f"y: has labels {unseen.tolist()} that are not in classes_ "
-                             f"{self.classes_.tolist()}")
-        return self._binarizer.transform(y).astype(np.float64)
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 backend="auto", dtype=None, dual="auto", class_weight=None):
+        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha,
+                         batch_size=batch_size, learning_rate=learning_rate,
+                         learning_rate_init=learning_rate_init, power_t=power_t,
+                         max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
+                         verbose=verbose, warm_start=warm_start, momentum=momentum,
+                         nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+                         validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+                         backend=backend, dtype=dtype, dual=dual)
+        self.class_weight = class_weight
+
+    def _validate_input(self, X, y, incremental: bool, reset: bool):
+        """X checked, and y as the network's targets (0/1 columns; one for two classes)."""
+        X, y = validate_data(self, X, y, reset=reset, accept_sparse=["csr", "csc"],
+                             multi_output=True, dtype=(np.float64, np.float32))
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(f"warm_start can only be used where `y` has the same "
+                                     f"classes as in the previous call to fit. Previously got "
+                                     f"{self.classes_}, `y` has {classes}")
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                                 f"{self.classes_}. 'y' has {classes}.")
+        Y = self._label_binarizer.transform(y)
+        return X, Y.reshape(len(Y), -1).astype(np.float64)
+
+    def _multiclass(self) -> bool:
+        return self._label_binarizer.y_type_ == "multiclass"
 
     def _loss(self) -> str:
-        return "cce" if len(self.classes_) > 2 and not self._multilabel else "bce"
+        return "cce" if self._multiclass() else "bce"
 
-    def _output_activation(self, n_outputs: int) -> str:
-        return "softmax" if self._loss() == "cce" else "sigmoid"
+    def _output_activation(self) -> str:
+        return "softmax" if self._multiclass() else "logistic"
 
-    def partial_fit(self, X, y, classes=None):
-        """One epoch over (X, y), from where the last fit left off. The first call needs
-        ``classes``, every label y may hold."""
-        if not hasattr(self, "model_"):
-            if classes is None:
-                raise ValueError("classes: must be passed on the first call to partial_fit")
-            return self._fit(X, y, incremental=True, classes=classes)
-        if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise ValueError(f"classes: {list(classes)} differs from the first call's "
+    def _scale(self) -> float:
+        return 1.0 if self._multiclass() else float(self.n_outputs_)
+
+    def _core_class_weight(self):
+        """``class_weight`` with the network's class numbers for the labels."""
+        if self.class_weight is None or isinstance(self.class_weight, str):
+            return self.class_weight
+        if not isinstance(self.class_weight, dict):
+            raise TypeError(f"class_weight: expected 'balanced' or a dict {{label: weight}}, "
+                            f"got {type(self.class_weight).__name__}")
+        index = {label: number for number, label in enumerate(self.classes_)}
+        unknown = [label for label in self.class_weight if label not in index]
+        if unknown:
+            raise ValueError(f"class_weight: labels {unknown} are not among the classes "
                              f"{self.classes_.tolist()}")
-        return self._fit(X, y, incremental=True)
+        return {index[label]: weight for label, weight in self.class_weight.items()}
+
+    def _targets(self, Y):
+        """Held-out network targets back as labels (for the validation score)."""
+        return self._label_binarizer.inverse_transform(Y)
+
+    def _decode(self, outputs):
+        if self.n_outputs_ == 1:
+            outputs = outputs.ravel()
+        return self._label_binarizer.inverse_transform(outputs)
+
+    @available_if(lambda estimator: estimator._check_solver())
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over (X, y), from where the last fit left off. The first call needs
+        ``classes``, every label y may hold. Returns self."""
+        if getattr(self, "classes_", None) is None and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if classes is not None:
+            if getattr(self, "classes_", None) is not None:
+                if not np.array_equal(self.classes_, unique_labels(classes)):
+                    raise ValueError(f"`classes={classes!r}` is not the same as on last call "
+                                     f"to partial_fit, was: {self.classes_!r}")
+            else:
+                self.classes_ = unique_labels(classes)
+                self._label_binarizer = LabelBinarizer()
+                if type_of_target(y).startswith("multilabel"):
+                    self._label_binarizer.fit(y)
+                else:
+                    self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X) -> np.ndarray:
+        """The predicted class of each sample (multilabel: a 0/1 row)."""
+        return self._decode(self._outputs(X))
 
     def predict_proba(self, X) -> np.ndarray:
         """(n_samples, n_classes) probabilities (multilabel: each label's, independently)."""
-        A = self._outputs(X).astype(np.float64)
-        if len(self.classes_) == 2 and not self._multilabel:
-            return np.hstack([1 - A, A])
-        return A
+        outputs = self._outputs(X)
+        if self.n_outputs_ == 1:
+            outputs = outputs.ravel()
+            return np.vstack([1 - outputs, outputs]).T
+        return outputs
 
     def predict_log_proba(self, X) -> np.ndarray:
+        """The logarithm of ``predict_proba``."""
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
-
-    def predict(self, X) -> np.ndarray:
-        A = self._outputs(X)
-        if self._multilabel:
-            return (A > 0.5).astype(int)
-        return self._binarizer.inverse_transform(A.astype(np.float64))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -280,27 +555,63 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    """A multi-layer perceptron regressor trained by fastnn: a linear output, mean squared
-    error, one or more outputs. Parameters as ``sklearn.neural_network.MLPRegressor`` (see the
-    module's docstring for the differences), plus ``backend``, ``dtype`` and ``dual``."""
+    """A multi-layer perceptron regressor trained by fastnn: scikit-learn's ``MLPRegressor``,
+    its parameters (``loss``: "squared_error", or "poisson" with an exponential output),
+    attributes and behaviours (see the module's docstring), plus ``backend``, ``dtype`` and
+    ``dual``."""
 
     _regressor = True
+    _metric = staticmethod(r2_score)
 
-    def _encode(self, y, fresh: bool, classes=None) -> np.ndarray:
-        if fresh:
-            self._one_output = y.ndim == 1
-        return np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 backend="auto", dtype=None, dual="auto"):
+        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha,
+                         batch_size=batch_size, learning_rate=learning_rate,
+                         learning_rate_init=learning_rate_init, power_t=power_t,
+                         max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol,
+                         verbose=verbose, warm_start=warm_start, momentum=momentum,
+                         nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+                         validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+                         backend=backend, dtype=dtype, dual=dual)
+        self.loss = loss
+
+    def _validate_input(self, X, y, incremental: bool, reset: bool):
+        checks.choice("loss", self.loss, {"squared_error": 0, "poisson": 1})
+        X, y = validate_data(self, X, y, reset=reset, accept_sparse=["csr", "csc"],
+                             multi_output=True, y_numeric=True, dtype=(np.float64, np.float32))
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, np.asarray(y, np.float64).reshape(len(y), -1)
 
     def _loss(self) -> str:
-        return "mse"
+        return "poisson" if self.loss == "poisson" else "mse"
 
-    def _output_activation(self, n_outputs: int) -> str:
-        return "linear"
+    def _output_activation(self) -> str:
+        return "exp" if self.loss == "poisson" else "identity"
 
-    def partial_fit(self, X, y):
-        """One epoch over (X, y), from where the last fit left off."""
-        return self._fit(X, y, incremental=True)
+    def _scale(self) -> float:
+        return float(self.n_outputs_) / (1.0 if self.loss == "poisson" else 2.0)
+
+    def _core_class_weight(self):
+        return None
+
+    def _targets(self, Y):
+        return Y.ravel() if Y.shape[1] == 1 else Y
+
+    def _decode(self, outputs):
+        return outputs.ravel() if outputs.shape[1] == 1 else outputs
+
+    @available_if(lambda estimator: estimator._check_solver())
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over (X, y), from where the last fit left off. Returns self."""
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X) -> np.ndarray:
-        A = self._outputs(X)
-        return A[:, 0] if self._one_output else A
+        """The predicted values, (n_samples,) or (n_samples, n_outputs)."""
+        return self._decode(self._outputs(X))

@@ -8,7 +8,8 @@ Layout (format version 1)::
     /optimizer       attrs: name, config (JSON); datasets state1, state2, step (absent: none)
     /history/<key>   one dataset per metric; /history/epoch
     /shuffle         the shuffling stream where the last fit left it (absent: none yet):
-                     dataset key (624 uint32), attrs pos, has_gauss, cached_gaussian
+                     dataset key (624 uint32), attrs pos, has_gauss, cached_gaussian, and
+                     dataset order (the last epoch's order of the samples; absent: none)
 
 Writes go to a temporary file beside the target (``.NAME.fastnn-HOST-PID-XXXX.tmp``), then
 ``os.replace`` moves it onto the target: an interrupted save never leaves a half-written file at
@@ -151,10 +152,12 @@ def _write(file, model) -> None:
     for key, values in model.history.history.items():
         history.create_dataset(key, data=np.asarray(values, dtype=np.float64))
     if model._shuffle is not None:
-        _, key, pos, has_gauss, cached = model._shuffle.get_state()
+        (_, key, pos, has_gauss, cached), order = model._shuffle.get_state()
         group = file.create_group("shuffle")
         group.create_dataset("key", data=key)
         group.attrs.update({"pos": pos, "has_gauss": has_gauss, "cached_gaussian": cached})
+        if order is not None:
+            group.create_dataset("order", data=order)
 
 
 class _Reader:
@@ -206,7 +209,7 @@ class _Reader:
 def load_model(path):
     """Read a model written by ``Sequential.save``. A file that is not one, or a damaged one,
     is a ValueError that names the file and the field; a missing file a FileNotFoundError."""
-    from . import checks, optimizers
+    from . import checks, optimizers, shuffling
     from .layers import Dense
     from .model import Sequential
 
@@ -263,8 +266,9 @@ def load_model(path):
             state = ("MT19937", read.array("shuffle/key", (624,)).astype(np.uint32),
                      read.attr("pos", int, group), read.attr("has_gauss", int, group),
                      read.attr("cached_gaussian", float, group))
-            model._shuffle = np.random.RandomState()
-            model._shuffle.set_state(state)
+            order = read.array("shuffle/order") if "order" in group else None
+            model._shuffle = shuffling.Shuffle()
+            model._shuffle.set_state((state, order))
     return model
 
 

@@ -4,6 +4,7 @@ The model knows *what* to compute; a backend (``fastnn.backends``) knows *how*.
 """
 
 import numpy as np
+import scipy.sparse
 
 from . import (
     backends,
@@ -15,6 +16,7 @@ from . import (
     objectives,
     optimizers,
     plans,
+    shuffling,
     streams,
     training,
 )
@@ -53,7 +55,7 @@ class Sequential:
             checks.seed("seed", seed)
         self.seed = seed
         self.dtype = checks.dtype_name(dtype)
-        self._shuffle: np.random.RandomState | None = None  # goes on from fit to fit
+        self._shuffle: shuffling.Shuffle | None = None  # goes on from fit to fit
         self._live = None  # the fit under way (its weights may be elsewhere: the dual form)
         self.loss: str | None = None
         self.optimizer: optimizers.Optimizer | None = None
@@ -62,6 +64,13 @@ class Sequential:
         self._sizes: tuple = ()
         if input_dim is not None:
             self.build(input_dim)
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickled (joblib may hand out read-only memory maps): the weights are the model's
+        own, writable."""
+        self.__dict__.update(state)
+        if self._flat is not None and not self._flat.flags.writeable:
+            self._flat = self._flat.copy()
 
     # ------------------------------------------------------------------ structure
     def add(self, layer: Dense) -> None:
@@ -115,9 +124,13 @@ class Sequential:
     def get_weights(self) -> list:
         """``[W1, b1, W2, b2, ...]`` as copies; W (n_in, n_out), b (n_out,)."""
         self._require_built()
-        if self._live is not None:  # during a fit in the dual form: form W1 now
-            self._live.finish()
+        self._sync()
         return [array.copy() for pair in self._views() for array in pair]
+
+    def _sync(self) -> None:
+        """During a fit in the dual form (read from a callback): form W1 in the model now."""
+        if self._live is not None:
+            self._live.finish()
 
     def set_weights(self, weights) -> None:
         """Replace every weight; shapes must match ``get_weights()``, values are cast to dtype."""
@@ -168,6 +181,7 @@ class Sequential:
         kernels = backends.get(backend)
         X = self._inputs(X)
         self._require_built(X)
+        self._sync()
         if isinstance(X, streams.Stream):
             return streams.forward(kernels, self._flat, self._net(), X)
         return kernels.forward(self._flat, self._net(), X)[1]
@@ -180,6 +194,7 @@ class Sequential:
         X = self._inputs(X)
         Y = checks.targets(y, X.shape[0], self.output_dim, code, self.dtype)
         self._require_built(X)
+        self._sync()
         return kernels, code, X, Y
 
     def gradients(self, X, y, loss: str | None = None, backend: str = "auto",
@@ -187,14 +202,22 @@ class Sequential:
         """Gradients of the objective over the batch (X, y), in the order and shapes of
         get_weights(): ``loss`` with the samples' weights, plus the L2 penalty ``alpha``
         (``fastnn.losses``)."""
+        return self.loss_and_gradients(X, y, loss, backend, sample_weight, alpha)[1]
+
+    def loss_and_gradients(self, X, y, loss: str | None = None, backend: str = "auto",
+                           sample_weight=None, alpha: float = 0.0) -> tuple:
+        """``(value, gradients)``: the objective over the batch (X, y) (``loss`` with the
+        samples' weights, plus the L2 penalty ``alpha``) and its gradients, as ``gradients``."""
         kernels, code, X, Y = self._checked(X, y, loss, backend)
         objective = self._objective(code, Y, sample_weight, None, alpha)
         grads = np.zeros_like(self._flat)
         if isinstance(X, streams.Stream):
-            streams.gradients(kernels, self._flat, self._net(), objective, X, Y, grads)
+            value = streams.gradients(kernels, self._flat, self._net(), objective, X, Y, grads)
         else:
-            kernels.loss_and_gradients(self._flat, self._net(), objective, X, Y, grads)
-        return [array.copy() for pair in layer_views(grads, self._sizes) for array in pair]
+            value = kernels.loss_and_gradients(self._flat, self._net(), objective, X, Y,
+                                               grads)[0]
+        return float(value), [array.copy() for pair in layer_views(grads, self._sizes)
+                              for array in pair]
 
     @staticmethod
     def _objective(code: int, Y, sample_weight, class_weight, alpha):
@@ -267,7 +290,7 @@ class Sequential:
             dual = False
             if comm.Get_rank() != 0:
                 verbose = 0
-        plan = self._plan(X.shape, batch, epochs, optimizer, n_val, backend, dual)
+        plan = self._plan(X, batch, epochs, optimizer, n_val, backend, dual)
         if comm is not None:
             plan = plans.Plan(plan.backend, False, plan.engine, "data-parallel over MPI, batch "
                               "by batch")
@@ -275,7 +298,7 @@ class Sequential:
         self.optimizer = optimizer
         self._require_built(X)  # every argument is fine: now the work starts
         if seed is not None or self._shuffle is None:
-            self._shuffle = np.random.RandomState(seed if seed is not None else self.seed)
+            self._shuffle = shuffling.Shuffle(seed if seed is not None else self.seed)
         self.history.params = {"epochs": epochs, "batch_size": batch, "plan": plan.row,
                                 "backend": plan.backend, "dual": plan.dual,
                                 "engine": plan.engine}
@@ -295,7 +318,7 @@ class Sequential:
         epochs = checks.positive_int("epochs", epochs, allow_zero=True)
         if batch_size is not None:
             batch_size = checks.positive_int("batch_size", batch_size)
-        if seed is not None:
+        if seed is not None and not isinstance(seed, np.random.RandomState):
             checks.seed("seed", seed)
         if not isinstance(shuffle, bool):
             raise TypeError(f"shuffle: expected True or False, got {shuffle!r}")
@@ -344,23 +367,29 @@ class Sequential:
         return (objective, optimizer, epochs, batch_size, verbose, log_every, early_stopping, X,
                 Y, validation, dual, batch, n_val)
 
-    def _plan(self, shape, batch, epochs, optimizer, n_val, backend, dual) -> plans.Plan:
-        sizes = (int(shape[1]),) + tuple(layer.units for layer in self.layers)
-        fit = plans.Fit(sizes, int(shape[0]), batch, epochs, np.dtype(self.dtype).itemsize,
-                        optimizer.name, n_val)
+    def _plan(self, X, batch, epochs, optimizer, n_val, backend, dual) -> plans.Plan:
+        """The plan for X (an array, a sparse matrix, a stream: only its shape and, if sparse,
+        its count of nonzeros are read)."""
+        n, n_in = (int(size) for size in X.shape)
+        sizes = (n_in,) + tuple(layer.units for layer in self.layers)
+        density = X.nnz / max(n * n_in, 1) if scipy.sparse.issparse(X) else 1.0
+        fit = plans.Fit(sizes, n, batch, epochs, np.dtype(self.dtype).itemsize, optimizer.name,
+                        n_val, density)
         return plans.choose(fit, backend, dual)
 
     def plan(self, X, epochs: int = 1, batch_size: int | None = None, optimizer=None,
              backend: str = "auto", dual="auto", n_val: int = 0) -> plans.Plan:
         """The plan ``fit`` would run with these arguments (``fastnn.plans``): which backend,
-        the dual form or not, and the engine that runs the epochs. Only X's shape is read."""
-        shape = np.shape(X)
-        if len(shape) != 2:
-            raise ValueError(f"X: expected a 2-D array (n_samples, n_features), got {shape}")
+        the dual form or not, and the engine that runs the epochs. Only X's shape (and a sparse
+        X's count of nonzeros) is read."""
+        if not hasattr(X, "shape"):
+            X = np.asarray(X)
+        if len(X.shape) != 2:
+            raise ValueError(f"X: expected a 2-D array (n_samples, n_features), got {X.shape}")
         optimizer = optimizers.get(optimizer or self.optimizer or optimizers.SGD(lr=0.01))
-        batch = shape[0] if batch_size is None else min(batch_size, shape[0])
+        batch = X.shape[0] if batch_size is None else min(batch_size, X.shape[0])
         backends.get(backend)
-        return self._plan(shape, batch, epochs, optimizer, n_val, backend, dual)
+        return self._plan(X, batch, epochs, optimizer, n_val, backend, dual)
 
     def save(self, path) -> None:
         """Write the model (architecture, weights, optimizer state, history) to HDF5 at ``path``.

@@ -29,7 +29,7 @@ def sample_weights(sample_weight, class_weight, Y: np.ndarray, loss: int) -> np.
     if sample_weight is None and class_weight is None:
         return NO_WEIGHTS
     if weights.sum() <= 0:
-        raise ValueError("sample_weight: the weights add up to 0: no sample would count")
+        raise ValueError("sample_weight: the weights are all zero: no sample would count")
     return weights
 
 

@@ -65,6 +65,15 @@ class Optimizer:
         self.samples = 0
         self.reductions = 0
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickled: the state arrays are the optimizer's own, writable (joblib may hand out
+        read-only memory maps)."""
+        self.__dict__.update(state)
+        for name in ("state1", "state2", "step"):
+            array = getattr(self, name)
+            if array is not None and not array.flags.writeable:
+                setattr(self, name, array.copy())
+
     @property
     def learning_rate(self) -> float:
         """The rate of the next epoch, after the schedule."""
@@ -99,8 +108,9 @@ class Optimizer:
         """The ``Rule`` the kernels update ``params`` with: this optimizer's state (fresh if the
         parameters changed shape), or the given state arrays (the dual form's)."""
         if state1 is None:
-            if self.state1 is None or self.state1.shape != params.shape \
-                    or self.state1.dtype != params.dtype:
+            if self.state1 is None:  # (first use: the counters stay as they were set)
+                self.state1, self.state2 = np.zeros_like(params), np.zeros_like(params)
+            elif self.state1.shape != params.shape or self.state1.dtype != params.dtype:
                 self.reset(params)
             state1, state2 = self.state1, self.state2
         rule = {"momentum": 0.0, "beta1": 0.0, "beta2": 0.0, "eps": 0.0, "nesterov": 0,
@@ -163,7 +173,9 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam: bias-corrected moving averages of the gradient and its square.
+    """Adam: moving averages m, s of the gradient and its square, ``w -= lr_t m / (sqrt(s) +
+    eps)`` with the bias corrections in ``lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t)``
+    (Kingma & Ba's efficient form, as Keras and scikit-learn compute it).
 
     Parameters
     ----------

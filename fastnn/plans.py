@@ -37,11 +37,13 @@ class Fit:
     itemsize: int  # bytes of one value: 8 (float64) or 4 (float32)
     solver: str  # "sgd" (with or without momentum: linear in the gradient), "adam", "lbfgs"
     n_val: int = 0  # validation samples
+    density: float = 1.0  # the share of X's entries that are stored (sparse X: below 1)
 
     @property
-    def first(self) -> int:
-        """Multiply-adds of the first layer per sample."""
-        return self.sizes[0] * self.sizes[1]
+    def first(self) -> float:
+        """Multiply-adds of the first layer's products with X per sample (a sparse X's
+        nonzeros only)."""
+        return self.sizes[0] * self.sizes[1] * self.density
 
     @property
     def rest(self) -> int:
@@ -60,7 +62,7 @@ class Fit:
     def dual_cost(self) -> int:
         """Multiply-adds of the fit in the dual form: G, X W1_0, X v0, X_val X^T and the
         final W1 once, then the epochs through the small dual network."""
-        n, n_in, n_1 = self.n_samples, self.sizes[0], self.sizes[1]
+        n, n_in, n_1 = self.n_samples, self.sizes[0] * self.density, self.sizes[1]
         once = n * n * n_in + 3 * n * n_in * n_1 + self.n_val * (n + 2 * n_1) * n_in
         per_epoch = (n + self.n_val) * self.dual_width() * n_1 + n * 3 * self.rest
         return once + self.epochs * per_epoch

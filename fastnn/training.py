@@ -247,8 +247,8 @@ def diverged(epoch: int, epochs: int, value: float) -> TrainingDivergedError:
         f"model keeps the last finite weights, from before that update")
 
 
-def run(model, plan, X, Y, objective, optimizer, epochs, batch_size, shuffle, rng, validation,
-        log_every, stopping, comm=None):
+def run(model, plan, X, Y, objective, optimizer, epochs, batch_size, shuffle, shuffler,
+        validation, log_every, stopping, comm=None):
     """Train ``model`` in place for ``epochs`` epochs by ``plan`` (arguments already checked),
     minimizing ``objective`` (``fastnn.objectives``); with ``comm``, data-parallel over MPI
     (``fastnn.distributed``)."""
@@ -264,7 +264,7 @@ def run(model, plan, X, Y, objective, optimizer, epochs, batch_size, shuffle, rn
     else:  # (streamed and data-parallel epochs read X batch by batch themselves)
         fit = _Primal(model, kernels, X, optimizer, X_val, not stream and comm is None)
     if comm is not None:
-        distributed.synchronize(comm, model, fit.rule, rng)
+        distributed.synchronize(comm, model, fit.rule, shuffler)
     model._live = fit
     epochs_done = Epochs(model, kernels, fit, objective.loss, Y,
                          None if plan.engine == "lbfgs" else optimizer, epochs, validation,
@@ -277,7 +277,7 @@ def run(model, plan, X, Y, objective, optimizer, epochs, batch_size, shuffle, rn
                           interrupts)
             else:
                 _epochs(kernels, fit, objective, X, Y, optimizer, epochs, batch_size, shuffle,
-                        rng, plan, comm, stream, epochs_done, interrupts)
+                        shuffler, plan, comm, stream, epochs_done, interrupts)
             epochs_done.finish()
     except Exception as error:
         if comm is not None and not isinstance(error, TrainingDivergedError):
@@ -290,8 +290,8 @@ def run(model, plan, X, Y, objective, optimizer, epochs, batch_size, shuffle, rn
     return history
 
 
-def _epochs(kernels, fit, objective, X, Y, optimizer, epochs, batch_size, shuffle, rng, plan,
-            comm, stream, epochs_done, interrupts) -> None:
+def _epochs(kernels, fit, objective, X, Y, optimizer, epochs, batch_size, shuffle, shuffler,
+            plan, comm, stream, epochs_done, interrupts) -> None:
     """The epochs of a gradient-descent fit, a chunk of them per call of the backend."""
     n = X.shape[0]
     every = np.arange(n)
@@ -316,15 +316,15 @@ def _epochs(kernels, fit, objective, X, Y, optimizer, epochs, batch_size, shuffl
         with np.errstate(over="ignore", invalid="ignore"):  # the kernels report these
             if comm is not None:
                 done = distributed.epoch(kernels, fit, objective, X, Y, batch_size, fit.rule,
-                                         rng, shuffle, comm, out)
+                                         shuffler, shuffle, comm, out)
             elif stream:
                 done = streams.epoch(kernels, fit, objective, X, Y, batch_size, fit.rule,
-                                     plan.engine, rng, shuffle, out,
+                                     plan.engine, shuffler.rng, shuffle, out,
                                      lambda: interrupts.pending)
             else:
                 orders = np.empty((count, n), np.int64)
                 for row in orders:
-                    row[:] = rng.permutation(n) if shuffle else every
+                    row[:] = shuffler.next(n) if shuffle else every
                 done = kernels.train_epochs(fit.flat, fit.net, objective, fit.inputs, Y,
                                             orders, batch_size, fit.rule, plan.engine, out)
         per_epoch = (time.perf_counter() - began) / max(done, 1)

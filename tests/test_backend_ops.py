@@ -251,8 +251,8 @@ def test_optimizer_step_against_its_formula(backend, code, dtype):
     else:  # the third step (t = 3)
         expected_first = 0.9 * m + 0.1 * g
         expected_second = 0.999 * s + 0.001 * g * g
-        expected = w - 0.01 * (expected_first / (1 - 0.9**3)) / (
-            np.sqrt(expected_second / (1 - 0.999**3)) + 1e-8)
+        rate = 0.01 * np.sqrt(1 - 0.999**3) / (1 - 0.9**3)  # Kingma & Ba's efficient form
+        expected = w - rate * expected_first / (np.sqrt(expected_second) + 1e-8)
     got_params, got_first, got_second, step = _after(backend, rule, params, grads)
     assert_close(expected, got_params, dtype)
     assert_close(expected_first, got_first, dtype)

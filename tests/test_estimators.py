@@ -52,7 +52,7 @@ def test_fitted_attributes_as_scikit_learn_names_them():
     X, y = blobs()
     model = MLPClassifier(hidden_layer_sizes=(8, 6), solver="sgd", learning_rate_init=0.1,
                           momentum=0.5, max_iter=30, random_state=1, tol=0.0)
-    with pytest.warns(ConvergenceWarning, match="maximum iterations \\(30\\) reached"):
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations \\(30\\) reached"):
         model.fit(X, y)
     assert model.n_features_in_ == 4 and list(model.classes_) == [0, 1, 2]
     assert model.n_iter_ == 30 and len(model.loss_curve_) == 30
@@ -90,12 +90,12 @@ def test_early_stopping_keeps_the_best_validation_epoch():
 def test_partial_fit_and_warm_start_go_on_from_where_they_were():
     X, y = blobs()
     model = MLPClassifier(random_state=0)
-    with pytest.raises(ValueError, match="classes: must be passed on the first call"):
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
         model.partial_fit(X, y)
     for _ in range(3):
         model.partial_fit(X, y, classes=[0, 1, 2])
-    assert model.n_iter_ == 3
-    with pytest.raises(ValueError, match=r"y: has labels \[7\] that are not in classes_"):
+    assert model.n_iter_ == 1 and len(model.loss_curve_) == 3 and model.t_ == 3 * len(X)
+    with pytest.raises(ValueError, match=r"`y` has classes not in `self.classes_`"):
         model.partial_fit(X[:3], [0, 1, 7])
     warm = MLPClassifier(max_iter=5, warm_start=True, random_state=0)
     with warnings.catch_warnings():
@@ -103,7 +103,8 @@ def test_partial_fit_and_warm_start_go_on_from_where_they_were():
         warm.fit(X, y)
         first = [c.copy() for c in warm.coefs_]
         warm.fit(X, y)
-    assert warm.n_iter_ == 10 and not np.array_equal(first[0], warm.coefs_[0])
+    assert warm.n_iter_ == 5 and len(warm.loss_curve_) == 10  # (scikit-learn: n_iter_ per fit)
+    assert not np.array_equal(first[0], warm.coefs_[0])
 
 
 def test_binary_multilabel_and_string_classes():
@@ -144,11 +145,16 @@ def test_fastnn_parameters_and_speed_paths_give_the_same_model():
 
 
 @pytest.mark.parametrize("params,error,message", [
-    ({"solver": "lbfgs"}, ValueError, "solver: unknown name 'lbfgs'; choose one of 'sgd', 'adam'"),
+    ({"solver": "newton"}, ValueError,
+     "solver: unknown name 'newton'; choose one of 'lbfgs', 'sgd', 'adam'"),
     ({"activation": "swish"}, ValueError, "activation: unknown name 'swish'"),
     ({"hidden_layer_sizes": (10, 0)}, ValueError, "hidden_layer_sizes: must be > 0"),
     ({"batch_size": 0}, ValueError, "batch_size: must be > 0"),
-    ({"learning_rate_init": -1.0}, ValueError, "lr: must be a finite number > 0"),
+    ({"learning_rate_init": -1.0}, ValueError, "learning_rate_init: must be a finite number > 0"),
+    ({"learning_rate": "cosine"}, ValueError, "learning_rate: unknown name 'cosine'"),
+    ({"n_iter_no_change": 0}, ValueError, "n_iter_no_change: must be > 0"),
+    ({"alpha": -1.0}, ValueError, "alpha: must be a finite number >= 0"),
+    ({"class_weight": {"cat": 2.0}}, ValueError, r"class_weight: labels \['cat'\] are not"),
     ({"validation_fraction": 1.5}, ValueError, "validation_fraction: must be < 1"),
     ({"dual": "maybe"}, ValueError, "dual: expected True, False or 'auto'"),
     ({"dtype": "float16"}, ValueError, "dtype: 'float16' is not supported"),
@@ -171,3 +177,241 @@ def test_a_pickled_and_cloned_estimator_predicts_the_same():
     again = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))
     assert clone(model).get_params() == model.get_params()
+
+
+# ---------------------------------------------------------------- scikit-learn's numbers
+
+def digits(n_class=3, n=240):
+    from sklearn.datasets import load_digits
+    X, y = load_digits(n_class=n_class, return_X_y=True)
+    return X[:n] / 16, y[:n]
+
+
+def _both(name, **params):
+    """The same estimator fitted by scikit-learn and by fastnn: (theirs, ours)."""
+    from sklearn import neural_network
+
+    import fastnn.estimators as ours
+    return getattr(neural_network, name)(**params), getattr(ours, name)(**params)
+
+
+def _relative(expected, got) -> float:
+    return max(float(np.abs(e - g).max() / np.abs(e).max()) for e, g in zip(expected, got))
+
+
+CASES = {
+    "sgd, nesterov, invscaling, alpha": ("MLPClassifier", {
+        "solver": "sgd", "learning_rate": "invscaling", "learning_rate_init": 0.3,
+        "power_t": 0.3, "alpha": 1e-2, "batch_size": 32}),
+    "sgd, classical momentum, binary": ("MLPClassifier", {
+        "solver": "sgd", "nesterovs_momentum": False, "learning_rate_init": 0.1,
+        "n_class": 2}),
+    "adam, early stopping": ("MLPClassifier", {"early_stopping": True,
+                                               "learning_rate_init": 0.01}),
+    "adaptive": ("MLPClassifier", {"solver": "sgd", "learning_rate": "adaptive", "tol": 0.05,
+                                   "n_iter_no_change": 2, "learning_rate_init": 0.2}),
+    "multilabel": ("MLPClassifier", {"solver": "sgd", "learning_rate_init": 0.2,
+                                     "multilabel": True}),
+    "squared error, sample weights": ("MLPRegressor", {"solver": "sgd", "alpha": 0.1,
+                                                       "learning_rate_init": 0.01,
+                                                       "weighted": True}),
+    "poisson, adam": ("MLPRegressor", {"loss": "poisson", "learning_rate_init": 0.01}),
+    "regressor, early stopping": ("MLPRegressor", {"early_stopping": True, "solver": "sgd",
+                                                   "learning_rate_init": 0.01}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_fit_follows_scikit_learns_trajectory(case):
+    """The same parameters and random_state as scikit-learn's MLP: the same starting weights,
+    validation split, shuffling, steps and stopping rule, so the same weights (float64, up
+    to rounding), loss curve and iteration count: scikit-learn's implementation is the check
+    written apart."""
+    name, params = CASES[case]
+    params = dict(params)
+    X, y = digits(params.pop("n_class", 3))
+    weights = np.linspace(0.5, 2, len(X)) if params.pop("weighted", False) else None
+    if params.pop("multilabel", False):
+        y = np.column_stack([y == 0, y == 1, X[:, 10] > 0.3]).astype(int)
+    elif name == "MLPRegressor":
+        y = X[:, 20] * 3 + X[:, 30] + (y if params.get("loss") == "poisson" else 0)
+    theirs, ours = _both(name, hidden_layer_sizes=(12, 6), max_iter=30, random_state=3,
+                         **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs.fit(X, y, sample_weight=weights)
+        ours.fit(X, y, sample_weight=weights)
+    assert ours.n_iter_ == theirs.n_iter_ and ours.t_ == theirs.t_
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, rtol=1e-9)
+    assert _relative(theirs.coefs_ + theirs.intercepts_, ours.coefs_ + ours.intercepts_) < 1e-9
+    if theirs.validation_scores_ is not None:
+        np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_,
+                                   rtol=1e-9)
+    np.testing.assert_allclose(ours.predict(X) if name == "MLPRegressor"
+                               else ours.predict_proba(X),
+                               theirs.predict(X) if name == "MLPRegressor"
+                               else theirs.predict_proba(X), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("target", ["binary", "multiclass", "multilabel", "regression",
+                                    "poisson"])
+def test_the_lbfgs_objective_and_gradient_are_scikit_learns(target):
+    """At the same weights, fastnn's objective (loss, sample weights, alpha) and gradient in
+    scikit-learn's packing equal scikit-learn's own ``_loss_grad_lbfgs``."""
+    X, y = digits(2 if target == "binary" else 3, n=60)
+    name = "MLPRegressor" if target in ("regression", "poisson") else "MLPClassifier"
+    if target == "multilabel":
+        y = np.column_stack([y == 0, y == 1, X[:, 10] > 0.3]).astype(int)
+    elif name == "MLPRegressor":
+        y = X[:, 20] * 3 + X[:, 30]
+    extra = {"loss": "poisson"} if target == "poisson" else {}
+    theirs, ours = _both(name, hidden_layer_sizes=(5,), solver="lbfgs", alpha=0.3, max_iter=3,
+                         random_state=0, activation="tanh", **extra)
+    weights = np.linspace(0.2, 3, len(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs.fit(X, y)
+        ours.fit(X, y)
+    Y = theirs._label_binarizer.transform(y) if name == "MLPClassifier" else y.reshape(-1, 1)
+    packed = np.hstack([w.ravel() for w in theirs.coefs_ + theirs.intercepts_])
+    units = [X.shape[1], 5, Y.shape[1]]
+    work = ([X] + [None] * 2, [None] * 2, [np.empty((a, b)) for a, b in zip(units, units[1:])],
+            [np.empty(b) for b in units[1:]])  # (scikit-learn's lists to fill)
+    expected = theirs._loss_grad_lbfgs(packed, X, Y.astype(float), weights, *work)
+    got = ours._loss_grad_lbfgs(packed.copy(), X, Y.astype(float), weights)
+    assert got[0] == pytest.approx(expected[0], rel=1e-12)
+    np.testing.assert_allclose(got[1], expected[1], rtol=1e-10, atol=1e-13)
+
+
+def test_lbfgs_reaches_scikit_learns_solution():
+    X, y = digits(3, n=150)
+    y = X[:, 20] * 3 + X[:, 30]
+    theirs, ours = _both("MLPRegressor", hidden_layer_sizes=(8,), solver="lbfgs", alpha=1e-3,
+                         max_iter=60, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs.fit(X, y)
+        ours.fit(X, y)
+    assert ours.n_iter_ == theirs.n_iter_ and ours.loss_ == pytest.approx(theirs.loss_, rel=1e-6)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- inputs and options
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_sparse_X_gives_the_dense_fit(backend, solver):
+    import scipy.sparse
+
+    X, y = digits(3, n=120)
+    results = []
+    for data in (X, scipy.sparse.csr_matrix(X), scipy.sparse.csc_matrix(X)):
+        model = MLPClassifier(hidden_layer_sizes=(10,), solver=solver, max_iter=15,
+                              random_state=0, backend=backend, alpha=1e-3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(data, y)
+        results.append((model.coefs_, model.predict_proba(data)))
+    for coefs, proba in results[1:]:
+        assert _relative(results[0][0], coefs) < 1e-10
+        np.testing.assert_allclose(proba, results[0][1], rtol=1e-9, atol=1e-12)
+
+
+def test_class_weight_is_sample_weight_by_class():
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    X, y = digits(3, n=150)
+    y = np.where(y == 2, 1, y)  # two classes of unequal size
+    fits = []
+    for options, weights in (({"class_weight": "balanced"}, None),
+                             ({}, compute_sample_weight("balanced", y)),
+                             ({"class_weight": {1: 3.0}}, None),
+                             ({}, np.where(y == 1, 3.0, 1.0))):
+        model = MLPClassifier(hidden_layer_sizes=(6,), solver="sgd", max_iter=10,
+                              random_state=0, **options)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fits.append(model.fit(X, y, sample_weight=weights).coefs_)
+    assert _relative(fits[1], fits[0]) < 1e-12 and _relative(fits[3], fits[2]) < 1e-12
+    assert _relative(fits[0], fits[2]) > 1e-3
+
+
+def test_dtype_follows_X_unless_given():
+    X, y = digits(2, n=80)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        follows = MLPRegressor(max_iter=5, random_state=0).fit(X.astype(np.float32), y)
+        given = MLPRegressor(max_iter=5, random_state=0, dtype="float64").fit(
+            X.astype(np.float32), y)
+    assert follows.coefs_[0].dtype == np.float32 and follows.predict(X).dtype == np.float32
+    assert given.coefs_[0].dtype == np.float64
+
+
+def test_partial_fit_on_a_multilabel_indicator():
+    """The bug of issue 17: it said the object was not fitted with multilabel input."""
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    Y = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    model = MLPClassifier(random_state=0).partial_fit(X, Y, classes=[0, 1])
+    model.partial_fit(X, Y)
+    assert model.predict(X).shape == (4, 2) and model.n_outputs_ == 2
+
+
+def test_one_class_is_learned_as_scikit_learn_does():
+    X = np.random.default_rng(0).normal(size=(10, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MLPClassifier(max_iter=20, random_state=0).fit(X, ["cat"] * 10)
+    assert list(model.predict(X)) == ["cat"] * 10
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda X, y: MLPClassifier(early_stopping=True, max_iter=5, random_state=0).fit(X, y)
+     .partial_fit(X, y), "partial_fit does not support early_stopping=True"),
+    (lambda X, y: MLPRegressor(early_stopping=True).fit(X[:2], y[:2]),
+     "The validation set is too small"),
+    (lambda X, y: MLPClassifier(warm_start=True, max_iter=5, random_state=0).fit(X, y)
+     .fit(X, np.where(y == 2, 5, y)), "warm_start can only be used where `y` has the same"),
+    (lambda X, y: MLPRegressor(loss="poisson", max_iter=5).fit(X, -np.ones(len(y))),
+     "y: targets for 'poisson' must be >= 0"),
+    (lambda X, y: MLPClassifier(class_weight="balanced", max_iter=5).fit(
+        X, np.column_stack([y == 0, y == 1])), "class_weight: needs one class per sample"),
+])
+def test_errors_scikit_learns_way(call, message):
+    X, y = digits(3, n=60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.raises(ValueError, match=message):
+            call(X, y)
+
+
+def test_lbfgs_has_no_partial_fit_and_warns_when_it_stops_short():
+    assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
+    assert hasattr(MLPRegressor(solver="sgd"), "partial_fit")
+    X, y = digits(3, n=90)
+    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge after 4 iteration"):
+        model = MLPClassifier(solver="lbfgs", max_iter=4, random_state=0).fit(X, y)
+    assert model.n_iter_ == 4 and len(model.loss_curve_) == 4
+
+
+def test_verbose_prints_scikit_learns_lines(capsys):
+    X, y = digits(2, n=40)
+    MLPClassifier(solver="sgd", max_iter=3, verbose=True, random_state=0, tol=10,
+                  n_iter_no_change=1).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Iteration 1, loss = ") and len(lines[0].split("= ")[1]) == 10
+    assert lines[-1] == ("Training loss did not improve more than tol=10.000000 for 1 "
+                         "consecutive epochs. Stopping.")
+
+
+def test_the_dual_form_carries_alpha_and_nesterov_through_the_estimator():
+    X, y = digits(2, n=100)
+    fits = []
+    for dual in (False, True):
+        model = MLPClassifier(solver="sgd", alpha=1e-2, batch_size=100, max_iter=30,
+                              learning_rate_init=0.1, random_state=0, dual=dual, tol=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, y)
+        assert model.model_.history.params["dual"] is dual
+        fits.append(model.coefs_ + model.intercepts_)
+    assert _relative(fits[0], fits[1]) < 1e-10

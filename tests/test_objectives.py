@@ -293,7 +293,7 @@ def test_adaptive_with_early_stopping_in_the_dual_form():
     ({"sample_weight": np.ones(3)}, ValueError, r"sample_weight: expected shape \(24,\)"),
     ({"sample_weight": -np.ones(24)}, ValueError, "sample_weight: weights must be >= 0"),
     ({"sample_weight": np.r_[np.nan, np.ones(23)]}, ValueError, "sample_weight: contains 1 NaN"),
-    ({"sample_weight": np.zeros(24)}, ValueError, "sample_weight: the weights add up to 0"),
+    ({"sample_weight": np.zeros(24)}, ValueError, "sample_weight: the weights are all zero"),
     ({"class_weight": {5: 1.0}}, ValueError, "class_weight: unknown class 5"),
     ({"class_weight": "even"}, ValueError, "class_weight: expected 'balanced'"),
     ({"class_weight": {0: -1.0}}, ValueError, r"class_weight\[0\]: must be a finite number"),

@@ -276,7 +276,9 @@ def optimizer_step(rule, params, grads):
     SGD:  v = momentum v - lr g;  w = w + v   (Keras' momentum; plain when momentum is 0)
           Nesterov's: the same v, then w = w + momentum v - lr g
     Adam: m = b1 m + (1 - b1) g;  s = b2 s + (1 - b2) g^2;
-          w = w - lr (m / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps)
+          w = w - lr_t m / (sqrt(s) + eps),  lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)
+          (the bias corrections folded into the rate: Kingma & Ba's efficient form, Keras'
+          and scikit-learn's)
     A parameter whose new value or state would not be finite keeps the old ones; the result
     says whether all were finite.
     """
@@ -293,9 +295,9 @@ def optimizer_step(rule, params, grads):
         else:
             m = _rounded(typed, rule.beta1 * float(rule.first[i]) + (1.0 - rule.beta1) * g)
             s = _rounded(typed, rule.beta2 * float(rule.second[i]) + (1.0 - rule.beta2) * g * g)
-            step = rule.lr * (m / (1.0 - rule.beta1**t)) / (
-                math.sqrt(s / (1.0 - rule.beta2**t)) + rule.eps)
-            new = (_rounded(typed, w - step), m, s)
+            rate = rule.lr * math.sqrt(1.0 - rule.beta2**t) / (1.0 - rule.beta1**t)
+            root = _rounded(typed, _rounded(typed, math.sqrt(s)) + rule.eps)
+            new = (_rounded(typed, w - rate * m / root), m, s)
         if not all(math.isfinite(x) for x in new):
             all_finite = False
             continue

@@ -8,32 +8,55 @@ and ``loss_and_gradients`` run the same batch step. The one-layer functions of t
 are thin wrappers that allocate the outputs.
 """
 
+from typing import NamedTuple
+
 import numpy as np
+import scipy.sparse
 
 from . import _numba_kernels as kernels
 from ._layout import aligned
+from ._numpy import gram  # noqa: F401 (the contract's: BLAS once per fit, no kernel to compile)
+
+
+class CSR(NamedTuple):
+    """Sparse X as the kernels read it: SciPy's compressed rows (row i's nonzeros are
+    ``data[indptr[i]:indptr[i + 1]]`` in the columns ``indices[...]``)."""
+
+    data: np.ndarray  # (nnz,) the model's dtype
+    indices: np.ndarray  # int64 (nnz,)
+    indptr: np.ndarray  # int64 (n_samples + 1,)
 
 
 def _c(array, dtype=None):
     return np.ascontiguousarray(array, dtype=dtype)
 
 
+def _inputs(X, dtype):
+    """X as the kernels take it: a C-contiguous array, or a CSR record for sparse X."""
+    if isinstance(X, CSR):
+        return X
+    if scipy.sparse.issparse(X):
+        X = scipy.sparse.csr_matrix(X)
+        return CSR(_c(X.data, dtype), _c(X.indices, np.int64), _c(X.indptr, np.int64))
+    return _c(X, dtype)
+
+
 def prepare_inputs(X):
     """X as the kernels read it fastest: C-contiguous and aligned (copied once per fit if it
-    is not)."""
-    return aligned(X)
+    is not); sparse X as a CSR record."""
+    return _inputs(X, X.dtype) if scipy.sparse.issparse(X) else aligned(X)
 
 
 def take_rows(X, rows):
-    """The batch X[rows] (a copy)."""
-    return _c(X[rows])
+    """The batch X[rows] (a copy; sparse X stays sparse)."""
+    return X[rows] if scipy.sparse.issparse(X) else _c(X[rows])
 
 
 def dense_forward(X, W, b, act):
-    """Z = X @ W + b;  A = act(Z).  X (m, n_in) -> Z, A (m, n_out)."""
+    """Z = X @ W + b;  A = act(Z).  X (m, n_in), dense or sparse -> Z, A (m, n_out)."""
     W = _c(W)
-    X = _c(X, W.dtype)
-    Z = np.empty((X.shape[0], W.shape[1]), W.dtype)
+    m, X = X.shape[0], _inputs(X, W.dtype)
+    Z = np.empty((m, W.shape[1]), W.dtype)
     A = np.empty_like(Z)
     kernels._dense_forward(X, W, _c(b, W.dtype), act, Z, A)
     return Z, A
@@ -49,9 +72,9 @@ def activation_backward(act, Z, A, dA):
 def dense_backward(dZ, X, W, need_dX):
     """dW = X.T @ dZ;  db = column sums of dZ;  dX = dZ @ W.T (only if need_dX)."""
     W = _c(W)
-    dZ, X = _c(dZ, W.dtype), _c(X, W.dtype)
+    dZ, X = _c(dZ, W.dtype), _inputs(X, W.dtype)
     dW, db = np.empty_like(W), np.empty(W.shape[1], W.dtype)
-    dX = np.empty((X.shape[0] if need_dX else 0, W.shape[0]), W.dtype)
+    dX = np.empty((dZ.shape[0] if need_dX else 0, W.shape[0]), W.dtype)
     kernels._dense_backward(dZ, X, W, dW, db, dX, np.empty(W.size, W.dtype))
     return (dX if need_dX else None), dW, db
 
@@ -107,16 +130,11 @@ def optimizer_step(rule, params, grads):
     return bool(kernels._update(rule, params, grads))
 
 
-def gram(A, B):
-    """A @ B.T in float64, returned in A's dtype: BLAS, once per fit (no kernel to compile)."""
-    product = np.dot(np.asarray(A, np.float64), np.asarray(B, np.float64).T)
-    return np.ascontiguousarray(product, dtype=A.dtype)
-
-
 def forward(flat, net, X):
     """The output layer's Z and A for X (m, n_in), each (m, k)."""
-    X = _c(X, flat.dtype)
-    Z = np.empty((X.shape[0], int(net.sizes[-1])), flat.dtype)
+    m = X.shape[0]
+    X = _inputs(X, flat.dtype)
+    Z = np.empty((m, int(net.sizes[-1])), flat.dtype)
     A = np.empty_like(Z)
     kernels._forward_rows(flat, net, X, Z, A)
     return Z, A
@@ -124,7 +142,8 @@ def forward(flat, net, X):
 
 def evaluate(flat, net, loss, X, Y):
     """``(loss, correct)`` of the network on X, Y."""
-    value, correct = kernels._evaluate(flat, net, loss, _c(X, flat.dtype), _c(Y, flat.dtype))
+    value, correct = kernels._evaluate(flat, net, loss, _inputs(X, flat.dtype),
+                                       _c(Y, flat.dtype))
     return float(value), int(correct)
 
 
@@ -136,14 +155,14 @@ def _objective(objective):
 
 def loss_and_gradients(flat, net, objective, X, Y, grads):
     """Forward, loss, then backpropagation; fills ``grads`` (flat); ``(loss, correct)``."""
-    value, correct = kernels._gradients(flat, net, _objective(objective), _c(X, flat.dtype),
-                                        _c(Y, flat.dtype), grads)
+    value, correct = kernels._gradients(flat, net, _objective(objective),
+                                        _inputs(X, flat.dtype), _c(Y, flat.dtype), grads)
     return float(value), int(correct)
 
 
 def train_epochs(flat, net, objective, inputs, Y, orders, batch_size, rule, engine, out):
     """One epoch of updates per row of ``orders``, all in one compiled call (see the
     contract); ``engine`` is "compiled" here."""
-    return int(kernels._train_epochs(flat, net, _objective(objective), _c(inputs, flat.dtype),
-                                     _c(Y, flat.dtype), _c(orders, np.int64), int(batch_size),
-                                     rule, out))
+    return int(kernels._train_epochs(flat, net, _objective(objective),
+                                     _inputs(inputs, flat.dtype), _c(Y, flat.dtype),
+                                     _c(orders, np.int64), int(batch_size), rule, out))

@@ -15,12 +15,14 @@ epochs in one call), inference, evaluation and gradients. The kernels mirror ``_
 """
 
 import contextlib
+import inspect
 import os
 import warnings
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 from numba.core.caching import FunctionCache
+from numba.extending import overload
 
 # The codes of fastnn.activations and fastnn.losses, and the optimizer rules of _ops.
 LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5, 6
@@ -424,12 +426,14 @@ def _sgd_values(p, g, v, i, lr, momentum, nesterov):
 
 
 @_jit
-def _adam_values(p, g, m1, m2, i, lr, beta1, beta2, eps, c1, c2):
-    """Adam (Kingma & Ba): moments m, s of g, bias-corrected by c1, c2. Returns (w, m, s)."""
+def _adam_values(p, g, m1, m2, i, rate, beta1, beta2, eps):
+    """Adam (Kingma & Ba's efficient form, Keras' and scikit-learn's): moments m, s of g, the
+    bias corrections in ``rate`` (float64); w = w - rate m / (sqrt(s) + eps). Returns
+    (w, m, s)."""
     one = p.dtype.type(1)
     m = beta1 * m1[i] + (one - beta1) * g[i]
     s = beta2 * m2[i] + (one - beta2) * g[i] * g[i]
-    return p[i] - lr * (m / c1) / (np.sqrt(s / c2) + eps), m, s
+    return p[i] - rate * m / (np.sqrt(s) + eps), m, s
 
 
 @_jit
@@ -453,17 +457,17 @@ def _update(rule, params, grads):
         return bad == 0
     t = rule.step[0]
     beta1, beta2, eps = typed(rule.beta1), typed(rule.beta2), typed(rule.eps)
-    c1, c2 = typed(1.0 - rule.beta1**t), typed(1.0 - rule.beta2**t)
+    rate = rule.lr * np.sqrt(1.0 - rule.beta2**t) / (1.0 - rule.beta1**t)
     for i in range(n):
-        w, m, q = _adam_values(params, grads, v, s, i, lr, beta1, beta2, eps, c1, c2)
+        w, m, q = _adam_values(params, grads, v, s, i, rate, beta1, beta2, eps)
         bad += (not np.isfinite(w)) + (not np.isfinite(m)) + (not np.isfinite(q))
     if bad == 0:
         for i in range(n):
-            params[i], v[i], s[i] = _adam_values(params, grads, v, s, i, lr, beta1, beta2, eps,
-                                                 c1, c2)
+            params[i], v[i], s[i] = _adam_values(params, grads, v, s, i, rate, beta1, beta2,
+                                                 eps)
         return True
     for i in range(n):
-        w, m, q = _adam_values(params, grads, v, s, i, lr, beta1, beta2, eps, c1, c2)
+        w, m, q = _adam_values(params, grads, v, s, i, rate, beta1, beta2, eps)
         if np.isfinite(w) and np.isfinite(m) and np.isfinite(q):
             params[i], v[i], s[i] = w, m, q
     return False
@@ -511,23 +515,6 @@ def _work(table, example, batch, gather, dual):
             np.empty(batch), np.empty(first if dual else 0, dtype))
 
 
-@_jit
-def _first_gradient(X_batch, dZ, G1, dW):
-    """dW = X_batch.T @ dZ; for a skinny layer (n_out <= SKINNY) as (dZ.T @ X_batch).T, where
-    BLAS is faster (the transpose costs 1/m of the product)."""
-    m, n_in = X_batch.shape
-    n_out = dZ.shape[1]
-    if m * n_in * n_out < BLAS_MIN_WORK or n_out > SKINNY:
-        _product_tn(X_batch, dZ, dW)
-        return
-    GT = _block(G1, 0, n_out, n_in)
-    np.dot(dZ.T, X_batch, GT)
-    for k0 in range(0, n_in, 64):  # in blocks of inputs, so both sides stay in cache
-        for j in range(n_out):
-            for k in range(k0, min(k0 + 64, n_in)):
-                dW[k, j] = GT[j, k]
-
-
 @_jit(inline="always")
 def _block(buffer, at, m, n):
     """buffer[at:at + m n] as an (m, n) array."""
@@ -541,11 +528,37 @@ def _weights(flat, table, layer):
     return _block(flat, wo, n_in, n_out), flat[wo + n_in * n_out:wo + n_in * n_out + n_out]
 
 
-@_jit
+# ---------------------------------------------------------------- the first layer's inputs
+# X is a C-contiguous 2-D array, or, for sparse X, a CSR record (``_numba.CSR``: each row's
+# nonzeros). A batch of it is an array (m, n_in) for dense X, and (X, rows) for sparse X. The
+# functions below are the only ones that read X; each has a dense and a sparse version, and
+# Numba compiles the one X's type asks for (``overload``), so a sparse first layer's products
+# touch only the nonzeros and X is never made dense.
+
 def _batch_inputs(X, rows, Xb):
-    """X[rows] (m, n_in): a view of X where the rows are consecutive, else gathered into Xb."""
+    """X[rows] (m, n_in) as the first layer reads it: dense X: a view where the rows are
+    consecutive, else gathered into Xb; sparse X: (X, rows)."""
+
+
+def _first_product(X_batch, W, Z):
+    """Z = X_batch @ W: X_batch (m, n_in), W (n_in, n_out), Z (m, n_out)."""
+
+
+def _first_gradient(X_batch, dZ, G1, dW):
+    """dW = X_batch.T @ dZ: dZ (m, n_out), dW (n_in, n_out); G1 room for dW's transpose."""
+
+
+def _input_rows(X, batch):
+    """The rows of inputs a batch gathers: ``batch`` for dense X, 0 for sparse X."""
+
+
+def _gram_of(X, dual, example):
+    """A dual first layer's Gram matrix K (X itself), else an array without rows."""
+
+
+def _dense_batch(X, rows, Xb):
     m, n_in = rows.shape[0], X.shape[1]
-    first = rows[0]
+    first = rows[0] if m else 0
     consecutive = first + m <= X.shape[0]
     for r in range(m):
         if rows[r] != first + r:
@@ -561,22 +574,89 @@ def _batch_inputs(X, rows, Xb):
     return batch
 
 
+def _dense_first_gradient(X_batch, dZ, G1, dW):
+    # for a skinny layer (n_out <= SKINNY) as (dZ.T @ X_batch).T, where BLAS is faster (the
+    # transpose costs 1/m of the product)
+    m, n_in = X_batch.shape
+    n_out = dZ.shape[1]
+    if m * n_in * n_out < BLAS_MIN_WORK or n_out > SKINNY:
+        _product_tn(X_batch, dZ, dW)
+        return
+    GT = _block(G1, 0, n_out, n_in)
+    np.dot(dZ.T, X_batch, GT)
+    for k0 in range(0, n_in, 64):  # in blocks of inputs, so both sides stay in cache
+        for j in range(n_out):
+            for k in range(k0, min(k0 + 64, n_in)):
+                dW[k, j] = GT[j, k]
+
+
+def _sparse_first_product(X_batch, W, Z):
+    X, rows = X_batch
+    for r in range(rows.shape[0]):
+        for j in range(Z.shape[1]):
+            Z[r, j] = 0
+        for p in range(X.indptr[rows[r]], X.indptr[rows[r] + 1]):
+            k, value = X.indices[p], X.data[p]
+            for j in range(Z.shape[1]):
+                Z[r, j] += value * W[k, j]
+
+
+def _sparse_first_gradient(X_batch, dZ, G1, dW):
+    X, rows = X_batch
+    _zero(dW)
+    for r in range(rows.shape[0]):
+        for p in range(X.indptr[rows[r]], X.indptr[rows[r] + 1]):
+            k, value = X.indices[p], X.data[p]
+            for j in range(dZ.shape[1]):
+                dW[k, j] += value * dZ[r, j]
+
+
+_OPTIONS = {"fastmath": set(FASTMATH), "error_model": "numpy"}
+
+
+def _dense_or_sparse(stub, dense, sparse):
+    """Compile ``dense`` where the stub's first argument is an array, else ``sparse`` (both
+    with the stub's arguments)."""
+    def choose(*args):
+        return dense if isinstance(args[0], types.Array) else sparse
+    choose.__signature__ = inspect.signature(stub)
+    overload(stub, jit_options=_OPTIONS)(choose)
+
+
+_dense_or_sparse(_batch_inputs, _dense_batch, lambda X, rows, Xb: (X, rows))
+_dense_or_sparse(_first_product, lambda X_batch, W, Z: _product(X_batch, W, Z),
+                 _sparse_first_product)
+_dense_or_sparse(_first_gradient, _dense_first_gradient, _sparse_first_gradient)
+_dense_or_sparse(_input_rows, lambda X, batch: batch, lambda X, batch: 0)
+_dense_or_sparse(_gram_of, lambda X, dual, example: X if dual else X[:0],
+                 lambda X, dual, example: np.empty((0, 0), example.dtype))
+
+
 @_jit
-def _forward(flat, table, X_batch, work):
-    """Z and A of every layer for the batch X_batch (m, n_in), into the work arrays."""
+def _layer_output(table, layer, Z, A, b):
+    """Z += b, then A = f(Z): a layer's output from its product, Z and A (m, n_out)."""
+    for r in range(Z.shape[0]):
+        for j in range(Z.shape[1]):
+            Z[r, j] += b[j]
+    _activate(table[layer, ACT], Z, A)
+
+
+@_jit
+def _forward(flat, table, X_batch, m, work):
+    """Z and A of every layer for the batch X_batch of m samples, into the work arrays."""
     Zs, As = work[0], work[1]
     batch = Zs.shape[0] // (table[-1, U_AT] + table[-1, N_OUT])
-    m = X_batch.shape[0]
-    inputs = X_batch
-    for layer in range(table.shape[0]):
+    W, b = _weights(flat, table, 0)
+    inputs = _block(As, 0, m, table[0, N_OUT])
+    Z = _block(Zs, 0, m, table[0, N_OUT])
+    _first_product(X_batch, W, Z)
+    _layer_output(table, 0, Z, inputs, b)
+    for layer in range(1, table.shape[0]):
         n_out, at = table[layer, N_OUT], batch * table[layer, U_AT]
         W, b = _weights(flat, table, layer)
         Z, A = _block(Zs, at, m, n_out), _block(As, at, m, n_out)
         _product(inputs, W, Z)
-        for r in range(m):
-            for j in range(n_out):
-                Z[r, j] += b[j]
-        _activate(table[layer, ACT], Z, A)
+        _layer_output(table, layer, Z, A, b)
         inputs = A
     return inputs
 
@@ -596,7 +676,7 @@ def _backward(flat, table, dual, X_batch, rows, work, grads):
     rows: dW[rows[r]] = dL/dZ1 of sample r (``dual_backward``)."""
     Zs, As, D, E = work[0], work[1], work[2], work[3]
     batch = Zs.shape[0] // (table[-1, U_AT] + table[-1, N_OUT])
-    m = X_batch.shape[0]
+    m = rows.shape[0]
     for layer in range(table.shape[0] - 1, -1, -1):
         n_in, n_out = table[layer, N_IN], table[layer, N_OUT]
         W, _ = _weights(flat, table, layer)
@@ -640,16 +720,15 @@ def _squared_sum(W, K, P):
 
 
 @_jit
-def _l2(flat, table, dual, X, c, work, grads):
+def _l2(flat, table, K, c, work, grads):
     """The L2 penalty's share of a batch whose weight sum is s, c = alpha / s: adds c W to
     every layer's weight gradient, returns c / 2 times the squared weights (a dual first
-    layer's through X, its Gram matrix K)."""
+    layer's through K, its Gram matrix; K without rows: not dual)."""
     total = 0.0
     for layer in range(table.shape[0]):
         W, _ = _weights(flat, table, layer)
         dW, _ = _weights(grads, table, layer)
-        K = X[:W.shape[0]] if layer == 0 and dual else X[:0]
-        total += _squared_sum(W, K, work[7])
+        total += _squared_sum(W, K if layer == 0 else K[:0], work[7])
         decay = W.dtype.type(c)
         for k in range(W.shape[0]):
             for j in range(W.shape[1]):
@@ -662,15 +741,15 @@ def _step(flat, table, dual, objective, X, Y, rows, work, grads):
     """``(loss, correct)`` of the batch X[rows], Y[rows] (``objective``: the loss, the samples'
     weights and the L2 penalty); its gradient into ``grads``."""
     X_batch = _batch_inputs(X, rows, work[4])
-    _forward(flat, table, X_batch, work)
     m = rows.shape[0]
+    _forward(flat, table, X_batch, m, work)
     Z, A = _output(table, work, m)
     value, correct, s = _batch_loss(objective.loss, table[-1, ACT], Z, A, Y, rows,
                                     objective.weights, _block(work[2], 0, m, Z.shape[1]),
                                     work[6])
     _backward(flat, table, dual, X_batch, rows, work, grads)
     if objective.alpha > 0:
-        value += _l2(flat, table, dual, X, objective.alpha / s, work, grads)
+        value += _l2(flat, table, _gram_of(X, dual, flat), objective.alpha / s, work, grads)
     return value, correct
 
 
@@ -685,7 +764,7 @@ def _train_epochs(flat, net, objective, X, Y, orders, batch_size, rule, out):
     table = _layer_table(net)
     n = orders.shape[1]
     batch = min(batch_size, n)
-    work = _work(table, flat, batch, batch, net.dual)
+    work = _work(table, flat, batch, _input_rows(X, batch), net.dual)
     grads = np.empty_like(flat)
     loss = objective.loss
     for e in range(orders.shape[0]):
@@ -722,11 +801,12 @@ def _gradients(flat, net, objective, X, Y, grads):
 def _forward_rows(flat, net, X, Z, A):
     """Z, A (m, k) = the output layer's Z and A for X (m, n_in), CHUNK_ROWS at a time."""
     table = _layer_table(net)
-    m = X.shape[0]
+    m = Z.shape[0]
     work = _work(table, flat, min(m, CHUNK_ROWS), 0, False)
     for start in range(0, m, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, m)
-        _forward(flat, table, X[start:stop], work)
+        _forward(flat, table, _batch_inputs(X, np.arange(start, stop), work[4]), stop - start,
+                 work)
         Z_out, A_out = _output(table, work, stop - start)
         for r in range(stop - start):
             for j in range(Z.shape[1]):
@@ -737,7 +817,7 @@ def _forward_rows(flat, net, X, Z, A):
 def _evaluate(flat, net, loss, X, Y):
     """``(loss, correct)`` of the network on X, Y, CHUNK_ROWS at a time (float64 sums)."""
     table = _layer_table(net)
-    m, k = X.shape[0], Y.shape[1]
+    m, k = Y.shape[0], Y.shape[1]
     work = _work(table, flat, min(m, CHUNK_ROWS), 0, False)
     each, no_weights = work[6], np.empty(0)
     no_delta = np.empty((0, k), flat.dtype)
@@ -745,7 +825,8 @@ def _evaluate(flat, net, loss, X, Y):
     correct = 0
     for start in range(0, m, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, m)
-        _forward(flat, table, X[start:stop], work)
+        _forward(flat, table, _batch_inputs(X, np.arange(start, stop), work[4]), stop - start,
+                 work)
         Z, A = _output(table, work, stop - start)
         correct += _batch_loss(loss, table[-1, ACT], Z, A, Y, np.arange(start, stop),
                                no_weights, no_delta, each)[1]
@@ -758,8 +839,8 @@ def _evaluate(flat, net, loss, X, Y):
 
 @_jit
 def _dense_forward(X, W, b, act, Z, A):
-    """Z = X @ W + b;  A = f(Z)."""
-    _product(X, W, Z)
+    """Z = X @ W + b;  A = f(Z) (X dense or sparse, as the engine's first layer reads it)."""
+    _first_product(_batch_inputs(X, np.arange(Z.shape[0]), np.empty(0, W.dtype)), W, Z)
     for r in range(Z.shape[0]):
         for j in range(Z.shape[1]):
             Z[r, j] += b[j]
@@ -770,7 +851,8 @@ def _dense_forward(X, W, b, act, Z, A):
 def _dense_backward(dZ, X, W, dW, db, dX, G1):
     """dW = X.T @ dZ (as the engine's first layer makes it, G1 its room);  db = column sums of
     dZ;  dX = dZ @ W.T if dX has rows."""
-    _first_gradient(X, dZ, G1, dW)
+    _first_gradient(_batch_inputs(X, np.arange(dZ.shape[0]), np.empty(0, W.dtype)), dZ, G1,
+                    dW)
     _column_sums(dZ, db, 1)
     if dX.shape[0] > 0:
         _product_nt(dZ, W, dX)

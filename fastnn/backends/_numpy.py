@@ -1,6 +1,7 @@
 """The numpy backend: each kernel is a few vectorized NumPy expressions (BLAS for the products)."""
 
 import numpy as np
+import scipy.sparse
 
 from .. import activations as act_codes
 from .. import losses as loss_codes
@@ -162,8 +163,10 @@ def l2_penalty(W, K):
 def optimizer_step(rule, params, grads):
     """One update of params in place (``rule.step`` advances first): SGD with momentum,
     ``v = momentum v - lr g; w += v`` (Keras'; Nesterov's: ``w += momentum v - lr g``), or
-    Adam (Kingma & Ba, bias-corrected moments). Elements whose new value or state would not
-    be finite keep the old ones; returns whether all were finite."""
+    Adam (Kingma & Ba's efficient form: ``w -= lr_t m / (sqrt(v) + eps)``, the bias
+    corrections in ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)``, Keras' and scikit-learn's).
+    Elements whose new value or state would not be finite keep the old ones; returns whether
+    all were finite."""
     rule.step[0] += 1
     with np.errstate(over="ignore", invalid="ignore"):  # (reported by the result)
         if rule.code == OPT_SGD:
@@ -175,8 +178,8 @@ def optimizer_step(rule, params, grads):
             t = int(rule.step[0])
             m = rule.beta1 * rule.first + (1 - rule.beta1) * grads
             v = rule.beta2 * rule.second + (1 - rule.beta2) * grads * grads
-            new = params - rule.lr * (m / (1 - rule.beta1**t)) / (
-                np.sqrt(v / (1 - rule.beta2**t)) + rule.eps)
+            rate = np.float64(rule.lr * np.sqrt(1 - rule.beta2**t) / (1 - rule.beta1**t))
+            new = params - rate * m / (np.sqrt(v) + v.dtype.type(rule.eps))
             state = (m, v)
     finite = np.isfinite(new)  # (SGD's velocity is finite where new is; Adam's v may not be)
     if rule.code != OPT_SGD:
@@ -187,9 +190,19 @@ def optimizer_step(rule, params, grads):
     return everywhere
 
 
+def _float64(A):
+    """A in float64: itself where it is (no copy of a dense X), else converted."""
+    if scipy.sparse.issparse(A):
+        return A.astype(np.float64, copy=False)
+    return np.asarray(A, np.float64)
+
+
 def gram(A, B):
-    """A @ B.T in float64 (BLAS), returned in A's dtype."""
-    product = np.asarray(A, np.float64) @ np.asarray(B, np.float64).T
+    """A @ B.T in float64 (BLAS; SciPy's sparse products for sparse A or B), returned in A's
+    dtype."""
+    product = _float64(A) @ _float64(B).T
+    if scipy.sparse.issparse(product):
+        product = product.toarray()
     return np.ascontiguousarray(product, dtype=A.dtype)
 
 
