@@ -321,7 +321,7 @@ class _BaseMLP(BaseEstimator):
         else:
             if self.batch_size > n:
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
-                              "going to be clipped", stacklevel=3)
+                              "going to be clipped", stacklevel=4)
             batch = min(self.batch_size, n)
         monitor = _NoImprovement(self, scale, n, validation, self.n_iter_no_change)
         self.n_iter_ = 0
@@ -336,12 +336,12 @@ class _BaseMLP(BaseEstimator):
                 raise ValueError(f"{NON_FINITE} ({error})") from error
             self.validation_scores_.append(float("nan"))  # (its weights: the best epoch's)
             warnings.warn(f"training stopped: {error}; the weights are the best epoch's",
-                          ConvergenceWarning, stacklevel=3)
+                          ConvergenceWarning, stacklevel=4)
         self._restore_best(monitor)
         if not incremental and self.n_iter_ == self.max_iter:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
                           f"and the optimization hasn't converged yet.", ConvergenceWarning,
-                          stacklevel=3)
+                          stacklevel=4)
 
     def _restore_best(self, monitor) -> None:
         if monitor.best_weights is not None:
@@ -384,7 +384,7 @@ class _BaseMLP(BaseEstimator):
                           f"(status={params['lbfgs_status']}): {params['lbfgs_message']}. "
                           f"Increase the number of iterations to improve the convergence "
                           f"(max_iter={self.max_iter}), or scale the data.",
-                          ConvergenceWarning, stacklevel=3)
+                          ConvergenceWarning, stacklevel=4)
 
     def _loss_grad_lbfgs(self, packed, X, Y, sample_weight=None, *unused):
         """scikit-learn's objective and its gradient at ``packed`` (the coefficients, then the
