@@ -13,16 +13,18 @@ the report scales its time per sample.
 """
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse
 
 import fastnn
 from fastnn import backends, datasets, plans
 from fastnn.activations import ACTIVATIONS
 from fastnn.backends._layout import layer_views
-from fastnn.backends._ops import Net
+from fastnn.backends._ops import Net, Objective
 from fastnn.initializers import initial_weights
 from fastnn.losses import LOSSES
 
@@ -127,10 +129,10 @@ def _epochs(name, engine, dtype, X, Y, sizes, acts, batch_size, shuffle_seed=Non
     order = (np.arange(n) if shuffle_seed is None
              else np.random.RandomState(shuffle_seed).permutation(n))
     orders, out = order.reshape(1, -1), np.zeros((1, 2))
-    loss = LOSSES["cce" if acts[-1] == "softmax" else "bce"]
+    objective = Objective(LOSSES["cce" if acts[-1] == "softmax" else "bce"], 0.0, np.empty(0))
     inputs = kernels.prepare_inputs(X)  # once, as fit does
-    return lambda: kernels.train_epochs(flat, net, loss, inputs, Y, orders, batch_size, rule,
-                                        engine, out)
+    return lambda: kernels.train_epochs(flat, net, objective, inputs, Y, orders, batch_size,
+                                        rule, engine, out)
 
 
 def cat_step(name):
@@ -374,6 +376,66 @@ def cat_blas_floor(dtype):
     return Case(run, None, 209, 209, source, rounds=3)
 
 
+# scikit-learn's settings of examples/sklearn_comparison.py: full-batch SGD with Nesterov's
+# momentum and the L2 penalty (fastnn trains in the dual form).
+ESTIMATOR_SETTINGS = {"hidden_layer_sizes": (20, 7, 5), "solver": "sgd",
+                      "learning_rate_init": 0.0075, "momentum": 0.9, "nesterovs_momentum": True,
+                      "alpha": 1e-4, "batch_size": 209, "tol": 0.0, "random_state": 1}
+
+
+def estimator_cat_fit(which):
+    def case(dtype):
+        """``MLPClassifier.fit`` on the cat data, FIT_EPOCHS iterations with
+        ESTIMATOR_SETTINGS: fastnn's estimator and scikit-learn's (a comparison that runs
+        where scikit-learn is installed)."""
+        import pytest
+
+        pytest.importorskip("sklearn")
+        if which == "fastnn":
+            from fastnn.estimators import MLPClassifier
+        else:
+            from sklearn.neural_network import MLPClassifier
+        X, Y, source = cat_data(dtype)
+        y = Y.ravel().astype(int)
+
+        def run(epochs=FIT_EPOCHS):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # (ConvergenceWarning: max_iter reached)
+                MLPClassifier(max_iter=epochs, n_iter_no_change=epochs,
+                              **ESTIMATOR_SETTINGS).fit(X, y)
+        return Case(run, None, 209, 209, source, rounds=3 if which == "fastnn" else 1,
+                    warm=lambda: run(epochs=2))
+    return case
+
+
+SPARSE = (2000, 10000, 0.005)  # samples, features, the share of nonzeros
+
+
+def sparse_epoch(label):
+    def case(dtype):
+        """One epoch through ``fit`` of a 10000-64-1 ReLU/sigmoid net, Adam, batches of 128, on
+        2000 sparse samples (0.5 % nonzeros, CSR): numba and numpy on the sparse X, and numba
+        on the same X made dense."""
+        n, n_in, density = SPARSE
+        key = ("sparse", dtype)
+        if key not in _cache:
+            X = scipy.sparse.random(n, n_in, density=density, format="csr", random_state=0,
+                                    dtype=dtype)
+            y = (X @ np.random.default_rng(0).normal(size=n_in) > 0).astype(int)
+            _cache[key] = X, X.toarray(), y
+        X, dense, y = _cache[key]
+        model = fastnn.Sequential([fastnn.Dense(64, activation="relu"),
+                                   fastnn.Dense(1, activation="sigmoid")],
+                                  input_dim=n_in, seed=0, dtype=dtype)
+
+        def run():
+            model.fit(dense if label == "numba dense" else X, y, loss="bce",
+                      optimizer=fastnn.Adam(), epochs=1, batch_size=128,
+                      backend=label.split()[0])
+        return Case(run, None, n, n, f"scipy.sparse.random, density {density}", rounds=5)
+    return case
+
+
 BACKENDS = backends.NAMES
 WORKLOADS = {
     "dense_forward": {name: dense_forward(name) for name in BACKENDS},
@@ -390,4 +452,8 @@ WORKLOADS = {
                   "auto": shape_epoch(workload, "auto"), "pytorch": torch_epoch(workload)}
        for workload in SHAPES},
     "stream_epoch": {"in memory": stream_epoch("in memory"), "hdf5": stream_epoch("hdf5")},
+    "estimator_cat_fit": {"scikit-learn": estimator_cat_fit("scikit-learn"),
+                          "fastnn": estimator_cat_fit("fastnn")},
+    "sparse_epoch": {"numpy": sparse_epoch("numpy"), "numba": sparse_epoch("numba"),
+                     "numba dense": sparse_epoch("numba dense")},
 }
