@@ -23,10 +23,9 @@ import scipy.sparse
 import fastnn
 from fastnn import backends, datasets, plans
 from fastnn.activations import ACTIVATIONS
-from fastnn.backends._layout import layer_views
-from fastnn.backends._ops import Net, Objective
 from fastnn.initializers import initial_weights
 from fastnn.losses import LOSSES
+from fastnn.network import Net, Objective, layer_views
 
 CAT_SIZES = (12288, 20, 7, 5, 1)
 CAT_ACTS = ("relu", "relu", "relu", "sigmoid")

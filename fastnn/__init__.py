@@ -3,13 +3,11 @@
 from . import datasets
 from .backends import available as available_backends
 from .gradcheck import check_gradients
-from .io import load_model
 from .layers import Dense
-from .model import Sequential
+from .model import Sequential, load_model
 from .optimizers import LBFGS, SGD, Adam
 from .training import EarlyStopping, History, TrainingDivergedError
-
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "Adam",

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import checks
+from .io import open_hdf5
 
 CAT_FILES = {
     "train_catvnoncat.h5": "fbe56ab67c3ae28d564e3a644189117976d6b31af0a3ce9bb17dbf22908af242",
@@ -173,8 +174,6 @@ def _data_folder(path, download: bool) -> Path:
 
 
 def _read_split(path: Path, prefix: str, dtype: str):
-    from .io import open_hdf5
-
     with open_hdf5(path, f"{path}: not a readable HDF5 file (truncated or corrupt?)") as file:
         wanted = [f"{prefix}_set_x", f"{prefix}_set_y", "list_classes"]
         missing = [key for key in wanted if key not in file]

@@ -68,7 +68,7 @@ def agree(comm, **values) -> None:
 
 def synchronize(comm, model, rule, shuffler) -> None:
     """Rank 0's weights, optimizer state and shuffling stream on every rank."""
-    for array in (model._flat, rule.first, rule.second, rule.step):
+    for array in (model._flat, rule.state1, rule.state2, rule.step):
         comm.Bcast(array, root=0)
     shuffler.set_state(comm.bcast(shuffler.get_state(), root=0))
 
@@ -89,7 +89,6 @@ def epoch(kernels, fit, objective, X, Y, batch, rule, shuffler, shuffle, comm, o
     is added once, after the Allreduce."""
     rank, size = comm.Get_rank(), comm.Get_size()
     loss, weights = objective.loss, objective.weights
-    data_only = objective._replace(alpha=0.0)
     adds = loss in losses.SUM_LOSSES
     n, P = X.shape[0], fit.flat.size
     grads = np.zeros_like(fit.flat)
@@ -117,8 +116,7 @@ def epoch(kernels, fit, objective, X, Y, batch, rule, shuffler, shuffle, comm, o
             whole = objectives.weight_sum(loss, weights, start + batch_rows)
             if len(share):
                 local = data[np.searchsorted(mine, share)] if data is not X else _rows(X, share)
-                part = data_only._replace(weights=weights[start + share] if len(weights)
-                                          else weights)
+                part = objective.part(start + share, penalty=False)
                 value, right = kernels.loss_and_gradients(fit.flat, fit.net, part, local,
                                                           Y[start + share], grads)
                 weight = objectives.weight_sum(loss, weights, start + share) / whole

@@ -21,8 +21,7 @@ when something reads the model's weights during it.
 
 import numpy as np
 
-from .backends._layout import layer_views
-from .backends._ops import Net
+from .network import Net, layer_views
 
 
 class DualFit:
@@ -36,7 +35,7 @@ class DualFit:
         flat = model._flat
         rule = optimizer.bind(flat)  # the model's state, sized to it if it is new
         W1, _ = layer_views(flat, sizes)[0]
-        v1, _ = layer_views(rule.first, sizes)[0]
+        v1, _ = layer_views(rule.state1, sizes)[0]
         moving = rule.momentum > 0 and bool(v1.any())
         self.basis = np.vstack([W1.T] + ([v1.T] if moving else []))  # (width - n, n_in)
         width = n + self.basis.shape[0]
@@ -47,7 +46,7 @@ class DualFit:
         self.flat = np.zeros(width * n_1 + rest, flat.dtype)
         self.flat[width * n_1:] = flat[W1.size:]
         first = np.zeros_like(self.flat)
-        first[width * n_1:] = rule.first[W1.size:]
+        first[width * n_1:] = rule.state1[W1.size:]
         D, _ = layer_views(self.flat, self.sizes)[0]
         V, _ = layer_views(first, self.sizes)[0]
         D[n:n + n_1] = np.eye(n_1)
@@ -75,7 +74,7 @@ class DualFit:
         its optimizer."""
         gram, n, n_1 = self.kernels.gram, self.n, self.n_1
         D, _ = layer_views(self.flat, self.sizes)[0]
-        V, _ = layer_views(self.rule.first, self.sizes)[0]
+        V, _ = layer_views(self.rule.state1, self.sizes)[0]
         both = np.hstack([D, V])  # (width, 2 n_1): one product per part of the basis
         primal = gram(self.X.T, both[:n].T) + gram(self.basis.T, both[n:].T)
         width = self.sizes[0] * n_1
@@ -83,4 +82,4 @@ class DualFit:
         flat[:self.head] = primal[:, :n_1].ravel()
         flat[self.head:] = self.flat[width:]
         state[:self.head] = primal[:, n_1:].ravel()
-        state[self.head:] = self.rule.first[width:]
+        state[self.head:] = self.rule.state1[width:]

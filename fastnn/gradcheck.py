@@ -3,7 +3,7 @@
 import numpy as np
 
 from . import backends, checks
-from .backends._layout import layer_views
+from .network import layer_views
 
 
 def check_gradients(model, X, y, loss: str | None = None, backend: str = "auto",

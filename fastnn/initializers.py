@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .backends._layout import layer_views, param_count
+from .network import layer_views, param_count
 
 
 def _zeros(n_in, n_out, rng):

@@ -24,9 +24,15 @@ import os
 import re
 import socket
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import h5py
 import numpy as np
+
+from . import checks, optimizers
+from .layers import Dense
+from .network import param_count
 
 FORMAT = "fastnn-model"
 FORMAT_VERSION = 1
@@ -35,8 +41,6 @@ FORMAT_VERSION = 1
 def open_hdf5(path: Path, problem: str):
     """``h5py.File(path, "r")`` without file locking; a file h5py cannot open is a ValueError
     that starts with ``problem``."""
-    import h5py
-
     try:
         return h5py.File(path, "r", locking=False)
     except OSError as error:
@@ -114,28 +118,43 @@ def atomic_path(path):
 
 # ---------------------------------------------------------------- model files
 
-def save_model(model, path) -> None:
-    """Write ``model`` to ``path`` (HDF5), atomically."""
-    import h5py
+@dataclass
+class ModelRecord:
+    """What a model file holds: the model's description and state, as plain values (the model
+    makes one to save, and itself from one it loads)."""
 
-    model._require_built()
+    layers: list  # Dense layers
+    input_dim: int
+    init: str
+    seed: int | None
+    dtype: str
+    loss: str | None
+    weights: list  # [W0, b0, W1, b1, ...]
+    optimizer: object = None  # an optimizer with its state, or None
+    epochs: list = field(default_factory=list)  # the history: its epochs,
+    metrics: dict = field(default_factory=dict)  # its values per metric
+    seconds: float = 0.0  # and its time
+    shuffle: tuple | None = None  # the shuffling stream's state (shuffling.Shuffle), or None
+    version: str = ""  # the fastnn that wrote it
+
+
+def write_model(record: ModelRecord, path) -> None:
+    """Write ``record`` to ``path`` (HDF5), atomically."""
     with atomic_path(path) as temp, h5py.File(temp, "w") as file:
-        _write(file, model)
+        _write(file, record)
 
 
-def _write(file, model) -> None:
-    from . import __version__
-
+def _write(file, record: ModelRecord) -> None:
     file.attrs.update({
-        "format": FORMAT, "format_version": FORMAT_VERSION, "fastnn_version": __version__,
-        "dtype": model.dtype, "init": model.init, "input_dim": model.input_dim,
-        "seed": -1 if model.seed is None else model.seed, "loss": model.loss or "",
-        "layers": json.dumps([layer.get_config() for layer in model.layers]),
+        "format": FORMAT, "format_version": FORMAT_VERSION, "fastnn_version": record.version,
+        "dtype": record.dtype, "init": record.init, "input_dim": record.input_dim,
+        "seed": -1 if record.seed is None else record.seed, "loss": record.loss or "",
+        "layers": json.dumps([layer.get_config() for layer in record.layers]),
     })
     weights = file.create_group("weights")
-    for index, array in enumerate(model.get_weights()):
+    for index, array in enumerate(record.weights):
         weights.create_dataset(f"{'Wb'[index % 2]}{index // 2}", data=array)
-    optimizer = model.optimizer
+    optimizer = record.optimizer
     if optimizer is not None:
         group = file.create_group("optimizer")
         group.attrs["name"] = optimizer.name
@@ -147,12 +166,12 @@ def _write(file, model) -> None:
             group.attrs.update({"samples": optimizer.samples,
                                 "reductions": optimizer.reductions})
     history = file.create_group("history")
-    history.create_dataset("epoch", data=np.asarray(model.history.epoch, dtype=np.int64))
-    history.attrs["seconds"] = model.history.seconds
-    for key, values in model.history.history.items():
+    history.create_dataset("epoch", data=np.asarray(record.epochs, dtype=np.int64))
+    history.attrs["seconds"] = record.seconds
+    for key, values in record.metrics.items():
         history.create_dataset(key, data=np.asarray(values, dtype=np.float64))
-    if model._shuffle is not None:
-        (_, key, pos, has_gauss, cached), order = model._shuffle.get_state()
+    if record.shuffle is not None:
+        (_, key, pos, has_gauss, cached), order = record.shuffle
         group = file.create_group("shuffle")
         group.create_dataset("key", data=key)
         group.attrs.update({"pos": pos, "has_gauss": has_gauss, "cached_gaussian": cached})
@@ -206,13 +225,10 @@ class _Reader:
         return value
 
 
-def load_model(path):
-    """Read a model written by ``Sequential.save``. A file that is not one, or a damaged one,
-    is a ValueError that names the file and the field; a missing file a FileNotFoundError."""
-    from . import checks, optimizers, shuffling
-    from .layers import Dense
-    from .model import Sequential
-
+def read_model(path) -> ModelRecord:
+    """The record of a model file written by ``Sequential.save``, every field checked: a file
+    that is not one, or a damaged one, is a ValueError that names the file and the field; a
+    missing file a FileNotFoundError."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"path: no model file at {path}")
@@ -227,52 +243,42 @@ def load_model(path):
             raise ValueError(f"path: {path} has model format version {version}, written by "
                              f"fastnn {file.attrs.get('fastnn_version')}; this fastnn reads up to "
                              f"version {FORMAT_VERSION}: upgrade fastnn")
-        configs = read.json("layers")
         try:
-            layers = [Dense(**config) for config in configs]
+            layers = [Dense(**config) for config in read.json("layers")]
         except (TypeError, ValueError) as error:
             raise read.error("layers", f"does not describe Dense layers: {error}") from error
         input_dim = read.attr("input_dim", int, required=False)
         if input_dim is None:  # (files written before input_dim was stored)
             input_dim = np.shape(read.array("weights/W0"))[0] if layers else 0
-        seed = read.attr("seed", int)
-        try:
-            model = Sequential(layers, input_dim=input_dim, init=read.attr("init", str),
-                               seed=None if seed < 0 else seed, dtype=read.attr("dtype", str))
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"path: {path}: the model it describes is invalid: {error}") \
-                from error
-        sizes = model._sizes
+        sizes = [input_dim] + [layer.units for layer in layers]
         weights = []
         for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             weights.append(read.array(f"weights/W{index}", (n_in, n_out)))
             weights.append(read.array(f"weights/b{index}", (n_out,)))
-        try:
-            model.set_weights(weights)
-        except ValueError as error:
-            raise read.error("weights", str(error)) from error
         loss = read.attr("loss", str)
-        if loss:
+        if loss and layers:
             try:
                 checks.loss_output(checks.loss_name(loss), layers[-1].activation)
             except ValueError as error:
                 raise read.error("loss", str(error)) from error
-        model.loss = loss or None
+        seed = read.attr("seed", int)
+        record = ModelRecord(layers, input_dim, read.attr("init", str),
+                             None if seed < 0 else seed, read.attr("dtype", str), loss or None,
+                             weights, version=str(file.attrs.get("fastnn_version", "")))
         if "optimizer" in file:
-            model.optimizer = _read_optimizer(read, file["optimizer"], model, optimizers)
-        _read_history(read, file, model)
+            record.optimizer = _read_optimizer(read, file["optimizer"], param_count(sizes),
+                                               record.dtype)
+        _read_history(read, file, record)
         if "shuffle" in file:
             group = file["shuffle"]
             state = ("MT19937", read.array("shuffle/key", (624,)).astype(np.uint32),
                      read.attr("pos", int, group), read.attr("has_gauss", int, group),
                      read.attr("cached_gaussian", float, group))
-            order = read.array("shuffle/order") if "order" in group else None
-            model._shuffle = shuffling.Shuffle()
-            model._shuffle.set_state((state, order))
-    return model
+            record.shuffle = (state, read.array("shuffle/order") if "order" in group else None)
+    return record
 
 
-def _read_optimizer(read, group, model, optimizers):
+def _read_optimizer(read, group, size: int, dtype: str):
     name = read.attr("name", str, group)
     if name not in optimizers.OPTIMIZERS:
         raise read.error("optimizer/name", f"is {name!r}, not one of {list(optimizers.OPTIMIZERS)}")
@@ -282,26 +288,24 @@ def _read_optimizer(read, group, model, optimizers):
     except (TypeError, ValueError) as error:
         raise read.error("optimizer/config", f"is invalid: {error}") from error
     if "state1" in group:
-        shape = model._flat.shape
-        optimizer.state1 = read.array("optimizer/state1", shape).astype(model.dtype)
-        optimizer.state2 = read.array("optimizer/state2", shape).astype(model.dtype)
+        optimizer.state1 = read.array("optimizer/state1", (size,)).astype(dtype, copy=False)
+        optimizer.state2 = read.array("optimizer/state2", (size,)).astype(dtype, copy=False)
         optimizer.step[...] = read.array("optimizer/step", (1,))
         optimizer.samples = read.attr("samples", int, group, default=0, required=False)
         optimizer.reductions = read.attr("reductions", int, group, default=0, required=False)
     return optimizer
 
 
-def _read_history(read, file, model):
+def _read_history(read, file, record: ModelRecord) -> None:
     if "history" not in file:
         raise read.error("history", "is missing: the file is damaged")
     history = file["history"]
-    epochs = read.array("history/epoch")
-    model.history.epoch = [int(e) for e in np.ravel(epochs)]
-    model.history.seconds = read.attr("seconds", float, history)
+    record.epochs = [int(e) for e in np.ravel(read.array("history/epoch"))]
+    record.seconds = read.attr("seconds", float, history)
     for key in history:
         if key != "epoch":
             values = np.ravel(read.array(f"history/{key}"))
-            if values.size != len(model.history.epoch):
+            if values.size != len(record.epochs):
                 raise read.error(f"history/{key}", f"has {values.size} values for "
-                                                   f"{len(model.history.epoch)} epochs")
-            model.history.history[key] = [float(v) for v in values]
+                                                   f"{len(record.epochs)} epochs")
+            record.metrics[key] = [float(v) for v in values]

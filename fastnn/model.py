@@ -21,9 +21,9 @@ from . import (
     training,
 )
 from .activations import ACTIVATIONS
-from .backends._layout import layer_views
-from .backends._ops import Net
 from .layers import Dense
+from .network import Net, layer_views
+from .version import __version__
 
 
 class Sequential:
@@ -392,11 +392,23 @@ class Sequential:
         return self._plan(X, batch, epochs, optimizer, n_val, backend, dual)
 
     def save(self, path) -> None:
-        """Write the model (architecture, weights, optimizer state, history) to HDF5 at ``path``.
+        """Write the model (architecture, weights, optimizer state, history, shuffling stream)
+        to HDF5 at ``path`` (``fastnn.io``).
 
         The file appears whole or not at all: a temporary file is moved onto ``path``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (replaced if it exists; a symlink's target is replaced).
         """
-        io.save_model(self, path)
+        self._require_built()
+        io.write_model(io.ModelRecord(
+            list(self.layers), self.input_dim, self.init, self.seed, self.dtype, self.loss,
+            self.get_weights(), self.optimizer, list(self.history.epoch),
+            {key: list(values) for key, values in self.history.history.items()},
+            self.history.seconds, None if self._shuffle is None else self._shuffle.get_state(),
+            __version__), path)
 
     def summary(self) -> str:
         """A table of the layers, their output shapes and parameter counts."""
@@ -414,3 +426,42 @@ class Sequential:
 
     def __repr__(self) -> str:
         return f"Sequential({self.layers!r}, input_dim={self.input_dim}, dtype={self.dtype!r})"
+
+
+def load_model(path) -> Sequential:
+    """Read a model written by ``Sequential.save``; ``fit`` then goes on where it stopped.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    Sequential
+        Its layers, weights, optimizer (with its state), history and shuffling stream.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ValueError
+        A file that is not a fastnn model, or a damaged one: the message names the file and
+        the field.
+    """
+    record = io.read_model(path)
+    try:
+        model = Sequential(record.layers, input_dim=record.input_dim, init=record.init,
+                           seed=record.seed, dtype=record.dtype)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"path: {path}: the model it describes is invalid: {error}") from error
+    try:
+        model.set_weights(record.weights)
+    except ValueError as error:
+        raise ValueError(f"path: {path}: field 'weights' {error}") from error
+    model.loss, model.optimizer = record.loss, record.optimizer
+    model.history.epoch, model.history.history = record.epochs, record.metrics
+    model.history.seconds = record.seconds
+    if record.shuffle is not None:
+        model._shuffle = shuffling.Shuffle()
+        model._shuffle.set_state(record.shuffle)
+    return model

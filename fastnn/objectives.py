@@ -13,8 +13,7 @@ import numbers
 import numpy as np
 
 from . import checks, losses
-from .backends._layout import layer_views
-from .backends._ops import Objective
+from .network import Objective, layer_views
 
 NO_WEIGHTS = np.empty(0)
 

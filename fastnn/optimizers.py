@@ -20,7 +20,7 @@ SciPy's L-BFGS-B (``fastnn.lbfgs``).
 import numpy as np
 
 from . import checks
-from .backends._ops import OPT_ADAM, OPT_SGD, Rule
+from .network import OPT_ADAM, OPT_SGD, Rule
 
 SCHEDULES = {"constant": 0, "invscaling": 1, "adaptive": 2}
 ADAPTIVE_FACTOR = 5.0  # what an adaptive schedule divides the rate by (scikit-learn's)

@@ -40,7 +40,7 @@ class Fit:
     density: float = 1.0  # the share of X's entries that are stored (sparse X: below 1)
 
     @property
-    def first(self) -> float:
+    def input_layer(self) -> float:
         """Multiply-adds of the first layer's products with X per sample (a sparse X's
         nonzeros only)."""
         return self.sizes[0] * self.sizes[1] * self.density
@@ -52,8 +52,8 @@ class Fit:
 
     def primal_cost(self) -> int:
         """Multiply-adds of the fit: forward, weight gradients, input gradients past layer 1."""
-        return self.epochs * (self.n_samples + self.n_val) * self.first \
-            + self.epochs * self.n_samples * (self.first + 3 * self.rest)
+        return self.epochs * (self.n_samples + self.n_val) * self.input_layer \
+            + self.epochs * self.n_samples * (self.input_layer + 3 * self.rest)
 
     def dual_width(self) -> int:
         """The dual first layer's inputs: G's n columns, then X W1_0 (and X v0) blocks."""

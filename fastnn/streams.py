@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from . import checks, losses, objectives
-from .backends._layout import aligned_empty
+from .network import aligned_empty
 
 WINDOW_BYTES = 8 * 2**20  # of rows per window (two are in memory at once: one read ahead)
 DEFAULT_CHUNK_BYTES = 2**20  # a memmap's "chunk" of rows: it has none of its own
@@ -153,9 +153,8 @@ def epoch(kernels, fit, objective, stream, Y, batch, rule, engine, rng, shuffle,
     windows = window_orders(stream, batch, rng, shuffle)
     orders = dict(windows)
     adds = objective.loss in losses.SUM_LOSSES
-    weights = objective.weights
     total, correct = 0.0, 0
-    state = (fit.flat, rule.first, rule.second, rule.step)
+    state = (fit.flat, rule.state1, rule.state2, rule.step)
     saved = [array.copy() for array in state]
     try:
         for start, X in stream.windows([start for start, _ in windows],
@@ -165,8 +164,7 @@ def epoch(kernels, fit, objective, stream, Y, batch, rule, engine, rng, shuffle,
             m = X.shape[0]
             order = orders[start].reshape(1, -1)
             window_out = np.zeros((1, 2))
-            part = objective._replace(weights=weights[start:start + m] if len(weights)
-                                      else weights)
+            part = objective.part(slice(start, start + m))
             done = kernels.train_epochs(fit.flat, fit.net, part, kernels.prepare_inputs(X),
                                         Y[start:start + m], order, batch, rule, engine,
                                         window_out)
@@ -215,8 +213,7 @@ def gradients(kernels, flat, net, objective, stream, Y, grads) -> float:
     total = 0.0
     for start, X in stream.windows(range(0, len(stream), rows), rows):
         these = np.arange(start, start + X.shape[0])
-        window = objective._replace(alpha=0.0, weights=weights[these] if len(weights)
-                                    else weights)
+        window = objective.part(these, penalty=False)
         share = objectives.weight_sum(objective.loss, weights, these) / everything
         total += share * kernels.loss_and_gradients(flat, net, window, X, Y[these], part)[0]
         grads += share * part

@@ -191,7 +191,7 @@ class Epochs:
     def __init__(self, model, kernels, fit, loss, Y, optimizer, epochs, validation, log_every,
                  stopping):
         self.history, self.kernels, self.fit, self.loss = model.history, kernels, fit, loss
-        self.first = len(self.history.epoch)  # a resumed fit goes on counting
+        self.resumed = len(self.history.epoch)  # a resumed fit goes on counting
         self.elements = Y.shape[0] if loss == losses.CCE else Y.size
         self.optimizer, self.epochs, self.log_every = optimizer, epochs, log_every
         self.Y_val = None if validation is None else validation[1]
@@ -212,7 +212,7 @@ class Epochs:
                 metrics["val_" + key] = score
         if self.scheduled and lr is not None:
             metrics["lr"] = lr
-        epoch = self.first + self.done
+        epoch = self.resumed + self.done
         self.history.append(epoch, metrics)
         self.done += 1
         if self.log_every and (self.done % self.log_every == 0
@@ -310,7 +310,7 @@ def _epochs(kernels, fit, objective, X, Y, optimizer, epochs, batch_size, shuffl
             logged = epoch if epoch == 0 else (epoch // log_every + 1) * log_every - 1
             count = min(count, max(1, min(logged, epochs - 1) - epoch + 1))
         lr = optimizer.learning_rate
-        fit.rule = fit.rule._replace(lr=lr)
+        fit.rule = fit.rule.at_rate(lr)
         out = np.zeros((count, 2))
         began = time.perf_counter()
         with np.errstate(over="ignore", invalid="ignore"):  # the kernels report these

@@ -10,7 +10,7 @@ from conftest import ACTIVATIONS, BACKENDS, FD_ATOL, FD_RTOL, LOSSES, assert_clo
 from fastnn import activations as act_codes
 from fastnn import losses as loss_codes
 from fastnn.backends import OPS
-from fastnn.backends._ops import OPT_ADAM, OPT_SGD, Rule
+from fastnn.network import OPT_ADAM, OPT_SGD, Rule
 
 CODES = act_codes.ACTIVATIONS
 LOSS_CODES = loss_codes.LOSSES
@@ -244,7 +244,7 @@ def test_optimizer_step_against_its_formula(backend, code, dtype):
     params = rng.normal(size=20).astype(dtype)
     grads = rng.normal(size=20).astype(dtype)
     rule = _rule(code, dtype, rng)
-    g, m, s, w = (a.astype(np.float64) for a in (grads, rule.first, rule.second, params))
+    g, m, s, w = (a.astype(np.float64) for a in (grads, rule.state1, rule.state2, params))
     if code == OPT_SGD:
         expected_first, expected_second = 0.9 * m - 0.1 * g, s
         expected = w + expected_first
@@ -262,11 +262,11 @@ def test_optimizer_step_against_its_formula(backend, code, dtype):
 
 def _after(backend, rule, params, grads):
     """(params, first, second, step) after one optimizer_step on copies."""
-    copy = rule._replace(first=rule.first.copy(), second=rule.second.copy(),
+    copy = rule._replace(state1=rule.state1.copy(), state2=rule.state2.copy(),
                          step=rule.step.copy())
     p = params.copy()
     assert get(backend).optimizer_step(copy, p, grads) is True
-    return p, copy.first, copy.second, int(copy.step[0])
+    return p, copy.state1, copy.state2, int(copy.step[0])
 
 
 @pytest.mark.parametrize("code", [OPT_SGD, OPT_ADAM])
@@ -276,9 +276,9 @@ def test_an_update_that_would_overflow_keeps_the_old_values(backend, code):
     grads = rng.normal(size=6)
     grads[2] = 1e308 if code == OPT_SGD else np.inf
     rule = _rule(code, "float64", rng, size=6)._replace(lr=1e10 if code == OPT_SGD else 0.01)
-    p, first, second = params.copy(), rule.first.copy(), rule.second.copy()
+    p, first, second = params.copy(), rule.state1.copy(), rule.state2.copy()
     assert get(backend).optimizer_step(rule, p, grads) is False
-    assert p[2] == params[2] and rule.first[2] == first[2] and rule.second[2] == second[2]
+    assert p[2] == params[2] and rule.state1[2] == first[2] and rule.state2[2] == second[2]
     assert np.isfinite(p).all() and (p != params).sum() == 5
 
 
@@ -313,13 +313,14 @@ def test_the_numba_kernels_constants_are_fastnns():
     """The kernels' module writes its constants out (so that Numba's cache, keyed by that one
     file, follows them); they must be the ones the rest of fastnn uses."""
     pytest.importorskip("numba")
-    from fastnn.backends import _numba_kernels, _ops
+    from fastnn import network
+    from fastnn.backends import _numba_kernels
 
     k = _numba_kernels
-    assert {name: getattr(k, name) for name in
-            ("LINEAR", "SIGMOID", "TANH", "RELU", "LEAKY_RELU", "SOFTMAX", "LEAKY_SLOPE")} == {
-        name: getattr(act_codes, name) for name in
-        ("LINEAR", "SIGMOID", "TANH", "RELU", "LEAKY_RELU", "SOFTMAX", "LEAKY_SLOPE")}
-    assert (k.MSE, k.SSE, k.BCE, k.CCE, k.LOG_EPS) == (
-        loss_codes.MSE, loss_codes.SSE, loss_codes.BCE, loss_codes.CCE, loss_codes.LOG_EPS)
-    assert (k.OPT_SGD, k.OPT_ADAM) == (_ops.OPT_SGD, _ops.OPT_ADAM)
+    names = ("LINEAR", "SIGMOID", "TANH", "RELU", "LEAKY_RELU", "SOFTMAX", "EXP", "LEAKY_SLOPE")
+    assert {name: getattr(k, name) for name in names} == \
+        {name: getattr(act_codes, name) for name in names}
+    names = ("MSE", "SSE", "BCE", "CCE", "POISSON", "LOG_EPS")
+    assert {name: getattr(k, name) for name in names} == \
+        {name: getattr(loss_codes, name) for name in names}
+    assert (k.OPT_SGD, k.OPT_ADAM) == (network.OPT_SGD, network.OPT_ADAM)

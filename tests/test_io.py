@@ -71,7 +71,7 @@ def test_failed_save_leaves_the_old_file(tmp_path, monkeypatch):
     model.save(path)
     before = path.read_bytes()
 
-    def broken(file, model):
+    def broken(file, record):
         file.attrs["format"] = "half"
         raise RuntimeError("disk full")
 
@@ -87,8 +87,8 @@ def _save_and_die(path):
     model, _, _ = trained()
     real_write = io._write
 
-    def write_then_die(file, model):
-        real_write(file, model)
+    def write_then_die(file, record):
+        real_write(file, record)
         file.flush()
         os.kill(os.getpid(), 9)
 

@@ -11,7 +11,7 @@ from conftest import BACKENDS, GRADCHECK_MAX, assert_close, get, small_model, ta
 import fastnn
 from fastnn import activations as act_codes
 from fastnn import losses as loss_codes
-from fastnn.backends._ops import OPT_SGD, Rule
+from fastnn.network import OPT_SGD, Rule
 
 CODES = act_codes.ACTIVATIONS
 LOSS_CODES = loss_codes.LOSSES
@@ -155,7 +155,7 @@ def test_nesterov_step_against_its_formula(backend, dtype):
     got = params.copy()
     assert get(backend).optimizer_step(rule, got, grads) is True
     assert_close(expected, got, dtype)
-    assert_close(expected_velocity, rule.first, dtype)
+    assert_close(expected_velocity, rule.state1, dtype)
 
 
 def test_invscaling_runs_each_epoch_at_lr_over_samples_seen_to_the_power_t(backend):

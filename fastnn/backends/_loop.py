@@ -11,8 +11,8 @@ import numpy as np
 
 from .. import activations as act_codes
 from .. import losses as loss_codes
+from ..network import OPT_SGD
 from . import _network
-from ._ops import OPT_SGD
 
 
 def _sigmoid(z):
@@ -289,19 +289,19 @@ def optimizer_step(rule, params, grads):
     for i in range(len(params)):
         g, w = float(grads[i]), float(params[i])
         if rule.code == OPT_SGD:
-            v = _rounded(typed, rule.momentum * float(rule.first[i]) - rule.lr * g)
+            v = _rounded(typed, rule.momentum * float(rule.state1[i]) - rule.lr * g)
             step = _rounded(typed, rule.momentum * v - rule.lr * g) if rule.nesterov else v
             new = (_rounded(typed, w + step), v)
         else:
-            m = _rounded(typed, rule.beta1 * float(rule.first[i]) + (1.0 - rule.beta1) * g)
-            s = _rounded(typed, rule.beta2 * float(rule.second[i]) + (1.0 - rule.beta2) * g * g)
+            m = _rounded(typed, rule.beta1 * float(rule.state1[i]) + (1.0 - rule.beta1) * g)
+            s = _rounded(typed, rule.beta2 * float(rule.state2[i]) + (1.0 - rule.beta2) * g * g)
             rate = rule.lr * math.sqrt(1.0 - rule.beta2**t) / (1.0 - rule.beta1**t)
             root = _rounded(typed, _rounded(typed, math.sqrt(s)) + rule.eps)
             new = (_rounded(typed, w - rate * m / root), m, s)
         if not all(math.isfinite(x) for x in new):
             all_finite = False
             continue
-        for array, value in zip((params, rule.first, rule.second), new):
+        for array, value in zip((params, rule.state1, rule.state2), new):
             array[i] = value
     return all_finite
 

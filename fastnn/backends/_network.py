@@ -7,7 +7,7 @@ backend compiles its own version, in which whole epochs run without returning to
 import numpy as np
 
 from .. import losses as loss_codes
-from ._layout import layer_views
+from ..network import layer_views
 
 
 def weight_sum(loss, weights, m) -> float:

@@ -13,8 +13,8 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse
 
+from ..network import Objective, aligned
 from . import _numba_kernels as kernels
-from ._layout import aligned
 from ._numpy import gram  # noqa: F401 (the contract's: BLAS once per fit, no kernel to compile)
 
 
@@ -149,8 +149,8 @@ def evaluate(flat, net, loss, X, Y):
 
 def _objective(objective):
     """The Objective with the types the kernels are compiled for (one signature per dtype)."""
-    return objective._replace(loss=int(objective.loss), alpha=float(objective.alpha),
-                              weights=_c(objective.weights, np.float64))
+    return Objective(int(objective.loss), float(objective.alpha),
+                     _c(objective.weights, np.float64))
 
 
 def loss_and_gradients(flat, net, objective, X, Y, grads):

@@ -443,7 +443,7 @@ def _update(rule, params, grads):
     value would not be finite, that pass writes only the finite elements. Hyperparameters are
     cast to params' dtype first: float32 computes in float32, as the numpy backend does."""
     typed = params.dtype.type
-    v, s = rule.first, rule.second
+    v, s = rule.state1, rule.state2
     lr, n, bad = typed(rule.lr), params.shape[0], 0
     if rule.code == OPT_SGD:
         momentum, nesterov = typed(rule.momentum), rule.nesterov != 0

@@ -5,8 +5,8 @@ import scipy.sparse
 
 from .. import activations as act_codes
 from .. import losses as loss_codes
+from ..network import OPT_SGD
 from . import _network
-from ._ops import OPT_SGD
 
 
 def _sigmoid(Z):
@@ -170,14 +170,14 @@ def optimizer_step(rule, params, grads):
     rule.step[0] += 1
     with np.errstate(over="ignore", invalid="ignore"):  # (reported by the result)
         if rule.code == OPT_SGD:
-            velocity = rule.momentum * rule.first - rule.lr * grads
+            velocity = rule.momentum * rule.state1 - rule.lr * grads
             new = params + (rule.momentum * velocity - rule.lr * grads if rule.nesterov
                             else velocity)
             state = (velocity,)
         else:
             t = int(rule.step[0])
-            m = rule.beta1 * rule.first + (1 - rule.beta1) * grads
-            v = rule.beta2 * rule.second + (1 - rule.beta2) * grads * grads
+            m = rule.beta1 * rule.state1 + (1 - rule.beta1) * grads
+            v = rule.beta2 * rule.state2 + (1 - rule.beta2) * grads * grads
             rate = np.float64(rule.lr * np.sqrt(1 - rule.beta2**t) / (1 - rule.beta1**t))
             new = params - rate * m / (np.sqrt(v) + v.dtype.type(rule.eps))
             state = (m, v)
@@ -185,7 +185,7 @@ def optimizer_step(rule, params, grads):
     if rule.code != OPT_SGD:
         finite &= np.isfinite(state[1])
     everywhere = bool(finite.all())
-    for target, value in zip((params, rule.first, rule.second), (new, *state)):
+    for target, value in zip((params, rule.state1, rule.state2), (new, *state)):
         np.copyto(target, value, where=True if everywhere else finite, casting="unsafe")
     return everywhere
 

@@ -1,5 +1,5 @@
-"""The backend contract: the names every backend module defines, in this order, and the three
-small records the kernels take (``Net``, ``Objective``, ``Rule``).
+"""The backend contract: the names every backend module defines, in this order. The records
+they take (``Net``, ``Objective``, ``Rule``) and the flat weights are ``fastnn.network``'s.
 
 Shapes (``m`` samples, ``n_in`` inputs, ``n_out`` outputs, ``k`` targets per sample):
 
@@ -49,10 +49,6 @@ penalty of its first layer is ``l2_penalty(W1, K)``.
 ``flat`` holds every parameter in one 1-D array: for each layer, W (row-major) then b.
 """
 
-from typing import NamedTuple
-
-import numpy as np
-
 OPS = (
     "prepare_inputs",
     "take_rows",
@@ -71,40 +67,3 @@ OPS = (
     "loss_and_gradients",
     "train_epochs",
 )
-
-OPT_SGD = 0
-OPT_ADAM = 1
-
-
-class Net(NamedTuple):
-    """A network as the kernels see it."""
-
-    sizes: np.ndarray  # int64 (layers + 1,): the widths, input first
-    acts: np.ndarray  # int64 (layers,): each layer's activation code
-    biases: np.ndarray  # int64 (layers,): 1 where a layer has a trained bias (0: b stays zero)
-    dual: int  # 1: the first layer is in the dual form (its gradient by ``dual_backward``)
-
-
-class Objective(NamedTuple):
-    """What a fit minimizes over a batch B, as the kernels see it (``fastnn.losses``): the loss,
-    each sample's term weighted by its weight w_i and divided by s = sum of w_i over B, plus
-    ``alpha / (2 s)`` times the sum of every squared weight (biases excluded)."""
-
-    loss: int  # the loss code
-    alpha: float  # the L2 penalty's strength (scikit-learn's alpha); 0: none
-    weights: np.ndarray  # float64 (n_samples,): each training sample's weight; empty: all 1
-
-
-class Rule(NamedTuple):
-    """An optimizer as the kernels see it: its rule, hyperparameters and state."""
-
-    code: int  # OPT_SGD or OPT_ADAM
-    lr: float  # this epoch's learning rate (after the schedule)
-    momentum: float  # SGD
-    beta1: float  # Adam
-    beta2: float
-    eps: float
-    first: np.ndarray  # like flat: SGD's velocity, Adam's first moment
-    second: np.ndarray  # like flat: Adam's second moment
-    step: np.ndarray  # int64 (1,): updates applied so far (Adam's t)
-    nesterov: int = 0  # SGD: 1 for Nesterov's momentum (w += momentum v - lr g after v's update)

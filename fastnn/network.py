@@ -1,0 +1,105 @@
+"""The core types: a network, what it minimizes and how it steps, as every backend computes them.
+
+- ``Net``: the layer widths, activations and biases of a network.
+- the flat weights: every parameter in one 1-D array, for each layer W (n_in, n_out, row-major)
+  then b (n_out,); ``layer_views`` gives ``[(W1, b1), ...]`` as views into it.
+- ``Objective``: the loss, the samples' weights and the L2 penalty (``fastnn.losses``).
+- ``Rule``: an optimizer's update, its hyperparameters and state (``fastnn.optimizers``).
+
+The model and the trainer build them; the backends (``fastnn.backends``) compute with them.
+This module imports nothing of fastnn's: everything else may import it.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+OPT_SGD = 0
+OPT_ADAM = 1
+
+
+class Net(NamedTuple):
+    """A network as the kernels see it."""
+
+    sizes: np.ndarray  # int64 (layers + 1,): the widths, input first
+    acts: np.ndarray  # int64 (layers,): each layer's activation code
+    biases: np.ndarray  # int64 (layers,): 1 where a layer has a trained bias (0: b stays zero)
+    dual: int  # 1: the first layer is in the dual form (its gradient by ``dual_backward``)
+
+
+class Objective(NamedTuple):
+    """What a fit minimizes over a batch B (``fastnn.losses``): the loss, each sample's term
+    weighted by its weight w_i and divided by s = sum of w_i over B, plus ``alpha / (2 s)``
+    times the sum of every squared weight (biases excluded)."""
+
+    loss: int  # the loss code
+    alpha: float  # the L2 penalty's strength (scikit-learn's alpha); 0: none
+    weights: np.ndarray  # float64 (n_samples,): each training sample's weight; empty: all 1
+
+    def part(self, rows, penalty: bool = True) -> "Objective":
+        """The objective of the samples ``rows`` (an index array or a slice) alone; without
+        the penalty where it is added once for all parts (``penalty=False``)."""
+        weights = self.weights[rows] if len(self.weights) else self.weights
+        return Objective(self.loss, self.alpha if penalty else 0.0, weights)
+
+
+class Rule(NamedTuple):
+    """An optimizer as the kernels see it: its rule, hyperparameters and state."""
+
+    code: int  # OPT_SGD or OPT_ADAM
+    lr: float  # this epoch's learning rate (after the schedule)
+    momentum: float  # SGD
+    beta1: float  # Adam
+    beta2: float
+    eps: float
+    state1: np.ndarray  # like flat: SGD's velocity, Adam's first moment
+    state2: np.ndarray  # like flat: Adam's second moment
+    step: np.ndarray  # int64 (1,): updates applied so far (Adam's t)
+    nesterov: int = 0  # SGD: 1 for Nesterov's momentum (w += momentum v - lr g after v's update)
+
+    def at_rate(self, lr: float) -> "Rule":
+        """The same rule and state, stepping at ``lr``."""
+        return Rule(self.code, lr, self.momentum, self.beta1, self.beta2, self.eps, self.state1,
+                    self.state2, self.step, self.nesterov)
+
+
+def param_count(sizes) -> int:
+    """Number of parameters of a network with layer widths ``sizes`` (input first)."""
+    return int(sum(sizes[i] * sizes[i + 1] + sizes[i + 1] for i in range(len(sizes) - 1)))
+
+
+def layer_views(flat: np.ndarray, sizes) -> list:
+    """``[(W1, b1), (W2, b2), ...]`` as views into ``flat``: W (n_in, n_out), b (n_out,)."""
+    views = []
+    offset = 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        n_in, n_out = int(n_in), int(n_out)
+        W = flat[offset:offset + n_in * n_out].reshape(n_in, n_out)
+        offset += n_in * n_out
+        b = flat[offset:offset + n_out]
+        offset += n_out
+        views.append((W, b))
+    return views
+
+
+ALIGN = 64  # bytes: a cache line, one 512-bit vector. Vector loads from data aligned to it
+# never straddle two lines (a misaligned X measured up to 30 % slower per thread).
+
+
+def aligned_empty(shape, dtype) -> np.ndarray:
+    """np.empty(shape, dtype) with its data aligned to ALIGN bytes."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    raw = np.empty(nbytes + ALIGN, np.uint8)
+    offset = -raw.ctypes.data % ALIGN
+    return raw[offset:offset + nbytes].view(dtype).reshape(shape)
+
+
+def aligned(X) -> np.ndarray:
+    """X, C-contiguous and aligned to ALIGN bytes (a copy only if it is not)."""
+    X = np.ascontiguousarray(X)
+    if X.ctypes.data % ALIGN == 0:
+        return X
+    copy = aligned_empty(X.shape, X.dtype)
+    copy[...] = X
+    return copy
