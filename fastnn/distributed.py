@@ -66,9 +66,9 @@ def agree(comm, **values) -> None:
                          f"pass the same X, y and settings")
 
 
-def synchronize(comm, model, rule, shuffler) -> None:
+def synchronize(comm, flat, rule, shuffler) -> None:
     """Rank 0's weights, optimizer state and shuffling stream on every rank."""
-    for array in (model._flat, rule.state1, rule.state2, rule.step):
+    for array in (flat, rule.state1, rule.state2, rule.step):
         comm.Bcast(array, root=0)
     shuffler.set_state(comm.bcast(shuffler.get_state(), root=0))
 

@@ -26,33 +26,35 @@ from .network import Net, layer_views
 
 class DualFit:
     """The dual problem of one fit: its network, weights, optimizer rule and inputs; ``finish``
-    writes the primal weights and optimizer state back into the model."""
+    writes the primal weights and optimizer state back into ``weights`` and the optimizer.
 
-    def __init__(self, model, kernels, X, optimizer, X_val=None):
-        self.model, self.kernels, self.X = model, kernels, X
-        sizes = [int(s) for s in model._sizes]
+    ``weights`` is the model's flat weights and ``net`` its network; ``X`` (n, n_in) the
+    training inputs (dense or sparse), ``X_val`` the validation inputs or None."""
+
+    def __init__(self, kernels, weights, net, optimizer, X, X_val=None):
+        self.weights, self.kernels, self.X = weights, kernels, X
+        sizes = [int(s) for s in net.sizes]
         n, n_1 = X.shape[0], sizes[1]
-        flat = model._flat
-        rule = optimizer.bind(flat)  # the model's state, sized to it if it is new
-        W1, _ = layer_views(flat, sizes)[0]
+        rule = optimizer.bind(weights)  # the optimizer's own state, sized to it if it is new
+        W1, _ = layer_views(weights, sizes)[0]
         v1, _ = layer_views(rule.state1, sizes)[0]
         moving = rule.momentum > 0 and bool(v1.any())
         self.basis = np.vstack([W1.T] + ([v1.T] if moving else []))  # (width - n, n_in)
         width = n + self.basis.shape[0]
         self.n, self.n_1, self.head = n, n_1, W1.size
         self.sizes = [width] + sizes[1:]
-        self.net = Net(np.array(self.sizes, np.int64), *model._net()[1:3], 1)
-        rest = flat.size - W1.size
-        self.flat = np.zeros(width * n_1 + rest, flat.dtype)
-        self.flat[width * n_1:] = flat[W1.size:]
-        first = np.zeros_like(self.flat)
-        first[width * n_1:] = rule.state1[W1.size:]
+        self.net = Net(np.array(self.sizes, np.int64), net.acts, net.biases, 1)
+        rest = weights.size - W1.size
+        self.flat = np.zeros(width * n_1 + rest, weights.dtype)
+        self.flat[width * n_1:] = weights[W1.size:]
+        velocity = np.zeros_like(self.flat)
+        velocity[width * n_1:] = rule.state1[W1.size:]
         D, _ = layer_views(self.flat, self.sizes)[0]
-        V, _ = layer_views(first, self.sizes)[0]
+        V, _ = layer_views(velocity, self.sizes)[0]
         D[n:n + n_1] = np.eye(n_1)
         if moving:  # the v0 block: no weight yet, a velocity of I
             V[n + n_1:] = np.eye(n_1)
-        self.rule = optimizer.bind(self.flat, first, np.empty(0, flat.dtype))
+        self.rule = optimizer.bind(self.flat, velocity, np.empty(0, weights.dtype))
         self.optimizer = optimizer
         self.inputs = kernels.prepare_inputs(self.gram_matrix())
         self.X_val = None if X_val is None else self.dual_inputs(X_val)
@@ -78,7 +80,7 @@ class DualFit:
         both = np.hstack([D, V])  # (width, 2 n_1): one product per part of the basis
         primal = gram(self.X.T, both[:n].T) + gram(self.basis.T, both[n:].T)
         width = self.sizes[0] * n_1
-        flat, state = self.model._flat, self.optimizer.state1
+        flat, state = self.weights, self.optimizer.state1
         flat[:self.head] = primal[:, :n_1].ravel()
         flat[self.head:] = self.flat[width:]
         state[:self.head] = primal[:, n_1:].ravel()

@@ -3,26 +3,27 @@ gradient, as scikit-learn's ``solver="lbfgs"`` runs it (``gtol`` its ``tol``, ``
 ``max_fun``, ``maxiter`` the fit's epochs).
 
 SciPy works on a float64 copy of the flat weights; each evaluation writes its point into the
-model's weights (their dtype) and runs the backend's ``loss_and_gradients`` over all of X.
-After each iteration the iterate is the model's weights and the history gets a row; Ctrl-C
-is taken there. The outcome (SciPy's status, message, evaluations) goes into
-``history.params``.
+fit's weights (their dtype) and runs the backend's ``loss_and_gradients`` over all of X
+(``Fit.loss_and_gradients``). After each iteration the iterate is the fit's weights and the
+history gets a row; Ctrl-C is taken there. The outcome (SciPy's status, message, evaluations)
+goes into ``history.params``.
 """
 
 import numpy as np
 import scipy.optimize
 
 
-def run(kernels, fit, objective, X, Y, optimizer, epochs, epochs_done, interrupts) -> None:
-    """Minimize the objective over ``fit.flat`` (in place) for at most ``epochs`` iterations."""
-    flat, grads = fit.flat, np.empty_like(fit.flat)
+def run(fit, epochs, epochs_done, interrupts) -> None:
+    """Minimize the objective over ``fit.flat`` (in place) for at most ``epochs`` iterations
+    (``fastnn.fitting.Fit``; ``epochs_done``: ``training.Epochs``)."""
+    flat, grads, optimizer = fit.flat, np.empty_like(fit.flat), fit.optimizer
     evaluated = {"x": None, "value": np.nan, "correct": 0}
     iterate = flat.astype(np.float64)  # the last completed iteration's weights
 
     def function(x):
         flat[...] = x
         with np.errstate(over="ignore", invalid="ignore"):
-            value, correct = kernels.loss_and_gradients(flat, fit.net, objective, X, Y, grads)
+            value, correct = fit.loss_and_gradients(grads)
         evaluated.update(x=x.copy(), value=value, correct=correct)
         return value, grads.astype(np.float64)
 

@@ -10,6 +10,7 @@ from . import (
     backends,
     checks,
     distributed,
+    fitting,
     initializers,
     io,
     losses,
@@ -169,19 +170,41 @@ class Sequential:
         return losses.LOSSES[name]
 
     def _inputs(self, X, name: str = "X"):
-        """X checked: an array in memory, or a ``Stream`` for an h5py dataset or a memmap
-        (read window by window, never whole)."""
+        """X checked: an array or a sparse matrix in memory, or a ``Stream`` for an h5py
+        dataset or a memmap (read window by window, never whole)."""
         if streams.is_stream(X):
             return streams.Stream(X, self.input_dim, self.dtype, name)
         return checks.features(X, self.input_dim, self.dtype, name)
 
+    def _kernels(self, X, backend: str):
+        """The backend the planner picks to compute on X (a prediction, an evaluation, a
+        gradient)."""
+        return backends.get(self._plan(X, X.shape[0], 0, None, 0, backend, False).backend)
+
     def predict(self, X, backend: str = "auto") -> np.ndarray:
-        """The outputs for X (n_samples, n_features) -> (n_samples, n_out). X may be an h5py
-        dataset or a memmap: it is read window by window."""
-        kernels = backends.get(backend)
+        """The network's outputs.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, h5py dataset or memmap, shape (n_samples, n_features)
+            A dataset or a memmap is read window by window.
+        backend : str
+            ``"auto"``, ``"loop"``, ``"numpy"`` or ``"numba"``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_out), of the model's dtype
+
+        Raises
+        ------
+        ValueError
+            X of the wrong shape, with NaN or infinite values; an unknown backend.
+        """
+        plans.backend_name(backend)
         X = self._inputs(X)
         self._require_built(X)
         self._sync()
+        kernels = self._kernels(X, backend)
         if isinstance(X, streams.Stream):
             return streams.forward(kernels, self._flat, self._net(), X)
         return kernels.forward(self._flat, self._net(), X)[1]
@@ -189,25 +212,52 @@ class Sequential:
     def _checked(self, X, y, loss, backend) -> tuple:
         """``(kernels, loss code, X, Y)`` for a labelled batch, every argument checked; builds
         the model if needed."""
-        kernels = backends.get(backend)
+        plans.backend_name(backend)
         code = self._loss_code(loss)
         X = self._inputs(X)
         Y = checks.targets(y, X.shape[0], self.output_dim, code, self.dtype)
         self._require_built(X)
         self._sync()
-        return kernels, code, X, Y
+        return self._kernels(X, backend), code, X, Y
 
     def gradients(self, X, y, loss: str | None = None, backend: str = "auto",
                   sample_weight=None, alpha: float = 0.0) -> list:
-        """Gradients of the objective over the batch (X, y), in the order and shapes of
-        get_weights(): ``loss`` with the samples' weights, plus the L2 penalty ``alpha``
-        (``fastnn.losses``)."""
+        """Gradients of the objective over the batch (X, y), as ``loss_and_gradients``.
+
+        Returns
+        -------
+        list of ndarray
+            In the order and shapes of ``get_weights()``.
+        """
         return self.loss_and_gradients(X, y, loss, backend, sample_weight, alpha)[1]
 
     def loss_and_gradients(self, X, y, loss: str | None = None, backend: str = "auto",
                            sample_weight=None, alpha: float = 0.0) -> tuple:
-        """``(value, gradients)``: the objective over the batch (X, y) (``loss`` with the
-        samples' weights, plus the L2 penalty ``alpha``) and its gradients, as ``gradients``."""
+        """The objective over the batch (X, y) and its gradients.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, h5py dataset or memmap, shape (n_samples, n_features)
+        y : array-like, shape (n_samples,) or (n_samples, n_out)
+        loss : str, optional
+            The last loss used, else the output's natural one.
+        backend : str
+        sample_weight : array-like of shape (n_samples,), optional
+            Each sample's weight (``fastnn.losses``).
+        alpha : float
+            The L2 penalty ``alpha / (2 s) * sum W^2``.
+
+        Returns
+        -------
+        (float, list of ndarray)
+            The objective's value, and its gradients in the order and shapes of
+            ``get_weights()``.
+
+        Raises
+        ------
+        ValueError
+            A bad argument, named.
+        """
         kernels, code, X, Y = self._checked(X, y, loss, backend)
         objective = self._objective(code, Y, sample_weight, None, alpha)
         grads = np.zeros_like(self._flat)
@@ -227,46 +277,90 @@ class Sequential:
         return objectives.objective(code, alpha, weights)
 
     def evaluate(self, X, y, loss: str | None = None, backend: str = "auto") -> dict:
-        """``{"loss": ..., "accuracy": ...}`` (accuracy for the classification losses)."""
-        kernels, code, X, Y = self._checked(X, y, loss, backend)
-        return self._evaluate_checked(kernels, X, Y, code)
+        """The loss (without weights or penalty) and, for bce and cce, the accuracy on (X, y).
 
-    def _evaluate_checked(self, kernels, X, Y, loss: int) -> dict:
-        return training.evaluate(kernels, self._flat, self._net(), loss, X, Y)
+        Parameters
+        ----------
+        X : array-like, sparse matrix, h5py dataset or memmap, shape (n_samples, n_features)
+        y : array-like, shape (n_samples,) or (n_samples, n_out)
+        loss : str, optional
+        backend : str
+
+        Returns
+        -------
+        dict
+            ``{"loss": ..., "accuracy": ...}``.
+        """
+        kernels, code, X, Y = self._checked(X, y, loss, backend)
+        return fitting.metrics(kernels, self._flat, self._net(), code, X, Y)
 
     def fit(self, X, y, loss: str | None = None, optimizer=None, epochs: int = 1,
-            batch_size: int | None = None, shuffle: bool = True, seed: int | None = None,
+            batch_size: int | None = None, shuffle: bool = True, seed=None,
             backend: str = "auto", validation_data=None, verbose: int = 0,
-            log_every: int | None = None, early_stopping=None,
-            dual="auto", comm=None, sample_weight=None, class_weight=None,
-            alpha: float = 0.0) -> training.History:
-        """Train with mini-batch gradient descent; returns the History (also ``model.history``).
+            log_every: int | None = None, early_stopping=None, dual="auto", comm=None,
+            sample_weight=None, class_weight=None, alpha: float = 0.0,
+            plan: plans.Plan | None = None) -> training.History:
+        """Train the network; every argument is checked before any work starts.
 
-        ``batch_size=None`` is full batch, 1 is per-sample SGD. ``optimizer``: an SGD, Adam or
-        LBFGS instance, ``"sgd"``/``"adam"``/``"lbfgs"``, or None for the last one used (else
-        ``SGD(lr=0.01)``); with LBFGS, ``epochs`` are its iterations over the full batch.
-        ``loss``: None means the last loss used, else bce for a sigmoid output, cce for softmax,
-        mse otherwise. ``verbose=1`` prints a line every ``log_every`` epochs (default: about 20
-        lines per fit). ``early_stopping``: a ``fastnn.EarlyStopping``, or an int patience for
-        ``EarlyStopping(patience)``. ``model.history`` goes on over later fits. ``seed`` restarts
-        the shuffling stream; without it the stream goes on where the last fit left it. Every
-        argument is checked before any work starts.
+        Parameters
+        ----------
+        X : array-like, sparse matrix, h5py dataset or memmap, shape (n_samples, n_features)
+            Sparse X (CSR, CSC) is never made dense; a dataset or a memmap is read window by
+            window, never whole (``fastnn.streams``; mini-batches only).
+        y : array-like, shape (n_samples,) or (n_samples, n_out)
+            Integer classes or one-hot rows for ``"cce"``, 0/1 for ``"bce"``.
+        loss : str, optional
+            ``"mse"``, ``"sse"``, ``"bce"``, ``"cce"``, ``"poisson"``; None: the last loss used,
+            else bce for a sigmoid output, cce for softmax, poisson for exp, mse otherwise.
+        optimizer : SGD, Adam, LBFGS or their name, optional
+            None: the last one used, else ``SGD(lr=0.01)``. With LBFGS, ``epochs`` are its
+            iterations over the full batch.
+        epochs : int
+        batch_size : int, optional
+            None: full batch; 1: per-sample SGD.
+        shuffle : bool
+            Each epoch visits the samples in the previous epoch's order, shuffled.
+        seed : int or numpy.random.RandomState, optional
+            Restarts the shuffling stream (else it goes on where the last fit left it).
+        backend : str
+            ``"auto"``, ``"loop"``, ``"numpy"`` or ``"numba"``.
+        validation_data : (X_val, y_val), optional
+        verbose : int
+            1: a line every ``log_every`` epochs (default: about 20 lines per fit).
+        log_every : int, optional
+        early_stopping : EarlyStopping or int, optional
+            An int is ``EarlyStopping(patience)``.
+        dual : True, False or "auto"
+            Train the first layer in the dual form (``fastnn.plans``).
+        comm : mpi4py communicator, optional
+            Data-parallel training (``fastnn.distributed``): every rank passes the same X, y
+            and settings; ``batch_size`` is the global batch; every rank ends with the same
+            weights; only rank 0 logs.
+        sample_weight : array-like of shape (n_samples,), optional
+        class_weight : dict or "balanced", optional
+            Each sample's loss times its weight, times its class's (``fastnn.objectives``).
+        alpha : float
+            The L2 penalty ``alpha / (2 s) * sum W^2`` (scikit-learn's meaning).
+        plan : fastnn.plans.Plan, optional
+            Run this plan instead of the planner's choice (``model.plan`` tells what the
+            planner would choose); it is checked against the fit first.
 
-        ``dual``: train the first layer in the dual form (``fastnn.plans``): True, False, or
-        "auto" (the default: where it applies and its cost is well below the primal fit's).
-        ``model.history.params`` tells which plan ran.
+        Returns
+        -------
+        History
+            ``model.history``, which goes on over later fits; its ``params`` say which plan
+            ran. Its ``loss`` is the objective (with weights and penalty), ``val_loss`` the
+            plain loss.
 
-        X (and X_val) may be an h5py dataset or a numpy memmap: it is read window by window,
-        never whole (``fastnn.streams``; mini-batches only, no dual form).
-
-        ``comm``: an mpi4py communicator: data-parallel training (``fastnn.distributed``);
-        every rank passes the same X, y and settings, ``batch_size`` is the global batch, every
-        rank ends with the same weights; only rank 0 logs.
-
-        ``sample_weight`` (n_samples,) weighs each sample's loss, ``class_weight`` (a dict
-        ``{class: weight}`` or ``"balanced"``) each class's; ``alpha`` adds the L2 penalty
-        ``alpha / (2 s) * sum W^2`` (``fastnn.losses``, scikit-learn's meaning). The history's
-        ``loss`` is that objective; ``val_loss`` and ``evaluate`` the plain loss.
+        Raises
+        ------
+        ValueError, TypeError
+            A bad argument, named, before any work.
+        TrainingDivergedError
+            The loss or an update became NaN or infinite: the model keeps its last finite
+            weights.
+        KeyboardInterrupt
+            Ctrl-C, within a second: the model keeps its last completed epoch.
         """
         arguments = (X, y, loss, optimizer, epochs, batch_size, shuffle, seed, backend,
                      validation_data, verbose, log_every, early_stopping, dual, sample_weight,
@@ -279,38 +373,33 @@ class Sequential:
         (objective, optimizer, epochs, batch_size, verbose, log_every, early_stopping, X, Y,
          validation, dual, batch, n_val) = checked
         if comm is not None:
-            if dual is True:
-                raise ValueError("dual: the dual form does not run data-parallel; use "
-                                 "dual=False (or 'auto') with comm")
-            if isinstance(optimizer, optimizers.LBFGS):
-                raise ValueError("optimizer: L-BFGS does not run data-parallel; use SGD or "
-                                 "Adam with comm")
             distributed.agree(comm, samples=X.shape[0], features=X.shape[1], batch_size=batch,
-                              epochs=epochs, backend=backend, seed=seed, shuffle=shuffle)
-            dual = False
+                              epochs=epochs, backend=backend, seed=None if isinstance(
+                                  seed, np.random.RandomState) else seed, shuffle=shuffle)
             if comm.Get_rank() != 0:
                 verbose = 0
-        plan = self._plan(X, batch, epochs, optimizer, n_val, backend, dual)
-        if comm is not None:
-            plan = plans.Plan(plan.backend, False, plan.engine, "data-parallel over MPI, batch "
-                              "by batch")
+        chosen = self._plan(X, batch, epochs, optimizer, n_val, backend, dual, comm, plan)
         self.loss = next(name for name, c in losses.LOSSES.items() if c == objective.loss)
         self.optimizer = optimizer
         self._require_built(X)  # every argument is fine: now the work starts
         if seed is not None or self._shuffle is None:
             self._shuffle = shuffling.Shuffle(seed if seed is not None else self.seed)
-        self.history.params = {"epochs": epochs, "batch_size": batch, "plan": plan.row,
-                                "backend": plan.backend, "dual": plan.dual,
-                                "engine": plan.engine}
-        return training.run(self, plan, X, Y, objective, optimizer, epochs, batch, shuffle,
-                            self._shuffle, validation, log_every if verbose else None,
-                            early_stopping, comm)
+        self.history.params = {"epochs": epochs, "batch_size": batch, "plan": chosen.row,
+                               "backend": chosen.backend, "dual": chosen.dual,
+                               "engine": chosen.engine}
+        self._live = fitting.Fit(chosen, self._flat, self._net(), optimizer, X, Y, objective,
+                                 batch, shuffle, self._shuffle, validation, comm)
+        try:
+            return training.run(self._live, self.history, epochs,
+                                log_every if verbose else None, early_stopping)
+        finally:
+            self._live = None
 
     def _fit_arguments(self, X, y, loss, optimizer, epochs, batch_size, shuffle, seed, backend,
                        validation_data, verbose, log_every, early_stopping, dual,
                        sample_weight, class_weight, alpha) -> tuple:
         """Every argument of ``fit`` checked (on this rank's data), before any work."""
-        backends.get(backend)  # a name that is not a backend is an error now
+        plans.backend_name(backend)
         code = self._loss_code(loss)
         if optimizer is None:
             optimizer = self.optimizer or optimizers.SGD(lr=0.01)
@@ -330,21 +419,13 @@ class Sequential:
         X = self._inputs(X)
         Y = checks.targets(y, X.shape[0], self.output_dim, code, self.dtype)
         objective = self._objective(code, Y, sample_weight, class_weight, alpha)
-        if isinstance(optimizer, optimizers.LBFGS):
-            if batch_size is not None and batch_size < X.shape[0]:
-                raise ValueError(f"batch_size: L-BFGS trains on the full batch; got "
-                                 f"{batch_size} for {X.shape[0]} samples (use None)")
-            if isinstance(X, streams.Stream):
-                raise ValueError("optimizer: L-BFGS needs X in memory; X is read window by "
-                                 "window (use SGD or Adam)")
-        if isinstance(X, streams.Stream):
-            if batch_size is None:
-                raise ValueError("batch_size: X is read window by window (an h5py dataset or a "
-                                 "memmap), which trains in mini-batches: give a batch_size")
-            if dual is True:
-                raise ValueError("dual: the dual form needs X in memory (its Gram matrix); X "
-                                 "is read window by window")
-            dual = False if dual == "auto" else dual
+        if isinstance(optimizer, optimizers.LBFGS) and batch_size is not None \
+                and batch_size < X.shape[0]:
+            raise ValueError(f"batch_size: L-BFGS trains on the full batch; got {batch_size} "
+                             f"for {X.shape[0]} samples (use None)")
+        if isinstance(X, streams.Stream) and batch_size is None:
+            raise ValueError("batch_size: X is read window by window (an h5py dataset or a "
+                             "memmap), which trains in mini-batches: give a batch_size")
         validation = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
@@ -367,28 +448,39 @@ class Sequential:
         return (objective, optimizer, epochs, batch_size, verbose, log_every, early_stopping, X,
                 Y, validation, dual, batch, n_val)
 
-    def _plan(self, X, batch, epochs, optimizer, n_val, backend, dual) -> plans.Plan:
-        """The plan for X (an array, a sparse matrix, a stream: only its shape and, if sparse,
-        its count of nonzeros are read)."""
+    def _plan(self, X, batch, epochs, optimizer, n_val, backend, dual, comm=None,
+              pinned=None) -> plans.Plan:
+        """The planner's plan for X (an array, a sparse matrix, a stream: only its shape and,
+        if sparse, its count of nonzeros are read)."""
         n, n_in = (int(size) for size in X.shape)
         sizes = (n_in,) + tuple(layer.units for layer in self.layers)
         density = X.nnz / max(n * n_in, 1) if scipy.sparse.issparse(X) else 1.0
-        fit = plans.Fit(sizes, n, batch, epochs, np.dtype(self.dtype).itemsize, optimizer.name,
-                        n_val, density)
-        return plans.choose(fit, backend, dual)
+        source = "mpi" if comm is not None else \
+            "stream" if isinstance(X, streams.Stream) else "memory"
+        problem = plans.Problem(sizes, n, batch, epochs, np.dtype(self.dtype).itemsize,
+                                "" if optimizer is None else optimizer.name, n_val, density,
+                                source)
+        return plans.choose(problem, backend, dual, pinned)
 
     def plan(self, X, epochs: int = 1, batch_size: int | None = None, optimizer=None,
              backend: str = "auto", dual="auto", n_val: int = 0) -> plans.Plan:
-        """The plan ``fit`` would run with these arguments (``fastnn.plans``): which backend,
-        the dual form or not, and the engine that runs the epochs. Only X's shape (and a sparse
-        X's count of nonzeros) is read."""
+        """The plan ``fit`` would run with these arguments (``fastnn.plans``).
+
+        Only X's shape (and a sparse X's count of nonzeros) is read.
+
+        Returns
+        -------
+        fastnn.plans.Plan
+            The backend, the dual form or not, the engine, and the rows that chose them.
+        """
         if not hasattr(X, "shape"):
             X = np.asarray(X)
         if len(X.shape) != 2:
             raise ValueError(f"X: expected a 2-D array (n_samples, n_features), got {X.shape}")
         optimizer = optimizers.get(optimizer or self.optimizer or optimizers.SGD(lr=0.01))
         batch = X.shape[0] if batch_size is None else min(batch_size, X.shape[0])
-        backends.get(backend)
+        if streams.is_stream(X):
+            X = streams.Stream(X, None, self.dtype)
         return self._plan(X, batch, epochs, optimizer, n_val, backend, dual)
 
     def save(self, path) -> None:

@@ -1,23 +1,29 @@
-"""Which plan runs a fit: the backend, the dual form or not, and the engine that runs the
-epochs. Every such choice is made here, from the costs of the shapes.
+"""Which plan runs a fit, a prediction, an evaluation or a gradient: the backend, the dual form
+or not, the engine that runs the epochs and where the batches come from. Every such choice is
+made here (``choose``), from the costs and conditions of the problem (``Problem``).
 
-Three decisions, each a table read top to bottom (the first row whose condition holds), each row
-naming the benchmark row (``benchmarks/workloads.py``) where it beats the next simpler choice
-by 1.2x or more; a row that stops earning that is deleted.
+Four decisions, each a table read top to bottom (the first row whose condition holds), each row
+naming the benchmark row (``benchmarks/workloads.py``) where it beats the next simpler choice by
+1.2x or more, or the condition that makes it the only choice; a row that stops earning that is
+deleted.
 
 - ``BACKENDS``: what ``backend="auto"`` stands for.
+- ``SOURCES``: where the batches come from: X in memory, a stream read window by window (an
+  h5py dataset or a memmap), or each MPI rank's share of every batch.
 - The dual form (``dual=True``, the name and meaning of scikit-learn's ``LinearSVC(dual=)``):
-  under SGD, with or without momentum, every update of the first layer adds X[B]^T times
-  something, so W1 = W1_0 + X^T C with C (n_samples, n_1). With the Gram matrix G = X X^T, made
-  once per fit, the first layer's pre-activations are Z1 = X W1_0 + G C + b1 and an update
-  writes C[B] only: a step costs n_samples x n_samples x n_1 multiply-adds instead of
-  n_samples x n_in x n_1 (``fastnn.dual``). ``dual="auto"`` uses it where it applies, G takes
-  at most DUAL_MAX_BYTES and its multiply-adds are below 1 / DUAL_MARGIN of the primal fit's.
-- ``ENGINES``: how the backend runs the epochs: numba in compiled epochs (its one engine), the
-  others batch by batch in Python.
+  under SGD, with or without momentum, every update of the first layer is a fixed linear map of
+  X^T times something (and, with the L2 penalty, of W1), so W1 stays in the span of X's rows
+  and the starting weights: a step costs n_samples x width x n_1 multiply-adds instead of
+  n_samples x n_in x n_1 (``fastnn.dual``). ``dual="auto"`` uses it where it applies, its Gram
+  matrix takes at most DUAL_MAX_BYTES and its multiply-adds are below 1 / DUAL_MARGIN of the
+  primal fit's.
+- ``ENGINES``: how the backend runs the epochs: SciPy's L-BFGS-B, numba's compiled epochs (its
+  one engine), or, for the others, batch by batch in Python.
+
+A plan can be pinned (``Sequential.fit(plan=...)``): it is checked against the problem, then
+run as it is.
 """
 
-import contextlib
 from dataclasses import dataclass
 
 from . import backends
@@ -27,17 +33,18 @@ DUAL_MAX_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
-class Fit:
-    """What a fit's costs depend on."""
+class Problem:
+    """What the planner knows of a computation: its shapes, costs and conditions."""
 
     sizes: tuple  # the widths, input first
     n_samples: int
     batch: int
-    epochs: int
+    epochs: int  # 0: not a fit (a prediction, an evaluation, a gradient)
     itemsize: int  # bytes of one value: 8 (float64) or 4 (float32)
-    solver: str  # "sgd" (with or without momentum: linear in the gradient), "adam", "lbfgs"
+    solver: str = ""  # "sgd" (classical or Nesterov momentum), "adam", "lbfgs"; "": not a fit
     n_val: int = 0  # validation samples
     density: float = 1.0  # the share of X's entries that are stored (sparse X: below 1)
+    source: str = "memory"  # "memory", "stream" (read window by window) or "mpi" (ranks)
 
     @property
     def input_layer(self) -> float:
@@ -50,7 +57,7 @@ class Fit:
         """Multiply-adds of the other layers per sample."""
         return sum(a * b for a, b in zip(self.sizes[1:-1], self.sizes[2:]))
 
-    def primal_cost(self) -> int:
+    def primal_cost(self) -> float:
         """Multiply-adds of the fit: forward, weight gradients, input gradients past layer 1."""
         return self.epochs * (self.n_samples + self.n_val) * self.input_layer \
             + self.epochs * self.n_samples * (self.input_layer + 3 * self.rest)
@@ -59,7 +66,7 @@ class Fit:
         """The dual first layer's inputs: G's n columns, then X W1_0 (and X v0) blocks."""
         return self.n_samples + 2 * self.sizes[1]
 
-    def dual_cost(self) -> int:
+    def dual_cost(self) -> float:
         """Multiply-adds of the fit in the dual form: G, X W1_0, X v0, X_val X^T and the
         final W1 once, then the epochs through the small dual network."""
         n, n_in, n_1 = self.n_samples, self.sizes[0] * self.density, self.sizes[1]
@@ -74,82 +81,119 @@ class Fit:
 
 @dataclass(frozen=True)
 class Plan:
+    """How a computation runs. ``row`` names the rows of the tables that chose it."""
+
     backend: str  # "loop", "numpy" or "numba"
     dual: bool  # the first layer in the dual form
     engine: str  # "compiled" (numba: whole epochs in one compiled call), "layers" (batch by
     # batch, layer by layer, in Python: the loop and numpy backends) or "lbfgs" (SciPy's
     # L-BFGS-B over the backend's full-batch loss and gradient)
-    row: str  # the rows of the tables that chose it
+    row: str
+    source: str = "memory"  # "memory", "stream" or "mpi": where the batches come from
 
 
-def dual_applies(fit: Fit) -> str | None:
-    """None if the dual form can train this fit, else why not."""
-    if fit.solver != "sgd":
-        name = {"adam": "Adam", "lbfgs": "L-BFGS"}.get(fit.solver, fit.solver)
-        return "the dual form needs SGD (with or without momentum, Nesterov's too): " \
-               f"{name}'s update is not a fixed linear map of the gradients"
+def dual_applies(problem: Problem) -> str | None:
+    """None if the dual form can train this problem, else why not."""
+    if problem.solver != "sgd":
+        name = {"adam": "Adam", "lbfgs": "L-BFGS"}.get(problem.solver, problem.solver)
+        return ("the dual form needs SGD (with or without momentum, Nesterov's too): "
+                f"{name}'s update is not a fixed linear map of the gradients")
+    if problem.source == "stream":
+        return "the dual form needs X in memory (its Gram matrix); X is read window by window"
+    if problem.source == "mpi":
+        return "the dual form does not run data-parallel"
     return None
 
 
-def _dual_pays(fit: Fit) -> bool:
-    return (dual_applies(fit) is None and fit.gram_bytes() <= DUAL_MAX_BYTES
-            and DUAL_MARGIN * fit.dual_cost() <= fit.primal_cost())
+def _dual_pays(problem: Problem) -> bool:
+    return (dual_applies(problem) is None and problem.gram_bytes() <= DUAL_MAX_BYTES
+            and DUAL_MARGIN * problem.dual_cost() <= problem.primal_cost())
 
 
-# (name, condition(fit) -> bool, backend, justification)
+# (name, condition(problem) -> bool, backend, justification)
 BACKENDS = (
-    ("numba", lambda fit: True, "numba",
+    ("numba", lambda problem: True, "numba",
      "every row: numba vs numpy (mnist_epoch, cat_fit, planar_epoch_per_sample, shapes)"),
 )
 
-# (name, condition(fit, backend, dual) -> bool, engine, justification)
+# (name, condition(problem) -> bool, source, justification)
+SOURCES = (
+    ("data-parallel over MPI", lambda problem: problem.source == "mpi", "mpi",
+     "a communicator was given: each rank computes its share of every batch"),
+    ("window by window", lambda problem: problem.source == "stream", "stream",
+     "X is read, not loaded: an h5py dataset or a memmap (stream_epoch)"),
+    ("in memory", lambda problem: True, "memory", "X is an array or a sparse matrix"),
+)
+
+# (name, condition(problem, backend) -> bool, engine, justification)
 ENGINES = (
-    ("L-BFGS", lambda fit, backend, dual: fit.solver == "lbfgs", "lbfgs",
+    ("L-BFGS", lambda problem, backend: problem.solver == "lbfgs", "lbfgs",
      "the solver asked for: scikit-learn's lbfgs (no simpler path computes it)"),
-    ("compiled epochs", lambda fit, backend, dual: backend == "numba", "compiled",
+    ("compiled epochs", lambda problem, backend: backend == "numba", "compiled",
      "every row: numba vs numpy"),
-    ("batch by batch", lambda fit, backend, dual: True, "layers",
+    ("batch by batch", lambda problem, backend: True, "layers",
      "the loop and numpy backends: the reference and the plain vectorized path"),
 )
 
 
-def auto_backend(fit: Fit) -> str:
+def backend_name(name) -> str:
+    """A backend's name, checked: ``"auto"`` or one of ``backends.NAMES`` (a ValueError
+    otherwise); "auto" stays as it is (``choose`` decides what it stands for)."""
+    if name != "auto" and name not in backends.NAMES:
+        raise ValueError(f"backend: unknown name {name!r}; choose one of 'auto', "
+                         + ", ".join(repr(n) for n in backends.NAMES))
+    return name
+
+
+def auto_backend(problem: Problem) -> str:
     """The backend ``"auto"`` stands for: numpy where Numba does not import, else by
     ``BACKENDS``."""
     if "numba" not in backends.available():
         return "numpy"
-    return next(backend for _, condition, backend, _ in BACKENDS if condition(fit))
+    return next(backend for _, condition, backend, _ in BACKENDS if condition(problem))
 
 
-_forced: list = []
-
-
-@contextlib.contextmanager
-def forced(plan: Plan):
-    """Run every fit inside the block by ``plan`` (tests parametrize over plans with it)."""
-    _forced.append(plan)
-    try:
-        yield plan
-    finally:
-        _forced.pop()
-
-
-def choose(fit: Fit, backend: str = "auto", dual="auto") -> Plan:
-    """The plan of a fit. ``dual``: True (a ValueError where it cannot apply), False, or
-    "auto" (where it applies, G fits DUAL_MAX_BYTES and its cost is 1 / DUAL_MARGIN of the
-    primal's or less)."""
-    if _forced:
-        backend, dual = _forced[-1].backend, _forced[-1].dual
+def choose(problem: Problem, backend: str = "auto", dual="auto", pinned: Plan | None = None
+           ) -> Plan:
+    """The plan of a computation. ``dual``: True (a ValueError where it cannot apply), False,
+    or "auto" (where it applies, its Gram matrix fits DUAL_MAX_BYTES and its cost is
+    1 / DUAL_MARGIN of the primal's or less). ``pinned``: a plan to run as it is, once checked
+    against the problem."""
+    backend = backend_name(backend)
+    source_row, source = next((name, source) for name, condition, source, _ in SOURCES
+                              if condition(problem))
+    if problem.solver == "lbfgs" and source != "memory":
+        raise ValueError(f"optimizer: L-BFGS trains on the whole of X at once: it needs X in "
+                         f"memory, not {source_row} (use SGD or Adam)")
+    if pinned is not None:
+        return _checked(pinned, problem, source)
     if backend == "auto":
-        backend = auto_backend(fit)
+        backend = auto_backend(problem)
     if dual is True:
-        reason = dual_applies(fit)
+        reason = dual_applies(problem)
         if reason is not None:
             raise ValueError(f"dual: {reason}; use dual=False or 'auto'")
     elif dual == "auto":
-        dual = _dual_pays(fit)
-    if _forced:
-        return _forced[-1]
+        dual = _dual_pays(problem)
     name, engine = next((name, engine) for name, condition, engine, _ in ENGINES
-                        if condition(fit, backend, dual))
-    return Plan(backend, dual, engine, ("dual, " if dual else "") + name)
+                        if condition(problem, backend))
+    parts = ([] if source == "memory" else [source_row]) + (["dual"] if dual else []) + [name]
+    return Plan(backend, bool(dual), engine, ", ".join(parts), source)
+
+
+def _checked(plan: Plan, problem: Problem, source: str) -> Plan:
+    """A pinned plan, if it can run this problem; else a ValueError saying why not."""
+    if not isinstance(plan, Plan):
+        raise TypeError(f"plan: expected a fastnn.plans.Plan, got {type(plan).__name__}")
+    backend_name(plan.backend)
+    if plan.source != source:
+        raise ValueError(f"plan: its batches come from {plan.source!r}, this problem's from "
+                         f"{source!r}")
+    if plan.dual and problem.epochs and dual_applies(problem) is not None:
+        raise ValueError(f"plan: {dual_applies(problem)}")
+    if (plan.engine == "lbfgs") != (problem.solver == "lbfgs") and problem.epochs:
+        raise ValueError(f"plan: engine {plan.engine!r} does not run the solver "
+                         f"{problem.solver!r}")
+    if plan.engine == "compiled" and plan.backend != "numba":
+        raise ValueError("plan: only the numba backend runs compiled epochs")
+    return plan

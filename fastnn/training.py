@@ -1,12 +1,13 @@
-"""The training loop: epochs, shuffled batches, history, validation, early stopping, logging.
+"""The training loop: epochs, history, validation, early stopping, schedules, logging, Ctrl-C.
 
-The plan (``fastnn.plans``) says which backend runs the fit and how. The backend runs a chunk of
-epochs per call (``train_epochs``): as many as take about CHUNK_SECONDS (timed on the chunk
-before), up to the next epoch that is validated, checked for early stopping or logged. Between
+``run`` drives one fit (``fastnn.fitting.Fit``): the fit runs a chunk of epochs per call
+(``Fit.train``): as many as take about CHUNK_SECONDS (timed on the chunk before), up to the next
+epoch that is validated, checked for early stopping, logged or run at another rate. Between
 chunks Python runs: Ctrl-C (SIGINT) is taken there, so a fit stops within a chunk's time with
 the weights, optimizer state and history of its last completed epoch. The backend reports a
 non-finite loss (the update of that batch is not applied) or a non-finite update, and training
-stops there with the last finite weights: no copies of the weights are kept for it.
+stops there with the last finite weights: no copies of the weights are kept for it. L-BFGS
+runs its iterations instead (``fastnn.lbfgs``), each one an epoch of the history.
 """
 
 import contextlib
@@ -17,8 +18,7 @@ import time
 
 import numpy as np
 
-from . import backends, distributed, lbfgs, losses, streams
-from .dual import DualFit
+from . import checks, distributed, lbfgs, losses
 
 CHUNK_VALUES = 1 << 20  # the most sample indices handed to one train_epochs call
 CHUNK_SECONDS = 0.2  # the time one train_epochs call aims at (Ctrl-C waits at most this long)
@@ -29,7 +29,21 @@ class TrainingDivergedError(FloatingPointError, ValueError):
 
 
 class History:
-    """Keras-style record of a ``fit``: ``history.history["loss"]`` has one value per epoch."""
+    """Keras-style record of a model's fits: ``history.history["loss"]`` has one value per
+    epoch, and goes on over later fits.
+
+    Attributes
+    ----------
+    history : dict
+        Per metric (``"loss"``, ``"accuracy"``, ``"val_loss"``, ``"val_accuracy"``, ``"lr"``),
+        one value per epoch.
+    epoch : list of int
+        The epochs' numbers, counted over every fit of the model.
+    seconds : float
+        The time spent in fits.
+    params : dict
+        The last fit's settings and plan (``fastnn.plans``).
+    """
 
     def __init__(self):
         self.history: dict = {}
@@ -47,17 +61,29 @@ class History:
 
 
 class EarlyStopping:
-    """Stop ``fit`` when ``monitor`` has not improved for ``patience`` epochs (Keras' callback).
+    """Stop ``fit`` when ``monitor`` has not improved for ``patience`` epochs (Keras' callback);
+    with an adaptive schedule, cut the rate instead (``fastnn.optimizers``).
 
-    ``monitor``: ``"loss"``, ``"accuracy"``, ``"val_loss"`` or ``"val_accuracy"`` (default
-    ``"val_loss"`` with validation data, else ``"loss"``). With ``restore_best_weights`` the model
-    ends with the weights of its best epoch, also when ``epochs`` runs out first.
+    Parameters
+    ----------
+    patience : int
+        Epochs without improvement before it stops.
+    monitor : str, optional
+        ``"loss"``, ``"accuracy"``, ``"val_loss"`` or ``"val_accuracy"`` (default
+        ``"val_loss"`` with validation data, else ``"loss"``).
+    min_delta : float
+        The least change that counts as an improvement.
+    restore_best_weights : bool
+        End with the weights of the best epoch, also when ``epochs`` runs out first.
+
+    Raises
+    ------
+    ValueError
+        A bad setting (named); at ``fit``, a monitored metric the fit will not have.
     """
 
     def __init__(self, patience: int = 10, monitor: str | None = None, min_delta: float = 0.0,
                  restore_best_weights: bool = True):
-        from . import checks
-
         self.patience = checks.positive_int("patience", patience)
         if monitor is not None:
             checks.choice("monitor", monitor, MONITORS)
@@ -120,34 +146,6 @@ def _log(epoch: int, epochs: int, metrics: dict, seconds: float) -> None:
     print(f"epoch {epoch + 1}/{epochs} - {seconds:.2f}s - {parts}", file=sys.stdout, flush=True)
 
 
-def evaluate(kernels, flat, net, loss: int, X, Y) -> dict:
-    """``{"loss": ..., "accuracy": ...}`` of the network (flat, net) on X, Y (accuracy for the
-    classification losses)."""
-    if isinstance(X, streams.Stream):
-        value, correct = streams.evaluate(kernels, flat, net, loss, X, Y)
-    else:
-        value, correct = kernels.evaluate(flat, net, loss, X, Y)
-    result = {"loss": value}
-    if loss in losses.CLASSIFICATION:
-        elements = X.shape[0] if loss == losses.CCE else Y.size
-        result["accuracy"] = correct / elements
-    return result
-
-
-class _Primal:
-    """A fit on the model's own weights and optimizer state (``optimizer`` None: L-BFGS, whose
-    state is SciPy's)."""
-
-    def __init__(self, model, kernels, X, optimizer, X_val, prepare=True):
-        self.flat, self.net = model._flat, model._net()
-        self.rule = None if optimizer is None else optimizer.bind(self.flat)
-        self.inputs = kernels.prepare_inputs(X) if prepare else None
-        self.X_val = X_val
-
-    def finish(self) -> None:
-        pass
-
-
 class _Interrupts:
     """SIGINT, held until the chunk under way has been recorded (``check`` raises it then); a
     second Ctrl-C raises at once. Only in the main thread (where Python takes signals). In a
@@ -188,17 +186,14 @@ class Epochs:
     validation data into the history, the log line, early stopping and an adaptive schedule's
     cut of the rate."""
 
-    def __init__(self, model, kernels, fit, loss, Y, optimizer, epochs, validation, log_every,
-                 stopping):
-        self.history, self.kernels, self.fit, self.loss = model.history, kernels, fit, loss
-        self.resumed = len(self.history.epoch)  # a resumed fit goes on counting
-        self.elements = Y.shape[0] if loss == losses.CCE else Y.size
-        self.optimizer, self.epochs, self.log_every = optimizer, epochs, log_every
-        self.Y_val = None if validation is None else validation[1]
-        self.stopping, self.done, self.start = stopping, 0, time.perf_counter()
-        self.scheduled = getattr(optimizer, "schedule", "constant") != "constant"
-        if stopping is not None:
-            stopping.start(fit.flat)
+    def __init__(self, history, fit, epochs, log_every, stopping):
+        self.history, self.fit, self.loss = history, fit, fit.objective.loss
+        self.resumed = len(history.epoch)  # a resumed fit goes on counting
+        self.elements = fit.Y.shape[0] if self.loss == losses.CCE else fit.Y.size
+        self.optimizer = None if fit.lbfgs else fit.optimizer
+        self.epochs, self.log_every, self.stopping = epochs, log_every, stopping
+        self.done, self.start = 0, time.perf_counter()
+        self.scheduled = self.optimizer is not None and self.optimizer.schedule != "constant"
 
     def record(self, value: float, correct: int, lr: float | None = None) -> bool:
         """One epoch whose training loss was ``value`` (``lr``: the rate it ran at); True when
@@ -206,10 +201,8 @@ class Epochs:
         metrics = {"loss": float(value)}
         if self.loss in losses.CLASSIFICATION:
             metrics["accuracy"] = correct / self.elements
-        if self.Y_val is not None:
-            for key, score in evaluate(self.kernels, self.fit.flat, self.fit.net, self.loss,
-                                       self.fit.X_val, self.Y_val).items():
-                metrics["val_" + key] = score
+        if self.fit.validation is not None:
+            metrics.update(self.fit.validation_metrics())
         if self.scheduled and lr is not None:
             metrics["lr"] = lr
         epoch = self.resumed + self.done
@@ -232,10 +225,6 @@ class Epochs:
                   f"{self.stopping.patience} epochs", flush=True)
         return True
 
-    def finish(self) -> None:
-        if self.stopping is not None:
-            self.stopping.finish(self.fit.flat)
-
 
 def diverged(epoch: int, epochs: int, value: float) -> TrainingDivergedError:
     """The error of a fit that met a non-finite loss (or update) in ``epoch`` (1-based)."""
@@ -247,56 +236,40 @@ def diverged(epoch: int, epochs: int, value: float) -> TrainingDivergedError:
         f"model keeps the last finite weights, from before that update")
 
 
-def run(model, plan, X, Y, objective, optimizer, epochs, batch_size, shuffle, shuffler,
-        validation, log_every, stopping, comm=None):
-    """Train ``model`` in place for ``epochs`` epochs by ``plan`` (arguments already checked),
-    minimizing ``objective`` (``fastnn.objectives``); with ``comm``, data-parallel over MPI
-    (``fastnn.distributed``)."""
-    kernels = backends.get(plan.backend)
-    history = model.history
-    X_val = None if validation is None else validation[0]
+def run(fit, history: History, epochs: int, log_every: int | None = None,
+        stopping: EarlyStopping | None = None) -> History:
+    """Train by ``fit`` (``fastnn.fitting.Fit``, every argument already checked) for
+    ``epochs`` epochs (L-BFGS: iterations), recording them in ``history``; ``fit.finish`` writes
+    the weights back, also when it stops early or fails."""
     start = time.perf_counter()
-    stream = isinstance(X, streams.Stream)
-    if plan.dual:
-        fit = DualFit(model, kernels, X, optimizer, X_val)
-    elif plan.engine == "lbfgs":
-        fit = _Primal(model, kernels, X, None, X_val, False)
-    else:  # (streamed and data-parallel epochs read X batch by batch themselves)
-        fit = _Primal(model, kernels, X, optimizer, X_val, not stream and comm is None)
-    if comm is not None:
-        distributed.synchronize(comm, model, fit.rule, shuffler)
-    model._live = fit
-    epochs_done = Epochs(model, kernels, fit, objective.loss, Y,
-                         None if plan.engine == "lbfgs" else optimizer, epochs, validation,
-                         log_every, stopping)
-    interrupts = _Interrupts(comm)
+    interrupts = _Interrupts(fit.comm)
     try:
+        fit.start()
+        if stopping is not None:
+            stopping.start(fit.flat)
+        epochs_done = Epochs(history, fit, epochs, log_every, stopping)
         with interrupts.held():
-            if plan.engine == "lbfgs":
-                lbfgs.run(kernels, fit, objective, X, Y, optimizer, epochs, epochs_done,
-                          interrupts)
+            if fit.lbfgs:
+                lbfgs.run(fit, epochs, epochs_done, interrupts)
             else:
-                _epochs(kernels, fit, objective, X, Y, optimizer, epochs, batch_size, shuffle,
-                        shuffler, plan, comm, stream, epochs_done, interrupts)
-            epochs_done.finish()
+                _epochs(fit, epochs, epochs_done, interrupts)
+            if stopping is not None:
+                stopping.finish(fit.flat)
     except Exception as error:
-        if comm is not None and not isinstance(error, TrainingDivergedError):
-            distributed.abort_on_error(comm, error)  # (divergence: every rank alike, no wait)
+        if fit.comm is not None and not isinstance(error, TrainingDivergedError):
+            distributed.abort_on_error(fit.comm, error)  # (divergence: every rank alike)
         raise
     finally:
-        model._live = None
         fit.finish()
         history.seconds += time.perf_counter() - start
     return history
 
 
-def _epochs(kernels, fit, objective, X, Y, optimizer, epochs, batch_size, shuffle, shuffler,
-            plan, comm, stream, epochs_done, interrupts) -> None:
-    """The epochs of a gradient-descent fit, a chunk of them per call of the backend."""
-    n = X.shape[0]
-    every = np.arange(n)
-    one_by_one = (epochs_done.Y_val is not None or epochs_done.stopping is not None or stream
-                  or comm is not None or optimizer.schedule == "invscaling")
+def _epochs(fit, epochs: int, epochs_done: Epochs, interrupts: _Interrupts) -> None:
+    """The epochs of a gradient-descent fit, a chunk of them per call of ``fit.train``."""
+    optimizer, n = fit.optimizer, fit.Y.shape[0]
+    one_by_one = (fit.validation is not None or epochs_done.stopping is not None
+                  or fit.plan.source != "memory" or optimizer.schedule == "invscaling")
     most = 1 if one_by_one else max(1, CHUNK_VALUES // n)
     log_every = epochs_done.log_every
     per_epoch = None  # seconds an epoch took in the last chunk
@@ -310,23 +283,11 @@ def _epochs(kernels, fit, objective, X, Y, optimizer, epochs, batch_size, shuffl
             logged = epoch if epoch == 0 else (epoch // log_every + 1) * log_every - 1
             count = min(count, max(1, min(logged, epochs - 1) - epoch + 1))
         lr = optimizer.learning_rate
-        fit.rule = fit.rule.at_rate(lr)
+        fit.at_rate(lr)
         out = np.zeros((count, 2))
         began = time.perf_counter()
         with np.errstate(over="ignore", invalid="ignore"):  # the kernels report these
-            if comm is not None:
-                done = distributed.epoch(kernels, fit, objective, X, Y, batch_size, fit.rule,
-                                         shuffler, shuffle, comm, out)
-            elif stream:
-                done = streams.epoch(kernels, fit, objective, X, Y, batch_size, fit.rule,
-                                     plan.engine, shuffler.rng, shuffle, out,
-                                     lambda: interrupts.pending)
-            else:
-                orders = np.empty((count, n), np.int64)
-                for row in orders:
-                    row[:] = shuffler.next(n) if shuffle else every
-                done = kernels.train_epochs(fit.flat, fit.net, objective, fit.inputs, Y,
-                                            orders, batch_size, fit.rule, plan.engine, out)
+            done = fit.train(count, out, lambda: interrupts.pending)
         per_epoch = (time.perf_counter() - began) / max(done, 1)
         for e in range(done):
             optimizer.epoch_ends(n)

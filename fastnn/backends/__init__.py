@@ -1,8 +1,8 @@
 """The backend registry: ``get(name)`` imports a backend lazily and caches it.
 
-Which backend ``"auto"`` stands for, and how a fit runs on it, is decided in ``fastnn.plans``.
-The loop backend is only used when asked for by name: it is the readable reference, not a fast
-path.
+It takes names only: which backend ``"auto"`` stands for, and how a computation runs on it, is
+decided in ``fastnn.plans``. The loop backend is only used when asked for by name: it is the
+readable reference, not a fast path.
 """
 
 import importlib
@@ -16,11 +16,9 @@ _failures: dict = {}
 
 
 def get(name: str):
-    """The backend module called ``name`` (``"loop"``, ``"numpy"``, ``"numba"`` or ``"auto"``)."""
-    if name == "auto":
-        name = "numba" if "numba" in available() else "numpy"
+    """The backend module called ``name``: ``"loop"``, ``"numpy"`` or ``"numba"``."""
     if name not in _MODULES:
-        raise ValueError(f"backend: unknown name {name!r}; choose one of 'auto', "
+        raise ValueError(f"backend: unknown name {name!r}; choose one of "
                          + ", ".join(repr(n) for n in NAMES))
     if name not in _cache:
         try:

@@ -1,0 +1,126 @@
+"""One fit as an object (``Fit``), and the metrics of a network on labelled data (``metrics``).
+
+The model builds a ``Fit`` from its public state: the weights it trains, the network, the
+optimizer, the inputs and targets (in memory, a stream, or each MPI rank's share), the
+objective, the validation data and the plan. ``training.run`` drives it: ``start`` lays the
+inputs out for the backend (and sets the dual form up: ``fastnn.dual``), ``train`` runs a
+chunk of epochs from the plan's batch source, ``finish`` writes the weights back where the
+model keeps them. Nothing here knows the model.
+"""
+
+import numpy as np
+
+from . import backends, distributed, losses, streams
+from .dual import DualFit
+
+
+def metrics(kernels, flat, net, loss: int, X, Y) -> dict:
+    """``{"loss": ..., "accuracy": ...}`` of the network (flat, net) on X, Y (accuracy for the
+    classification losses); X in memory or a stream."""
+    if isinstance(X, streams.Stream):
+        value, correct = streams.evaluate(kernels, flat, net, loss, X, Y)
+    else:
+        value, correct = kernels.evaluate(flat, net, loss, X, Y)
+    result = {"loss": value}
+    if loss in losses.CLASSIFICATION:
+        elements = X.shape[0] if loss == losses.CCE else Y.size
+        result["accuracy"] = correct / elements
+    return result
+
+
+class Fit:
+    """One fit: what it trains, on what, by which plan.
+
+    Parameters
+    ----------
+    plan : fastnn.plans.Plan
+    weights : ndarray (n_params,)
+        The model's flat weights: trained in place (the primal form) or written back by
+        ``finish`` (the dual form).
+    net : fastnn.network.Net
+    optimizer : an optimizer of ``fastnn.optimizers``; its state is the fit's
+    X, Y : the inputs (array, sparse matrix or ``streams.Stream``) and targets (n, k)
+    objective : fastnn.network.Objective
+    batch_size : int
+    shuffle : bool
+    shuffler : fastnn.shuffling.Shuffle
+        The model's shuffling stream.
+    validation : (X_val, Y_val) or None
+    comm : an mpi4py communicator or None (data-parallel: each rank trains on its share)
+    """
+
+    def __init__(self, plan, weights, net, optimizer, X, Y, objective, batch_size, shuffle,
+                 shuffler, validation=None, comm=None):
+        self.plan, self.kernels = plan, backends.get(plan.backend)
+        self.weights, self.optimizer = weights, optimizer
+        self.X, self.Y, self.objective = X, Y, objective
+        self.batch_size, self.shuffle, self.shuffler = batch_size, shuffle, shuffler
+        self.validation, self.comm = validation, comm
+        # what the kernels train: the model's own weights and net, or the dual ones (start)
+        self.flat, self.net, self.rule, self.inputs, self.X_val = weights, net, None, None, None
+        self._dual = None
+
+    @property
+    def lbfgs(self) -> bool:
+        return self.plan.engine == "lbfgs"
+
+    def start(self) -> None:
+        """Lay the inputs out for the backend, set the dual form up, and (MPI) give every rank
+        rank 0's weights, optimizer state and shuffling stream."""
+        X_val = None if self.validation is None else self.validation[0]
+        if self.plan.dual:
+            self._dual = DualFit(self.kernels, self.weights, self.net, self.optimizer, self.X,
+                                 X_val)
+            self.flat, self.net, self.rule = self._dual.flat, self._dual.net, self._dual.rule
+            self.inputs, self.X_val = self._dual.inputs, self._dual.X_val
+        else:
+            self.rule = None if self.lbfgs else self.optimizer.bind(self.flat)
+            if self.plan.source == "memory":
+                self.inputs = self.kernels.prepare_inputs(self.X)
+            self.X_val = X_val
+        if self.comm is not None:
+            distributed.synchronize(self.comm, self.flat, self.rule, self.shuffler)
+
+    def at_rate(self, lr: float) -> None:
+        """The next epochs step at ``lr`` (the optimizer's schedule)."""
+        self.rule = self.rule.at_rate(lr)
+
+    def train(self, count: int, out: np.ndarray, interrupted) -> int:
+        """Up to ``count`` epochs (one for a stream or MPI) from the plan's batch source;
+        ``out[e] = (loss, correct)`` of epoch e (``train_epochs`` of the backend contract).
+        Returns the epochs completed: fewer where a loss or an update was not finite.
+        ``interrupted()`` tells a streamed epoch that Ctrl-C is pending."""
+        kernels, source = self.kernels, self.plan.source
+        if source == "mpi":
+            return distributed.epoch(kernels, self, self.objective, self.X, self.Y,
+                                     self.batch_size, self.rule, self.shuffler, self.shuffle,
+                                     self.comm, out)
+        if source == "stream":
+            return streams.epoch(kernels, self, self.objective, self.X, self.Y,
+                                 self.batch_size, self.rule, self.plan.engine,
+                                 self.shuffler.rng, self.shuffle, out, interrupted)
+        n = self.Y.shape[0]
+        orders = np.empty((count, n), np.int64)
+        for row in orders:
+            row[:] = self.shuffler.next(n) if self.shuffle else np.arange(n)
+        return kernels.train_epochs(self.flat, self.net, self.objective, self.inputs, self.Y,
+                                    orders, self.batch_size, self.rule, self.plan.engine, out)
+
+    def loss_and_gradients(self, grads: np.ndarray) -> tuple:
+        """``(value, correct)`` of the objective over all of X at the current weights; its
+        gradient into ``grads`` (L-BFGS's function)."""
+        return self.kernels.loss_and_gradients(self.flat, self.net, self.objective,
+                                               self.inputs, self.Y, grads)
+
+    def validation_metrics(self) -> dict:
+        """``{"val_loss": ..., "val_accuracy": ...}`` at the current weights."""
+        return {"val_" + key: value for key, value in metrics(
+            self.kernels, self.flat, self.net, self.objective.loss, self.X_val,
+            self.validation[1]).items()}
+
+    def finish(self) -> None:
+        """Write the weights (and optimizer state) back where the model keeps them: in the
+        dual form, W1 and its velocity formed from the dual weights (the primal form trains
+        them in place). Any time during the fit, as often as wanted."""
+        if self._dual is not None:
+            self._dual.finish()
