@@ -63,10 +63,12 @@ class _NoImprovement(EarlyStopping):
     verbose lines."""
 
     def __init__(self, estimator, scale, n_samples, validation=None, patience=np.inf,
-                 counting=True):
+                 count=0, score=None, optimizer=None):
         self.estimator, self.scale, self.n_samples = estimator, scale, n_samples
         self.validation = validation  # (X_val, y_val, sample_weight_val) or None
-        self.counting = counting  # False (lbfgs): only the record, no stopping rule
+        self.count = count  # epochs without improvement (scikit-learn's _no_improvement_count)
+        self.score, self.optimizer = score, optimizer  # the validation score, the SGD or Adam
+        self.counting = optimizer is not None  # (lbfgs: only the record, no stopping rule)
         self.patience, self.min_delta = patience, estimator.tol
         self.restore_best_weights = validation is not None
         self.best_weights = None
@@ -90,7 +92,7 @@ class _NoImprovement(EarlyStopping):
         if not self.counting:
             return False
         if self.validation is not None:
-            score = est._score_on(*self.validation)
+            score = self.score(*self.validation)
             est.validation_scores_.append(score)
             if est.verbose:
                 print(f"Validation score: {score:f}", flush=True)
@@ -102,8 +104,8 @@ class _NoImprovement(EarlyStopping):
             better = not loss > est.best_loss_ - est.tol
             if loss < est.best_loss_:
                 est.best_loss_ = loss
-        est._no_improvement_count = 0 if better else est._no_improvement_count + 1
-        if est._no_improvement_count <= self.patience:
+        self.count = 0 if better else self.count + 1
+        if self.count <= self.patience:
             return False
         self.stopped_epoch = epoch
         if est.verbose and not self._cut_ahead():
@@ -111,9 +113,8 @@ class _NoImprovement(EarlyStopping):
         return True
 
     def _cut_ahead(self) -> bool:
-        optimizer = getattr(self.estimator, "_optimizer", None)
-        return optimizer is not None and optimizer.schedule == "adaptive" \
-            and optimizer.learning_rate > optimizer.min_lr
+        optimizer = self.optimizer
+        return optimizer.schedule == "adaptive" and optimizer.learning_rate > optimizer.min_lr
 
     def _message(self) -> str:
         what = "Validation score" if self.validation is not None else "Training loss"
@@ -122,14 +123,22 @@ class _NoImprovement(EarlyStopping):
 
     def restart(self) -> None:
         est = self.estimator
-        est._no_improvement_count = 0
+        self.count = 0
         self.stopped_epoch = None
         if est.verbose:
-            rate = est._optimizer.learning_rate / self.scale
+            rate = self.optimizer.learning_rate / self.scale
             print(f"{self._message()} Setting learning rate to {rate:f}", flush=True)
 
     def finish(self, flat) -> None:
         pass  # (the estimator restores the best weights: see _restore_best)
+
+
+def _stochastic(estimator) -> bool:
+    """Whether the estimator has ``partial_fit``: only for the solvers sgd and adam."""
+    if estimator.solver not in ("sgd", "adam"):
+        raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                             f"{estimator.solver} is not stochastic.")
+    return True
 
 
 class _BaseMLP(BaseEstimator):
@@ -200,12 +209,6 @@ class _BaseMLP(BaseEstimator):
         if self.dtype is not None:
             checks.dtype_name(self.dtype)
         return sizes
-
-    def _check_solver(self) -> bool:
-        if self.solver not in ("sgd", "adam"):
-            raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
-                                 f"{self.solver} is not stochastic.")
-        return True
 
     # ---------------------------------------------------------------- fitting
     def fit(self, X, y, sample_weight=None):
@@ -323,7 +326,8 @@ class _BaseMLP(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
                               "going to be clipped", stacklevel=4)
             batch = min(self.batch_size, n)
-        monitor = _NoImprovement(self, scale, n, validation, self.n_iter_no_change)
+        monitor = _NoImprovement(self, scale, n, validation, self.n_iter_no_change,
+                                 self._no_improvement_count, self._score_on, self._optimizer)
         self.n_iter_ = 0
         try:
             self.model_.fit(X, Y, optimizer=self._optimizer, epochs=1 if incremental else
@@ -337,6 +341,8 @@ class _BaseMLP(BaseEstimator):
             self.validation_scores_.append(float("nan"))  # (its weights: the best epoch's)
             warnings.warn(f"training stopped: {error}; the weights are the best epoch's",
                           ConvergenceWarning, stacklevel=4)
+        finally:
+            self._no_improvement_count = monitor.count
         self._restore_best(monitor)
         if not incremental and self.n_iter_ == self.max_iter:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
@@ -365,7 +371,7 @@ class _BaseMLP(BaseEstimator):
 
     def _fit_lbfgs(self, X, Y, sample_weight) -> None:
         scale = self._scale()
-        monitor = _NoImprovement(self, scale, 0, counting=False)
+        monitor = _NoImprovement(self, scale, 0)
         self.n_iter_ = 0
         self.model_.fit(X, Y, optimizer=LBFGS(self.tol / scale, self.max_fun),
                         epochs=self.max_iter, early_stopping=monitor,
@@ -511,7 +517,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             outputs = outputs.ravel()
         return self._label_binarizer.inverse_transform(outputs)
 
-    @available_if(lambda estimator: estimator._check_solver())
+    @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y), from where the last fit left off. The first call needs
         ``classes``, every label y may hold. Returns self."""
@@ -607,7 +613,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _decode(self, outputs):
         return outputs.ravel() if outputs.shape[1] == 1 else outputs
 
-    @available_if(lambda estimator: estimator._check_solver())
+    @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y), from where the last fit left off. Returns self."""
         return self._fit(X, y, sample_weight, incremental=True)

@@ -502,6 +502,46 @@ class Sequential:
             self.history.seconds, None if self._shuffle is None else self._shuffle.get_state(),
             __version__), path)
 
+    @classmethod
+    def load(cls, path) -> "Sequential":
+        """Read a model written by ``save``; ``fit`` then goes on where it stopped.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        Sequential
+            Its layers, weights, optimizer (with its state), history and shuffling stream.
+
+        Raises
+        ------
+        FileNotFoundError
+            No file at ``path``.
+        ValueError
+            A file that is not a fastnn model, or a damaged one: the message names the file
+            and the field.
+        """
+        record = io.read_model(path)
+        try:
+            self = cls(record.layers, input_dim=record.input_dim, init=record.init,
+                       seed=record.seed, dtype=record.dtype)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"path: {path}: the model it describes is invalid: {error}") \
+                from error
+        try:
+            self.set_weights(record.weights)
+        except ValueError as error:
+            raise ValueError(f"path: {path}: field 'weights' {error}") from error
+        self.loss, self.optimizer = record.loss, record.optimizer
+        self.history.epoch, self.history.history = record.epochs, record.metrics
+        self.history.seconds = record.seconds
+        if record.shuffle is not None:
+            self._shuffle = shuffling.Shuffle()
+            self._shuffle.set_state(record.shuffle)
+        return self
+
     def summary(self) -> str:
         """A table of the layers, their output shapes and parameter counts."""
         lines = [f"{'layer':<28}{'output':>12}{'params':>12}"]
@@ -521,39 +561,5 @@ class Sequential:
 
 
 def load_model(path) -> Sequential:
-    """Read a model written by ``Sequential.save``; ``fit`` then goes on where it stopped.
-
-    Parameters
-    ----------
-    path : str or path-like
-
-    Returns
-    -------
-    Sequential
-        Its layers, weights, optimizer (with its state), history and shuffling stream.
-
-    Raises
-    ------
-    FileNotFoundError
-        No file at ``path``.
-    ValueError
-        A file that is not a fastnn model, or a damaged one: the message names the file and
-        the field.
-    """
-    record = io.read_model(path)
-    try:
-        model = Sequential(record.layers, input_dim=record.input_dim, init=record.init,
-                           seed=record.seed, dtype=record.dtype)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"path: {path}: the model it describes is invalid: {error}") from error
-    try:
-        model.set_weights(record.weights)
-    except ValueError as error:
-        raise ValueError(f"path: {path}: field 'weights' {error}") from error
-    model.loss, model.optimizer = record.loss, record.optimizer
-    model.history.epoch, model.history.history = record.epochs, record.metrics
-    model.history.seconds = record.seconds
-    if record.shuffle is not None:
-        model._shuffle = shuffling.Shuffle()
-        model._shuffle.set_state(record.shuffle)
-    return model
+    """Read a model written by ``Sequential.save`` (``Sequential.load``)."""
+    return Sequential.load(path)
