@@ -89,17 +89,16 @@ def epoch(kernels, fit, objective, X, Y, batch, rule, shuffler, shuffle, comm, o
     is added once, after the Allreduce."""
     rank, size = comm.Get_rank(), comm.Get_size()
     loss, weights = objective.loss, objective.weights
-    adds = loss in losses.SUM_LOSSES
-    n, P = X.shape[0], fit.flat.size
+    P = fit.flat.size
     grads = np.zeros_like(fit.flat)
     buffer = np.zeros(P + 2)  # float64: the gradient, the loss, the correct predictions
-    total, correct = 0.0, 0
+    total = losses.EpochLoss(loss)
     windows = _windows(X, batch, shuffler, shuffle)
     plans = []
     for start, order in windows:  # each window's batches, their shares, the rows this rank reads
         shares = []
-        for first in range(0, len(order), batch):
-            rows = order[first:first + batch]
+        for begin in range(0, len(order), batch):
+            rows = order[begin:begin + batch]
             cut = [len(rows) * r // size for r in range(size + 1)]
             shares.append((rows, rows[cut[rank]:cut[rank + 1]]))
         mine = np.unique(np.concatenate([share for _, share in shares])) if shares else \
@@ -107,7 +106,7 @@ def epoch(kernels, fit, objective, X, Y, batch, rule, shuffler, shuffle, comm, o
         plans.append((start, shares, mine))
     if isinstance(X, streams.Stream):
         by_start = {start: mine for start, _, mine in plans}
-        read = lambda first, _: X.read_rows(first + by_start[first])  # noqa: E731
+        read = lambda begin, _: X.read_rows(begin + by_start[begin])  # noqa: E731
         windows_read = X.windows([start for start, _, _ in plans], 0, read)
     else:
         windows_read = ((start, X) for start, _, _ in plans)
@@ -131,14 +130,13 @@ def epoch(kernels, fit, objective, X, Y, batch, rule, shuffler, shuffle, comm, o
             value += objectives.add_penalty(fit.flat, fit.net.sizes, objective.alpha, whole,
                                             grads)
             if not np.isfinite(value):
-                out[0] = value, correct
+                out[0] = value, total.correct
                 return 0
-            correct += right
-            total += value if adds else value * len(batch_rows)
+            total.add(value, len(batch_rows), right)
             if not kernels.optimizer_step(rule, fit.flat, grads):
-                out[0] = value, correct
+                out[0] = value, total.correct
                 return 0
-    out[0] = (total if adds else total / n), correct
+    out[0] = total.value, total.correct
     return 1
 
 

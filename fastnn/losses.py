@@ -57,3 +57,24 @@ SUM_LOSSES = frozenset({SSE})  # losses that add over samples instead of averagi
 # Smallest probability the logarithms see when a loss is not fused with its activation
 # (Keras' epsilon; the fused pairs need no clipping).
 LOG_EPS = 1e-7
+
+
+class EpochLoss:
+    """An epoch's loss and correct predictions from its parts (batches, windows, a rank's
+    shares): each part's loss weighted by its samples over the epoch's (sse: the parts' losses
+    added): the loss of the whole set if the weights had not moved during the epoch. (The
+    numba engine keeps the same sums in compiled code.)"""
+
+    def __init__(self, loss: int):
+        self.adds = loss in SUM_LOSSES
+        self.total, self.samples, self.correct = 0.0, 0, 0
+
+    def add(self, value: float, samples: int, correct: int = 0) -> None:
+        """A part of ``samples`` samples whose loss was ``value``."""
+        self.total += value if self.adds else value * samples
+        self.samples += samples
+        self.correct += int(correct)
+
+    @property
+    def value(self) -> float:
+        return self.total if self.adds else self.total / self.samples

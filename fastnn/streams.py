@@ -152,8 +152,7 @@ def epoch(kernels, fit, objective, stream, Y, batch, rule, engine, rng, shuffle,
     is asked between windows (a pending Ctrl-C: KeyboardInterrupt there)."""
     windows = window_orders(stream, batch, rng, shuffle)
     orders = dict(windows)
-    adds = objective.loss in losses.SUM_LOSSES
-    total, correct = 0.0, 0
+    total = losses.EpochLoss(objective.loss)
     state = (fit.flat, rule.state1, rule.state2, rule.step)
     saved = [array.copy() for array in state]
     try:
@@ -171,26 +170,23 @@ def epoch(kernels, fit, objective, stream, Y, batch, rule, engine, rng, shuffle,
             if not done:
                 out[0] = window_out[0]
                 return 0
-            total += window_out[0, 0] * (1 if adds else m)
-            correct += int(window_out[0, 1])
+            total.add(window_out[0, 0], m, window_out[0, 1])
     except BaseException:
         for array, copy in zip(state, saved):
             array[...] = copy
         raise
-    out[0] = (total if adds else total / len(stream)), correct
+    out[0] = total.value, total.correct
     return 1
 
 
 def evaluate(kernels, flat, net, loss, stream, Y) -> tuple:
     """``(loss, correct)`` of the network over a stream, window by window."""
     rows = stream.window_rows(1)
-    adds = loss in losses.SUM_LOSSES
-    total, correct = 0.0, 0
+    total = losses.EpochLoss(loss)
     for start, X in stream.windows(range(0, len(stream), rows), rows):
-        value, right = kernels.evaluate(flat, net, loss, X, Y[start:start + X.shape[0]])
-        total += value * (1 if adds else X.shape[0])
-        correct += right
-    return (total if adds else total / len(stream)), correct
+        value, correct = kernels.evaluate(flat, net, loss, X, Y[start:start + X.shape[0]])
+        total.add(value, X.shape[0], correct)
+    return total.value, total.correct
 
 
 def forward(kernels, flat, net, stream) -> np.ndarray:

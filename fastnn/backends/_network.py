@@ -102,30 +102,24 @@ def bind(kernels):
 
     def train_epochs(flat, net, objective, X, Y, orders, batch_size, rule, engine, out):
         """One epoch of updates per row of ``orders``; returns the epochs completed (see the
-        contract). The engine is "layers" here: batch by batch, layer by layer.
-
-        An epoch's loss: the batch losses weighted by batch size, divided by the sample count
-        (sum losses, sse: the batch losses added). Either way, the loss of the whole training
-        set if the weights had not moved during the epoch.
-        """
+        contract). The engine is "layers" here: batch by batch, layer by layer. An epoch's
+        loss: ``losses.EpochLoss`` of its batches."""
         grads = np.empty_like(flat)
         n = orders.shape[1]
         every = np.arange(n)
-        adds = objective.loss in loss_codes.SUM_LOSSES
         for epoch, order in enumerate(orders):
             in_order = bool((order == every).all())  # then batches are views, not copies
-            total, correct = 0.0, 0
+            total = loss_codes.EpochLoss(objective.loss)
             for start in range(0, n, batch_size):
                 rows = slice(start, start + batch_size) if in_order else \
                     order[start:start + batch_size]
                 value, batch_correct, finite = _layer_step(flat, net, objective, X, Y, rows,
                                                            grads, rule)
                 if not finite:  # a non-finite loss (no update) or a non-finite update
-                    out[epoch] = value, correct
+                    out[epoch] = value, total.correct
                     return epoch
-                correct += batch_correct
-                total += value if adds else value * min(batch_size, n - start)
-            out[epoch] = (total if adds else total / n), correct
+                total.add(value, min(batch_size, n - start), batch_correct)
+            out[epoch] = total.value, total.correct
         return len(orders)
 
     return forward, evaluate, loss_and_gradients, train_epochs
