@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import ACTIVATIONS, BACKENDS, FD_ATOL, FD_RTOL, LOSSES, assert_close, get
+from helpers import ACTIVATIONS, BACKENDS, FD_ATOL, FD_RTOL, LOSSES, assert_close, get
 
 from fastnn import activations as act_codes
 from fastnn import losses as loss_codes

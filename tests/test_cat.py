@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_datasets import needs_cat_files, real_data_folder
+from helpers import needs_cat_files, real_data_folder
 
 import fastnn
 

@@ -2,7 +2,6 @@
 
 import functools
 import http.server
-import os
 import socket
 import threading
 import warnings
@@ -11,21 +10,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from helpers import needs_cat_files, real_data_folder
 
 from fastnn import datasets
-
-
-def real_data_folder():
-    """The folder of the real cat files: $FASTNN_DATA (conftest points it at the team's data
-    folder beside a checkout, if there is one), or None."""
-    folder = os.environ.get("FASTNN_DATA")
-    if folder and all((Path(folder) / name).is_file() for name in datasets.CAT_FILES):
-        return Path(folder)
-    return None
-
-
-needs_cat_files = pytest.mark.skipif(real_data_folder() is None,
-                                     reason="set FASTNN_DATA to the folder of the cat files")
 
 
 @needs_cat_files

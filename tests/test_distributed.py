@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import small_model
+from helpers import small_model
 
 import fastnn
 from fastnn import distributed

@@ -3,7 +3,7 @@
 
 import numpy as np
 import pytest
-from conftest import small_model
+from helpers import small_model
 
 import fastnn
 

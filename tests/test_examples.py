@@ -5,8 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BACKENDS
-from test_datasets import needs_cat_files, real_data_folder
+from helpers import BACKENDS, needs_cat_files, real_data_folder
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
 

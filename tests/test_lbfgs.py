@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import scipy.optimize
-from conftest import BACKENDS, small_model
+from helpers import BACKENDS, small_model
 
 import fastnn
 

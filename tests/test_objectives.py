@@ -6,7 +6,7 @@ primal fit."""
 
 import numpy as np
 import pytest
-from conftest import BACKENDS, GRADCHECK_MAX, assert_close, get, small_model, targets_for
+from helpers import BACKENDS, GRADCHECK_MAX, assert_close, get, small_model, targets_for
 
 import fastnn
 from fastnn import activations as act_codes

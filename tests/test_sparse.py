@@ -6,7 +6,7 @@ import tracemalloc
 import numpy as np
 import pytest
 import scipy.sparse
-from conftest import BACKENDS, small_model
+from helpers import BACKENDS, small_model
 
 import fastnn
 

@@ -7,7 +7,7 @@ import threading
 import h5py
 import numpy as np
 import pytest
-from conftest import small_model
+from helpers import small_model
 
 import fastnn
 from fastnn import streams

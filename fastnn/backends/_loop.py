@@ -12,7 +12,7 @@ import numpy as np
 from .. import activations as act_codes
 from .. import losses as loss_codes
 from ..network import OPT_SGD
-from . import _network
+from . import _passes
 
 
 def _sigmoid(z):
@@ -186,7 +186,7 @@ def _scale(loss, weights, m, k):
     """What the batch's weighted sum of sample losses is divided by: s (``fastnn.losses``),
     times k for the losses that average over the outputs."""
     per_sample = loss in (loss_codes.CCE, loss_codes.SSE)
-    return _network.weight_sum(loss, weights, m) * (1 if per_sample else k)
+    return _passes.weight_sum(loss, weights, m) * (1 if per_sample else k)
 
 
 def loss_value(loss, act, Z, A, Y, weights=None):
@@ -324,4 +324,4 @@ def gram(A, B):
     return G
 
 
-forward, evaluate, loss_and_gradients, train_epochs = _network.bind(globals())
+forward, evaluate, loss_and_gradients, train_epochs = _passes.bind(globals())

@@ -36,7 +36,7 @@ Shapes (``m`` samples, ``n_in`` inputs, ``n_out`` outputs, ``k`` targets per sam
 - ``train_epochs(flat, net, objective, inputs, Y, orders, batch_size, rule, engine, out) -> int``:
   one epoch of updates for each row of ``orders`` (epochs, n): the samples in that order, in
   batches. ``out[e] = (loss, correct)`` of epoch e: the epoch's training loss (see
-  ``_network``) and its correct predictions, from each batch's forward pass. Returns the
+  ``losses.EpochLoss``) and its correct predictions, from each batch's forward pass. Returns the
   epochs completed: fewer when a batch's loss is not finite (its update is not applied; its
   loss is left in ``out[e, 0]``) or an update met a non-finite value (``out[e, 0]`` finite).
   ``engine``: "layers" (batch by batch, layer by layer, in Python: loop and numpy) or

@@ -1,8 +1,9 @@
-"""Whole networks: gradients against central differences, and the backends against each other."""
+"""Whole-network passes of every backend: gradients against finite differences and across
+backends, training and inference agreeing, the numba engine against the loop reference."""
 
 import numpy as np
 import pytest
-from conftest import (
+from helpers import (
     ADAM_TRAINED_ATOL,
     BACKENDS,
     GRADCHECK_MAX,
