@@ -106,13 +106,31 @@ def _download(source: str, folder: Path, name: str, timeout: float) -> str | Non
 
 
 def fetch_cat(url=None, dest=None, timeout: float = DOWNLOAD_TIMEOUT) -> Path:
-    """Download the two cat files into ``dest`` (default: ``cache_dir()``); returns the folder.
+    """Download the two cat files into ``dest``; returns the folder.
 
-    Each file comes from the first mirror whose copy matches its pinned SHA-256: ``url`` (a base
-    URL or a list of them; ``file://`` works too), else ``$FASTNN_CAT_URL``, else
-    ``CAT_MIRRORS``. Files are written to a temporary name and moved into place, so an
-    interrupted download never leaves a partial file under the real name. A file no mirror
-    gives is an ``OSError`` that lists what each mirror answered.
+    Each file comes from the first mirror whose copy matches its pinned SHA-256. Files are
+    written to a temporary name and moved into place, so an interrupted download never leaves a
+    partial file under the real name.
+
+    Parameters
+    ----------
+    url : str or list of str, optional
+        Base URLs to try in turn (``file://`` works too); default ``$FASTNN_CAT_URL``, else
+        ``CAT_MIRRORS``.
+    dest : path-like, optional
+        Default ``cache_dir()``.
+    timeout : float
+        Seconds to wait for each answer.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder that holds both files.
+
+    Raises
+    ------
+    OSError
+        A file no mirror gives; the message lists what each mirror answered.
     """
     urls = _mirrors(url)
     timeout = checks.positive_float("timeout", timeout)
@@ -197,12 +215,35 @@ def _read_split(path: Path, prefix: str, dtype: str):
 def load_cat(path=None, dtype: str = "float64", download: bool = True, verify: bool = True):
     """The cat vs non-cat images of the Coursera course, flattened and scaled to [0, 1].
 
-    Returns ``(X_train, y_train), (X_test, y_test), classes``: X (209, 12288) and (50, 12288) of
-    ``dtype``, y int64 (n,) with 1 = cat, classes ``["non-cat", "cat"]``. Rows flatten each
-    64x64x3 image in (height, width, channel) order. Both files come from one folder: ``path``,
-    else ``$FASTNN_DATA``, else the cache (downloaded there if ``download``) or ``./datasets``.
-    A file whose SHA-256 differs from the pinned one is a ValueError; ``verify=False`` reads it
-    with a ``ChecksumWarning``.
+    Both files come from one folder: ``path``, else ``$FASTNN_DATA``, else the cache
+    (downloaded there if ``download``) or ``./datasets``. Rows flatten each 64x64x3 image in
+    (height, width, channel) order.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        The folder of ``train_catvnoncat.h5`` and ``test_catvnoncat.h5``: the only place
+        looked at when given.
+    dtype : str
+        ``"float64"`` or ``"float32"``.
+    download : bool
+        Fetch the files (``fetch_cat``) where no folder holds them.
+    verify : bool
+        Refuse a file whose SHA-256 differs from the pinned one (False: read it, with a
+        ``ChecksumWarning``).
+
+    Returns
+    -------
+    (X_train, y_train), (X_test, y_test), classes
+        X (209, 12288) and (50, 12288) of ``dtype``, y int64 (n,) with 1 = cat, classes
+        ``["non-cat", "cat"]``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No folder holds both files (the message names where it looked).
+    ValueError
+        A file that is corrupt, not the cat data, or (with ``verify``) not the known one.
     """
     dtype = checks.dtype_name(dtype)
     folder = _data_folder(path, download)
@@ -215,10 +256,23 @@ def load_cat(path=None, dtype: str = "float64", download: bool = True, verify: b
 
 
 def make_planar(n: int = 400, seed: int | None = 1):
-    """The seed-003 "flower": two classes of ``n`` 2-D points in petals. X (n, 2), y (n,) int64.
+    """The planar "flower": two classes of ``n / 2`` 2-D points in petals.
 
-    With ``seed=1`` (the default, as in the course's ``load_planar_dataset``) it draws the
-    course's exact points for ``n=400``.
+    Class c's points are at angles theta = linspace(3.12 c, 3.12 (c + 1)) + N(0, 0.2^2) and
+    radii r = 4 sin(4 theta) + N(0, 0.2^2), at (r sin theta, r cos theta). With ``seed=1`` (the
+    default, as the Coursera course's ``load_planar_dataset``) they are the course's points for
+    ``n=400``.
+
+    Parameters
+    ----------
+    n : int
+        The number of points, even.
+    seed : int, optional
+
+    Returns
+    -------
+    X : ndarray (n, 2)
+    y : ndarray (n,) of int64, the classes 0 and 1
     """
     n = checks.positive_int("n", n)
     if n % 2:
@@ -238,7 +292,20 @@ def make_planar(n: int = 400, seed: int | None = 1):
 
 def make_spiral(n_per_class: int = 100, classes: int = 3, seed: int | None = 0):
     """The CS231n spiral: ``classes`` arms of ``n_per_class`` 2-D points each, for a softmax
-    classifier. X (n, 2), y (n,) int64 with n = n_per_class * classes."""
+    classifier: arm c at radii linspace(0, 1) and angles linspace(4 c, 4 (c + 1)) +
+    N(0, 0.2^2).
+
+    Parameters
+    ----------
+    n_per_class : int
+    classes : int
+    seed : int, optional
+
+    Returns
+    -------
+    X : ndarray (n, 2), n = n_per_class * classes
+    y : ndarray (n,) of int64
+    """
     n_per_class = checks.positive_int("n_per_class", n_per_class)
     classes = checks.positive_int("classes", classes)
     rng = np.random.RandomState(seed)

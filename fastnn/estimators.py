@@ -519,8 +519,26 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """One epoch over (X, y), from where the last fit left off. The first call needs
-        ``classes``, every label y may hold. Returns self."""
+        """One epoch over (X, y), from where the last fit left off (sgd and adam only).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,), optional
+        classes : array-like, optional
+            Every label y may hold: needed on the first call.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            No classes on the first call, other classes than before, labels not among them,
+            ``early_stopping=True``.
+        """
         if getattr(self, "classes_", None) is None and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if classes is not None:
@@ -538,11 +556,30 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X) -> np.ndarray:
-        """The predicted class of each sample (multilabel: a 0/1 row)."""
+        """The predicted classes.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), or (n_samples, n_labels) of 0/1 for multilabel
+        """
         return self._decode(self._outputs(X))
 
     def predict_proba(self, X) -> np.ndarray:
-        """(n_samples, n_classes) probabilities (multilabel: each label's, independently)."""
+        """The classes' probabilities.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            In the order of ``classes_`` (multilabel: each label's, independently).
+        """
         outputs = self._outputs(X)
         if self.n_outputs_ == 1:
             outputs = outputs.ravel()
@@ -550,7 +587,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return outputs
 
     def predict_log_proba(self, X) -> np.ndarray:
-        """The logarithm of ``predict_proba``."""
+        """The logarithm of ``predict_proba`` (same shape).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
@@ -615,9 +657,29 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over (X, y), from where the last fit left off. Returns self."""
+        """One epoch over (X, y), from where the last fit left off (sgd and adam only).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
         return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X) -> np.ndarray:
-        """The predicted values, (n_samples,) or (n_samples, n_outputs)."""
+        """The predicted values.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs), of the model's dtype
+        """
         return self._decode(self._outputs(X))

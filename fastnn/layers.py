@@ -11,9 +11,15 @@ class Dense:
     units : int
         Number of outputs (neurons), ``n_out``.
     activation : str
-        ``"linear"``, ``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"leaky_relu"`` or ``"softmax"``.
+        ``"linear"``, ``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"leaky_relu"``, ``"softmax"`` or
+        ``"exp"`` (aliases: ``"identity"``, ``"logistic"``).
     use_bias : bool
-        With False, b stays zero and is not trained (seed 004's linear network).
+        With False, b stays zero and is not trained (the tutorials' linear network).
+
+    Raises
+    ------
+    ValueError, TypeError
+        A bad setting, named.
     """
 
     def __init__(self, units: int, activation: str = "linear", use_bias: bool = True):
@@ -24,6 +30,7 @@ class Dense:
         self.use_bias = use_bias
 
     def get_config(self) -> dict:
+        """The settings, as ``Dense(**config)`` takes them."""
         return {"units": self.units, "activation": self.activation, "use_bias": self.use_bias}
 
     def __repr__(self) -> str:

@@ -75,7 +75,15 @@ class Sequential:
 
     # ------------------------------------------------------------------ structure
     def add(self, layer: Dense) -> None:
-        """Append a layer (before the model is built)."""
+        """Append a layer (before the model is built).
+
+        Raises
+        ------
+        TypeError
+            Not a Dense layer.
+        ValueError
+            The model is built already.
+        """
         if not isinstance(layer, Dense):
             raise TypeError(f"layers: expected fastnn.Dense, got {type(layer).__name__}")
         if getattr(self, "_flat", None) is not None:
@@ -83,7 +91,13 @@ class Sequential:
         self.layers.append(layer)
 
     def build(self, input_dim: int) -> None:
-        """Draw the initial weights for ``input_dim`` features per sample."""
+        """Draw the initial weights for ``input_dim`` features per sample (``init``, ``seed``).
+
+        Raises
+        ------
+        ValueError
+            ``input_dim`` not a positive int; a model without layers.
+        """
         input_dim = checks.positive_int("input_dim", input_dim)
         if not self.layers:
             raise ValueError("layers: the model has no layers; pass a list of fastnn.Dense")
@@ -123,7 +137,13 @@ class Sequential:
 
     # ------------------------------------------------------------------ weights
     def get_weights(self) -> list:
-        """``[W1, b1, W2, b2, ...]`` as copies; W (n_in, n_out), b (n_out,)."""
+        """The weights, as copies (during a fit too: the weights of its last epoch).
+
+        Returns
+        -------
+        list of ndarray
+            ``[W1, b1, W2, b2, ...]``: W (n_in, n_out), b (n_out,), of the model's dtype.
+        """
         self._require_built()
         self._sync()
         return [array.copy() for pair in self._views() for array in pair]
@@ -134,7 +154,18 @@ class Sequential:
             self._live.finish()
 
     def set_weights(self, weights) -> None:
-        """Replace every weight; shapes must match ``get_weights()``, values are cast to dtype."""
+        """Replace every weight.
+
+        Parameters
+        ----------
+        weights : list of array-like
+            As ``get_weights()`` gives them; values are cast to the model's dtype.
+
+        Raises
+        ------
+        ValueError
+            A count, shape or value (NaN, infinite, beyond float32) that does not fit.
+        """
         self._require_built()
         current = [array for pair in self._views() for array in pair]
         weights = list(weights)
@@ -152,6 +183,7 @@ class Sequential:
             old[...] = new
 
     def count_params(self) -> int:
+        """The number of weights and biases."""
         self._require_built()
         return int(self._flat.size)
 
@@ -222,12 +254,22 @@ class Sequential:
 
     def gradients(self, X, y, loss: str | None = None, backend: str = "auto",
                   sample_weight=None, alpha: float = 0.0) -> list:
-        """Gradients of the objective over the batch (X, y), as ``loss_and_gradients``.
+        """Gradients of the objective over the batch (X, y).
+
+        Parameters
+        ----------
+        X, y, loss, backend, sample_weight, alpha
+            As ``loss_and_gradients``.
 
         Returns
         -------
         list of ndarray
             In the order and shapes of ``get_weights()``.
+
+        Raises
+        ------
+        ValueError
+            A bad argument, named.
         """
         return self.loss_and_gradients(X, y, loss, backend, sample_weight, alpha)[1]
 
@@ -543,7 +585,7 @@ class Sequential:
         return self
 
     def summary(self) -> str:
-        """A table of the layers, their output shapes and parameter counts."""
+        """A table of the layers, their output shapes and parameter counts (a str)."""
         lines = [f"{'layer':<28}{'output':>12}{'params':>12}"]
         n_in = self.input_dim
         total = 0

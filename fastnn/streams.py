@@ -126,8 +126,8 @@ def _runs(rows: np.ndarray):
     if len(rows) == 0:
         return
     breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-    for first, last in zip(np.r_[0, breaks], np.r_[breaks, len(rows)]):
-        yield int(rows[first]), int(rows[last - 1]) + 1, int(first)
+    for begin, end in zip(np.r_[0, breaks], np.r_[breaks, len(rows)]):
+        yield int(rows[begin]), int(rows[end - 1]) + 1, int(begin)
 
 
 def window_orders(stream, batch: int, rng, shuffle: bool) -> list:

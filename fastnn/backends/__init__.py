@@ -30,7 +30,13 @@ def get(name: str):
 
 
 def available() -> list:
-    """The backends that import here, in the order loop, numpy, numba."""
+    """The backends that import here (``fastnn.available_backends``).
+
+    Returns
+    -------
+    list of str
+        In the order ``"loop"``, ``"numpy"``, ``"numba"``.
+    """
     names = []
     for name in NAMES:
         try:

@@ -508,11 +508,11 @@ def _work(table, example, batch, gather, dual):
         units += table[layer, N_OUT]
         widest = max(widest, table[layer, N_OUT], table[layer, N_IN] if layer > 0 else 0)
     dtype = example.dtype
-    first = table[0, N_IN] * table[0, N_OUT]
+    input_weights = table[0, N_IN] * table[0, N_OUT]
     return (np.empty(batch * units, dtype), np.empty(batch * units, dtype),
             np.empty(batch * widest, dtype), np.empty(batch * widest, dtype),
-            np.empty(gather * table[0, N_IN], dtype), np.empty(first, dtype),
-            np.empty(batch), np.empty(first if dual else 0, dtype))
+            np.empty(gather * table[0, N_IN], dtype), np.empty(input_weights, dtype),
+            np.empty(batch), np.empty(input_weights if dual else 0, dtype))
 
 
 @_jit(inline="always")
@@ -558,14 +558,14 @@ def _gram_of(X, dual, example):
 
 def _dense_batch(X, rows, Xb):
     m, n_in = rows.shape[0], X.shape[1]
-    first = rows[0] if m else 0
-    consecutive = first + m <= X.shape[0]
+    begin = rows[0] if m else 0
+    consecutive = begin + m <= X.shape[0]
     for r in range(m):
-        if rows[r] != first + r:
+        if rows[r] != begin + r:
             consecutive = False
             break
     if consecutive:
-        return X[first:first + m]
+        return X[begin:begin + m]
     batch = _block(Xb, 0, m, n_in)
     for r in range(m):
         i = rows[r]
