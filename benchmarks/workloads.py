@@ -123,8 +123,9 @@ def _epochs(name, engine, dtype, X, Y, sizes, acts, batch_size, shuffle_seed=Non
     rule = (optimizer or fastnn.SGD(lr=0.0075)).bind(flat)
     n = X.shape[0]
     if engine is None:
-        fit = plans.Fit(tuple(sizes), n, batch_size, 1, np.dtype(dtype).itemsize, "adam")
-        engine = plans.choose(fit, name, dual=False).engine
+        problem = plans.Problem(tuple(sizes), n, batch_size, 1, np.dtype(dtype).itemsize,
+                                "adam")
+        engine = plans.choose(problem, name, dual=False).engine
     order = (np.arange(n) if shuffle_seed is None
              else np.random.RandomState(shuffle_seed).permutation(n))
     orders, out = order.reshape(1, -1), np.zeros((1, 2))
