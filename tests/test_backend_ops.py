@@ -324,3 +324,24 @@ def test_the_numba_kernels_constants_are_fastnns():
     assert {name: getattr(k, name) for name in names} == \
         {name: getattr(loss_codes, name) for name in names}
     assert (k.OPT_SGD, k.OPT_ADAM) == (network.OPT_SGD, network.OPT_ADAM)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_the_numba_kernels_blocks_are_the_views_reshape_makes(dtype):
+    """``_block`` builds its (m, n) views itself (not through reshape): the same elements, the
+    same memory, C-contiguous; a block that would reach past its buffer is an error."""
+    pytest.importorskip("numba")
+    from fastnn.backends import _numba_kernels
+
+    buffer = np.arange(30, dtype=dtype)
+    for at, m, n in ((0, 5, 6), (7, 3, 4), (29, 1, 1), (10, 0, 4), (30, 0, 0)):
+        block = _numba_kernels._block(buffer, at, m, n)
+        assert block.shape == (m, n) and block.dtype == buffer.dtype
+        assert block.flags.c_contiguous
+        np.testing.assert_array_equal(block, buffer[at:at + m * n].reshape(m, n))
+        if m * n:
+            block[0, 0] = -1
+            assert buffer[at] == -1
+    for at, m, n in ((25, 2, 3), (-1, 1, 1), (0, 31, 1)):
+        with pytest.raises(IndexError, match="outside its buffer"):
+            _numba_kernels._block(buffer, at, m, n)

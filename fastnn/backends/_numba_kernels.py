@@ -22,7 +22,9 @@ import warnings
 import numpy as np
 from numba import njit, types
 from numba.core.caching import FunctionCache
-from numba.extending import overload
+from numba.core.imputils import impl_ret_borrowed
+from numba.extending import intrinsic, overload
+from numba.np.arrayobj import make_array, populate_array
 
 # The codes of fastnn.activations and fastnn.losses, and the optimizer rules of _ops.
 LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5, 6
@@ -537,10 +539,35 @@ def _work(table, example, batch, gather, dual):
             np.empty(batch), np.empty(input_weights if dual else 0, dtype))
 
 
+@intrinsic
+def _view(typingctx, buffer, at, m, n):
+    """buffer[at:at + m n] (buffer 1-D, C-contiguous) as a C-contiguous (m, n) view: what
+    ``buffer[at:at + m * n].reshape((m, n))`` makes, without reshape's call into Numba's
+    general-case helper, which also keeps the views' reference counting from being pruned: a
+    per-sample step makes some 40 views, and they took 35-40 % of its time (perf), 50 ns each
+    against 5 ns this way."""
+    if not (isinstance(buffer, types.Array) and buffer.ndim == 1 and buffer.layout == "C"):
+        return None
+
+    def codegen(context, builder, signature, args):
+        source = make_array(signature.args[0])(context, builder, args[0])
+        at, m, n = (context.cast(builder, value, kind, types.intp)
+                    for value, kind in zip(args[1:], signature.args[1:]))
+        view = make_array(signature.return_type)(context, builder)
+        populate_array(view, data=builder.gep(source.data, [at]), shape=[m, n],
+                       strides=[builder.mul(n, source.itemsize), source.itemsize],
+                       itemsize=source.itemsize, meminfo=source.meminfo, parent=source.parent)
+        return impl_ret_borrowed(context, builder, signature.return_type, view._getvalue())
+
+    return types.Array(buffer.dtype, 2, "C")(buffer, at, m, n), codegen
+
+
 @_jit(inline="always")
 def _block(buffer, at, m, n):
-    """buffer[at:at + m n] as an (m, n) array."""
-    return buffer[at:at + m * n].reshape((m, n))
+    """buffer[at:at + m n] as an (m, n) array (a view)."""
+    if at < 0 or m < 0 or n < 0 or at + m * n > buffer.shape[0]:
+        raise IndexError("a block reaches outside its buffer")
+    return _view(buffer, at, m, n)
 
 
 @_jit(inline="always")
