@@ -50,14 +50,15 @@ def bind(kernels):
         """Forward, loss, then backpropagation by the chain rule; fills ``grads`` (flat);
         ``(loss, correct)``."""
         rows = np.arange(len(Y))  # (a dual net's X is K: its first n rows are the samples)
-        return _layer_batch(flat, net, objective, X, X[:len(Y)], Y, grads, rows)
+        return _layer_batch(layer_views(flat, net.sizes), layer_views(grads, net.sizes), net,
+                            objective, X, X[:len(Y)], Y, rows)
 
-    def _layer_batch(flat, net, objective, X_all, X, Y, grads, rows):
-        """``(loss, correct)`` of the batch X, Y: the samples ``rows`` of X_all; fills
-        ``grads``."""
+    def _layer_batch(layers, grad_layers, net, objective, X_all, X, Y, rows):
+        """``(loss, correct)`` of the batch X, Y: the samples ``rows`` of X_all; fills the
+        gradients (``layers``, ``grad_layers``: ``layer_views`` of the weights and of the
+        gradients)."""
         loss, alpha = int(objective.loss), float(objective.alpha)
         weights = objective.weights[rows] if len(objective.weights) else None
-        layers = layer_views(flat, net.sizes)
         inputs, caches = [], []
         A = X
         for (W, b), act in zip(layers, net.acts):
@@ -68,7 +69,6 @@ def bind(kernels):
         value = loss_value(loss, int(net.acts[-1]), Z, A, Y, weights)
         correct = correct_count(loss, A, Y)
         dZ = output_delta(loss, int(net.acts[-1]), Z, A, Y, weights)
-        grad_layers = layer_views(grads, net.sizes)
         for layer in range(len(layers) - 1, -1, -1):
             W = layers[layer][0]
             if layer == 0 and net.dual:  # the dual form: the gradient goes to the samples' rows
@@ -89,13 +89,15 @@ def bind(kernels):
             value += alpha / (2 * s) * penalty
         return value, correct
 
-    def _layer_step(flat, net, objective, X, Y, rows, grads, rule):
+    def _layer_step(flat, views, net, objective, X, Y, rows, grads, rule):
         """One batch X[rows] (``rows`` a slice or indices): gradients layer by layer, then the
-        optimizer's update; returns ``(loss, correct, finite)``."""
-        X_batch = X[rows] if isinstance(rows, slice) else take_rows(X, rows)
-        indices = np.arange(len(Y))[rows]
-        value, correct = _layer_batch(flat, net, objective, X, X_batch, Y[rows], grads,
-                                      indices)
+        optimizer's update; returns ``(loss, correct, finite)``. ``views``: the
+        ``layer_views`` of flat and of grads."""
+        if isinstance(rows, slice):
+            X_batch, indices = X[rows], np.arange(*rows.indices(len(Y)))
+        else:
+            X_batch, indices = take_rows(X, rows), rows
+        value, correct = _layer_batch(*views, net, objective, X, X_batch, Y[rows], indices)
         if not np.isfinite(value):
             return value, correct, False
         return value, correct, optimizer_step(rule, flat, grads)
@@ -105,6 +107,7 @@ def bind(kernels):
         contract). The engine is "layers" here: batch by batch, layer by layer. An epoch's
         loss: ``losses.EpochLoss`` of its batches."""
         grads = np.empty_like(flat)
+        views = layer_views(flat, net.sizes), layer_views(grads, net.sizes)
         n = orders.shape[1]
         every = np.arange(n)
         for epoch, order in enumerate(orders):
@@ -113,8 +116,8 @@ def bind(kernels):
             for start in range(0, n, batch_size):
                 rows = slice(start, start + batch_size) if in_order else \
                     order[start:start + batch_size]
-                value, batch_correct, finite = _layer_step(flat, net, objective, X, Y, rows,
-                                                           grads, rule)
+                value, batch_correct, finite = _layer_step(flat, views, net, objective, X, Y,
+                                                           rows, grads, rule)
                 if not finite:  # a non-finite loss (no update) or a non-finite update
                     out[epoch] = value, total.correct
                     return epoch
