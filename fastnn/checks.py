@@ -103,18 +103,19 @@ def features(X, n_features: int | None, dtype: str, name: str = "X",
     if scipy.sparse.issparse(X):
         return _sparse_features(X, n_features, dtype, name)
     X = _numeric(name, X)
-    _shape(name, X.shape, n_features)
+    samples_shape(name, X.shape, n_features)
     _all_finite(name, X, row_offset)
     _fits(name, X, dtype, row_offset)
     X = np.ascontiguousarray(X, dtype=dtype)
     return X if X.flags.writeable else X.copy()  # (read-only arrays: one compiled kernel less)
 
 
-def _shape(name: str, shape: tuple, n_features: int | None) -> None:
-    """A ValueError unless ``shape`` is (n_samples > 0, n_features)."""
+def samples_shape(name: str, shape: tuple, n_features: int | None, kind: str = "array") -> None:
+    """A ValueError unless ``shape`` (of an array, or another ``kind`` of data such as a file's
+    dataset) is (n_samples > 0, n_features)."""
     if len(shape) != 2:
-        hint = " (one sample? use X.reshape(1, -1))" if len(shape) == 1 else ""
-        raise ValueError(f"{name}: expected a 2-D array (n_samples, n_features), "
+        hint = " (one sample? use X.reshape(1, -1))" if len(shape) == 1 and kind == "array" else ""
+        raise ValueError(f"{name}: expected a 2-D {kind} (n_samples, n_features), "
                          f"got shape {shape}{hint}")
     if shape[0] == 0:
         raise ValueError(f"{name}: is empty (0 samples)")
@@ -127,7 +128,7 @@ def _sparse_features(X, n_features: int | None, dtype: str, name: str):
     """Sparse X as CSR of ``dtype`` with sorted, unique indices, checked on its nonzeros."""
     if X.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected real numbers, got a sparse matrix of dtype {X.dtype}")
-    _shape(name, X.shape, n_features)
+    samples_shape(name, X.shape, n_features)
     X = X.tocsr()
     where = lambda p: (int(np.searchsorted(X.indptr, p, side="right") - 1),  # noqa: E731
                        int(X.indices[p]))

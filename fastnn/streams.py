@@ -37,14 +37,7 @@ class Stream:
         shape, kind = tuple(source.shape), np.dtype(source.dtype).kind
         if kind not in "biuf":
             raise TypeError(f"{name}: expected numbers, got a dataset of dtype {source.dtype}")
-        if len(shape) != 2:
-            raise ValueError(f"{name}: expected a 2-D dataset (n_samples, n_features), got shape "
-                             f"{shape}")
-        if shape[0] == 0:
-            raise ValueError(f"{name}: is empty (0 samples)")
-        if n_features is not None and shape[1] != n_features:
-            raise ValueError(f"{name}: expected {n_features} features per sample, got "
-                             f"{shape[1]} (shape {shape})")
+        checks.samples_shape(name, shape, n_features, "dataset")
         self.source, self.name, self.dtype = source, name, dtype
         self.shape = shape
         row_bytes = shape[1] * np.dtype(source.dtype).itemsize

@@ -99,6 +99,15 @@ def test_streams_refuse_what_they_cannot_do(data, tmp_path):
             net.fit(file["X"], y, batch_size=16, shuffle=False)
         with pytest.raises(ValueError, match=r"X: expected 12 features per sample, got 5"):
             net.predict(np.memmap(tmp_path / "m.dat", np.float64, "w+", shape=(4, 5)))
+    with h5py.File(tmp_path / "flat.h5", "w") as file:
+        file.create_dataset("X", data=X.reshape(-1))
+        file.create_dataset("E", shape=(0, 12), dtype="f8")
+    with h5py.File(tmp_path / "flat.h5", "r") as file:
+        with pytest.raises(ValueError, match=r"X: expected a 2-D dataset \(n_samples, "
+                                             r"n_features\), got shape \(\d+,\)$"):
+            model().fit(file["X"], y, batch_size=16)
+        with pytest.raises(ValueError, match=r"X: is empty \(0 samples\)"):
+            model().predict(file["E"])
 
 
 MEMORY_SCRIPT = """
