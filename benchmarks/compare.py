@@ -43,6 +43,8 @@ case = workloads.WORKLOADS[workload][label](dtype)
 (case.warm or case.run)()
 times = []
 for _ in range(runs):
+    if getattr(case, "setup", None):
+        case.setup()
     start = time.perf_counter()
     case.run()
     times.append(time.perf_counter() - start)

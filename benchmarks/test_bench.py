@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pytest
+import workloads
 from workloads import WORKLOADS
 
 DTYPES = ("float64", "float32")
@@ -16,7 +17,7 @@ DTYPES = ("float64", "float32")
 # benchmark that starts right after a NumPy one would share the cores with them. Then the cores
 # need some busy time before a timing is representative (clock and thread placement settle):
 # each workload runs untimed for WARM_SECONDS first.
-BLAS_IDLE = 0.3
+BLAS_IDLE = workloads.BLAS_IDLE
 WARM_SECONDS = 0.5
 ROWS = [(workload, label) for workload, rows in WORKLOADS.items() for label in rows]
 
@@ -45,7 +46,8 @@ def test_workload(benchmark, workload, label, dtype):
         benchmark(case.warm or case.run)
         return
     settle(case, label)
-    benchmark.pedantic(case.run, rounds=case.rounds, warmup_rounds=0, iterations=1)
+    benchmark.pedantic(case.run, setup=case.setup, rounds=case.rounds, warmup_rounds=0,
+                       iterations=1)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

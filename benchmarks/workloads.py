@@ -13,6 +13,7 @@ the report scales its time per sample.
 """
 
 import os
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ class Case:
     data: str
     rounds: int = 20  # timed rounds
     warm: Callable | None = None  # compiles and warms up instead of running ``run`` untimed
+    setup: Callable | None = None  # runs before each timed round, untimed
 
 
 def cat_data(dtype):
@@ -436,6 +438,84 @@ def sparse_epoch(label):
     return case
 
 
+# The digits-shape net of scikit-learn's users' everyday fit: 64-100-10, 1347 samples, batches
+# of 200, Adam (issue "one BLAS in the process": its floor, and the two BLAS pools' fight).
+DIGITS = (64, 100, 10), 1347, 200
+
+
+def _digits(dtype):
+    (sizes, n, _), key = DIGITS, ("digits", dtype)
+    if key not in _cache:
+        rng = np.random.default_rng(0)
+        _cache[key] = rng.random((n, sizes[0])).astype(dtype), rng.integers(0, sizes[-1], n)
+    return _cache[key]
+
+
+def _digits_fit(name, dtype, epochs=1):
+    """A fit of the digits-shape net on ``name``, ``epochs`` epochs a call."""
+    (sizes, n, batch) = DIGITS
+    X, y = _digits(dtype)
+    model = fastnn.Sequential([fastnn.Dense(sizes[1], activation="relu"),
+                               fastnn.Dense(sizes[2], activation="softmax")],
+                              input_dim=sizes[0], seed=0, dtype=dtype)
+    optimizer = fastnn.Adam()
+    return lambda: model.fit(X, y, loss="cce", optimizer=optimizer, epochs=epochs,
+                             batch_size=batch, backend=name, dual=False)
+
+
+def _digits_products(dtype):
+    """The five products of each batch of a digits-shape epoch, by NumPy with ``out``:
+    X W1, A1 W2 forward; A1^T dZ2, dZ2 W2^T, X^T dZ1 backward."""
+    (n_in, n_1, k), n, batch = DIGITS
+    rng = np.random.default_rng(1)
+    X, W1, W2 = (rng.random(shape).astype(dtype) for shape in ((batch, n_in), (n_in, n_1),
+                                                              (n_1, k)))
+    A1, dZ1, Z2 = np.empty((batch, n_1), dtype), np.empty((batch, n_1), dtype), \
+        np.empty((batch, k), dtype)
+    dW1, dW2 = np.empty_like(W1), np.empty_like(W2)
+    batches = -(-n // batch)
+
+    def run():
+        for _ in range(batches):
+            np.dot(X, W1, A1)
+            np.dot(A1, W2, Z2)
+            np.dot(A1.T, Z2, dW2)
+            np.dot(Z2, W2.T, dZ1)
+            np.dot(X.T, dZ1, dW1)
+    return run
+
+
+def digits_epoch(label):
+    def case(dtype):
+        """One epoch through ``fit`` of the digits-shape net (``DIGITS``), on numpy or numba;
+        "floor": its products alone (``_digits_products``)."""
+        (sizes, n, _) = DIGITS
+        run = _digits_products(dtype) if label == "floor" else _digits_fit(label, dtype)
+        return Case(run, dense_flops(sizes, n), n, n, "synthetic", rounds=20)
+    return case
+
+
+BLAS_IDLE = 0.3  # seconds after which idle BLAS threads have stopped spinning
+
+
+def interference(target, label):
+    def case(dtype):
+        """Right after the other's BLAS work, or alone (after a pause): ``target`` "fit" is a
+        20-epoch compiled fit of the digits-shape net, "numpy" 20 epochs' worth of its
+        products by NumPy. The other's work runs untimed before each round."""
+        fit, products = _digits_fit("numba", dtype, 20), _digits_products(dtype)
+
+        def products_20():
+            for _ in range(20):
+                products()
+        run, other = (fit, products_20) if target == "fit" else (products_20, fit)
+        setup = (lambda: time.sleep(BLAS_IDLE)) if label == "alone" else (lambda: other() and None)
+        (sizes, n, _) = DIGITS
+        return Case(run, 20 * dense_flops(sizes, n), 20 * n, 20 * n, "synthetic", rounds=10,
+                    warm=lambda: (fit(), products_20()), setup=setup)
+    return case
+
+
 BACKENDS = backends.NAMES
 WORKLOADS = {
     "dense_forward": {name: dense_forward(name) for name in BACKENDS},
@@ -456,4 +536,10 @@ WORKLOADS = {
                           "fastnn": estimator_cat_fit("fastnn")},
     "sparse_epoch": {"numpy": sparse_epoch("numpy"), "numba": sparse_epoch("numba"),
                      "numba dense": sparse_epoch("numba dense")},
+    "digits_epoch": {"floor": digits_epoch("floor"), "numpy": digits_epoch("numpy"),
+                     "numba": digits_epoch("numba")},
+    "fit_after_numpy": {"alone": interference("fit", "alone"),
+                        "after numpy": interference("fit", "after")},
+    "numpy_after_fit": {"alone": interference("numpy", "alone"),
+                        "after a fit": interference("numpy", "after")},
 }

@@ -2,8 +2,8 @@
 ``_numba_kernels``.
 
 One engine: ``train_epochs`` runs whole epochs (every batch, layer and update) in one compiled
-call, a batch at a time, its products through BLAS from inside the compiled code (SciPy's
-dgemm/sgemm via ``np.dot(A, B, out)``; BLAS brings its own threads). ``forward``, ``evaluate``
+call, a batch at a time, its products through BLAS from inside the compiled code (NumPy's own
+dgemm/sgemm, ``_blas``: one BLAS thread pool in the process; BLAS brings its own threads). ``forward``, ``evaluate``
 and ``loss_and_gradients`` run the same batch step. The one-layer functions of the contract
 are thin wrappers that allocate the outputs.
 """

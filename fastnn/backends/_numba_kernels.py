@@ -8,7 +8,7 @@ them against ``fastnn.activations`` and ``fastnn.losses``), and an edit anywhere
 every kernel. ``_numba.py`` runs them.
 
 One engine: a batch at a time, samples as rows (like the numpy backend), every product through
-``_product`` (BLAS, ``np.dot(A, B, out)``, from compiled code; plain loops for tiny ones), the
+``_product`` (BLAS from compiled code: NumPy's own gemm, ``_blas``; plain loops for tiny ones), the
 element-wise work (bias, activation and its derivative, loss and its delta, bias sums, the
 optimizer's update) in loops around the products. The same batch step serves training (whole
 epochs in one call), inference, evaluation and gradients. The kernels mirror ``_loop.py``.
@@ -21,10 +21,13 @@ import warnings
 
 import numpy as np
 from numba import njit, types
+from numba.core import cgutils
 from numba.core.caching import FunctionCache
 from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic, overload
 from numba.np.arrayobj import make_array, populate_array
+
+from . import _blas
 
 # The codes of fastnn.activations and fastnn.losses, and the optimizer rules of _ops.
 LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5, 6
@@ -99,8 +102,55 @@ def _jit(func=None, inline="never"):
 
 
 # ---------------------------------------------------------------- products
-# C = A @ B, C = A.T @ B, C = A @ B.T on C-contiguous 2-D arrays of one dtype. BLAS allocates
-# nothing with ``out`` and takes the transposed (F-ordered) views without copies.
+# C = A @ B, C = A.T @ B, C = A @ B.T on C-contiguous 2-D arrays of one dtype, by the gemm of
+# NumPy's own BLAS (``_blas``: one thread pool in the process), declared here as external
+# functions by name (which keeps the kernels cacheable): the ILP64 CBLAS signature.
+
+def _gemm_signature(real):
+    i32, i64, ptr = types.int32, types.int64, types.voidptr
+    return types.void(i32, i32, i32, i64, i64, i64, real, ptr, i64, ptr, i64, real, ptr, i64)
+
+
+_DGEMM = types.ExternalFunction("fastnn_dgemm", _gemm_signature(types.float64))
+_SGEMM = types.ExternalFunction("fastnn_sgemm", _gemm_signature(types.float32))
+BLAS = _blas.register(_DGEMM, _SGEMM)  # whose BLAS the kernels call: "numpy" or "scipy"
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112  # CBLAS' enums
+
+
+@intrinsic
+def _address(typingctx, array):
+    """The address of an array's first element (a void pointer, for BLAS)."""
+    if not isinstance(array, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        data = make_array(signature.args[0])(context, builder, args[0]).data
+        return builder.bitcast(data, cgutils.voidptr_t)
+
+    return types.voidptr(array), codegen
+
+
+@_jit
+def _gemm(A, trans_a, B, trans_b, C):
+    """C = op(A) @ op(B), op(M) = M.T where asked (1) else M (0): A, B and C row-major, each
+    row stored contiguously (C-contiguous arrays, or row ranges of one)."""
+    m, n = C.shape
+    k = A.shape[0] if trans_a else A.shape[1]
+    if m == 0 or n == 0:
+        return
+    if k == 0:
+        _zero(C)
+        return
+    lda, ldb = max(1, A.strides[0] // A.itemsize), max(1, B.strides[0] // B.itemsize)
+    ldc = max(1, C.strides[0] // C.itemsize)
+    ta, tb = TRANS if trans_a else NO_TRANS, TRANS if trans_b else NO_TRANS
+    if C.itemsize == 8:
+        _DGEMM(ROW_MAJOR, ta, tb, m, n, k, 1.0, _address(A), lda, _address(B), ldb, 0.0,
+               _address(C), ldc)
+    else:
+        _SGEMM(ROW_MAJOR, ta, tb, m, n, k, np.float32(1), _address(A), lda, _address(B), ldb,
+               np.float32(0), _address(C), ldc)
+
 
 @_jit
 def _zero(C):
@@ -127,7 +177,7 @@ def _product(A, B, C):
     m, k = A.shape
     n = B.shape[1]
     if m * k * n >= BLAS_MIN_WORK:
-        np.dot(A, B, C)
+        _gemm(A, 0, B, 0, C)
         return
     for i in range(m):
         for j in range(n):
@@ -144,7 +194,7 @@ def _product_tn(A, B, C):
     m, k = A.shape
     n = B.shape[1]
     if m * k * n >= BLAS_MIN_WORK:
-        np.dot(A.T, B, C)
+        _gemm(A, 1, B, 0, C)
         return
     _zero(C)
     for i in range(m):
@@ -160,7 +210,7 @@ def _product_nt(A, B, C):
     m, n = A.shape
     k = B.shape[0]
     if m * k * n >= BLAS_MIN_WORK:
-        np.dot(A, B.T, C)
+        _gemm(A, 0, B, 1, C)
         return
     for i in range(m):
         for t in range(k):
@@ -632,7 +682,7 @@ def _dense_first_gradient(X_batch, dZ, G1, dW):
         _product_tn(X_batch, dZ, dW)
         return
     GT = _block(G1, 0, n_out, n_in)
-    np.dot(dZ.T, X_batch, GT)
+    _gemm(dZ, 1, X_batch, 0, GT)
     for k0 in range(0, n_in, 64):  # in blocks of inputs, so both sides stay in cache
         for j in range(n_out):
             for k in range(k0, min(k0 + 64, n_in)):
