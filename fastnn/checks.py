@@ -7,9 +7,9 @@ Errors name the argument and say what was wrong: ``ValueError`` for bad values a
 import numbers
 
 import numpy as np
-import scipy.sparse
 
 from . import activations, losses
+from .network import issparse
 
 DTYPES = ("float64", "float32")
 
@@ -100,7 +100,7 @@ def features(X, n_features: int | None, dtype: str, name: str = "X",
     """X as a C-contiguous, writeable ``(n_samples, n_features)`` array of ``dtype``, checked
     (``row_offset``: the row of X[0] in a larger dataset, for the error messages). Sparse X
     (``scipy.sparse``) comes back as compressed rows of ``dtype``, never made dense."""
-    if scipy.sparse.issparse(X):
+    if issparse(X):
         return _sparse_features(X, n_features, dtype, name)
     X = _numeric(name, X)
     samples_shape(name, X.shape, n_features)

@@ -8,9 +8,11 @@ chunk of epochs from the plan's batch source, ``finish`` writes the weights back
 model keeps them. Nothing here knows the model.
 """
 
+from dataclasses import replace
+
 import numpy as np
 
-from . import backends, distributed, losses, streams
+from . import backends, compiling, distributed, losses, plans, streams
 from .dual import DualFit
 
 
@@ -47,15 +49,17 @@ class Fit:
         The model's shuffling stream.
     validation : (X_val, Y_val) or None
     comm : an mpi4py communicator or None (data-parallel: each rank trains on its share)
+    problem : fastnn.plans.Problem, optional
+        What the planner knew (for a switch of backend during the fit).
     """
 
     def __init__(self, plan, weights, net, optimizer, X, Y, objective, batch_size, shuffle,
-                 shuffler, validation=None, comm=None):
+                 shuffler, validation=None, comm=None, problem=None):
         self.plan, self.kernels = plan, backends.get(plan.backend)
         self.weights, self.optimizer = weights, optimizer
         self.X, self.Y, self.objective = X, Y, objective
         self.batch_size, self.shuffle, self.shuffler = batch_size, shuffle, shuffler
-        self.validation, self.comm = validation, comm
+        self.validation, self.comm, self.problem = validation, comm, problem
         # what the kernels train: the model's own weights and net, or the dual ones (start)
         self.flat, self.net, self.rule, self.inputs, self.X_val = weights, net, None, None, None
         self._dual = None
@@ -80,6 +84,32 @@ class Fit:
             self.X_val = X_val
         if self.comm is not None:
             distributed.synchronize(self.comm, self.flat, self.rule, self.shuffler)
+        if self.plan.upgrade:
+            compiling.start_background([self.plan.upgrade])
+
+    def switch(self, remaining: int, numpy_epoch: float) -> bool:
+        """Between epochs of a fit on numpy whose plan has an ``upgrade`` (numba's kernels
+        compiling in the background): once they are cached, go on with numba's compiled
+        epochs if the ``remaining`` epochs pay for loading them (``numpy_epoch``: seconds an
+        epoch took here). True if it switched."""
+        if not self.plan.upgrade or compiling.state(self.plan.upgrade) != "cached":
+            return False
+        if not plans.switch_pays(self.problem, remaining, numpy_epoch, self.plan.dual):
+            self.plan = replace(self.plan, upgrade="")
+            return False
+        self.plan = plans.switched(self.plan, self.problem)
+        self.kernels = backends.get(self.plan.backend)
+        if self.inputs is not None:
+            self.inputs = self.kernels.prepare_inputs(self.inputs)
+        if self._dual is not None:
+            self._dual.kernels = self.kernels
+        return True
+
+    def account(self, seconds: float) -> None:
+        """The fit took ``seconds``: where "auto" ran it on numpy, a compiled set could have
+        (``compiling.spend``: a process whose fits add up to a compile's time compiles)."""
+        if self.plan.backend == "numpy" and self.plan.why and self.problem is not None:
+            compiling.spend(self.problem.kernel_set, seconds)
 
     def at_rate(self, lr: float) -> None:
         """The next epochs step at ``lr`` (the optimizer's schedule)."""

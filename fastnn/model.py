@@ -4,7 +4,6 @@ The model knows *what* to compute; a backend (``fastnn.backends``) knows *how*.
 """
 
 import numpy as np
-import scipy.sparse
 
 from . import (
     backends,
@@ -23,7 +22,7 @@ from . import (
 )
 from .activations import ACTIVATIONS
 from .layers import Dense
-from .network import Net, layer_views
+from .network import Net, issparse, layer_views
 from .version import __version__
 
 
@@ -211,7 +210,7 @@ class Sequential:
     def _kernels(self, X, backend: str):
         """The backend the planner picks to compute on X (a prediction, an evaluation, a
         gradient)."""
-        return backends.get(self._plan(X, X.shape[0], 0, None, 0, backend, False).backend)
+        return backends.get(self._plan(X, X.shape[0], 0, None, 0, backend, False)[1].backend)
 
     def predict(self, X, backend: str = "auto") -> np.ndarray:
         """The network's outputs.
@@ -420,7 +419,8 @@ class Sequential:
                                   seed, np.random.RandomState) else seed, shuffle=shuffle)
             if comm.Get_rank() != 0:
                 verbose = 0
-        chosen = self._plan(X, batch, epochs, optimizer, n_val, backend, dual, comm, plan)
+        problem, chosen = self._plan(X, batch, epochs, optimizer, n_val, backend, dual, comm,
+                                     plan)
         self.loss = next(name for name, c in losses.LOSSES.items() if c == objective.loss)
         self.optimizer = optimizer
         self._require_built(X)  # every argument is fine: now the work starts
@@ -428,9 +428,9 @@ class Sequential:
             self._shuffle = shuffling.Shuffle(seed if seed is not None else self.seed)
         self.history.params = {"epochs": epochs, "batch_size": batch, "plan": chosen.row,
                                "backend": chosen.backend, "dual": chosen.dual,
-                               "engine": chosen.engine}
+                               "engine": chosen.engine, "why": chosen.why}
         self._live = fitting.Fit(chosen, self._flat, self._net(), optimizer, X, Y, objective,
-                                 batch, shuffle, self._shuffle, validation, comm)
+                                 batch, shuffle, self._shuffle, validation, comm, problem)
         try:
             return training.run(self._live, self.history, epochs,
                                 log_every if verbose else None, early_stopping)
@@ -491,18 +491,18 @@ class Sequential:
                 Y, validation, dual, batch, n_val)
 
     def _plan(self, X, batch, epochs, optimizer, n_val, backend, dual, comm=None,
-              pinned=None) -> plans.Plan:
-        """The planner's plan for X (an array, a sparse matrix, a stream: only its shape and,
-        if sparse, its count of nonzeros are read)."""
+              pinned=None) -> tuple:
+        """``(problem, plan)``: the planner's plan for X (an array, a sparse matrix, a stream:
+        only its shape and, if sparse, its count of nonzeros are read)."""
         n, n_in = (int(size) for size in X.shape)
         sizes = (n_in,) + tuple(layer.units for layer in self.layers)
-        density = X.nnz / max(n * n_in, 1) if scipy.sparse.issparse(X) else 1.0
+        density = X.nnz / max(n * n_in, 1) if issparse(X) else 1.0
         source = "mpi" if comm is not None else \
             "stream" if isinstance(X, streams.Stream) else "memory"
         problem = plans.Problem(sizes, n, batch, epochs, np.dtype(self.dtype).itemsize,
                                 "" if optimizer is None else optimizer.name, n_val, density,
-                                source)
-        return plans.choose(problem, backend, dual, pinned)
+                                source, issparse(X))
+        return problem, plans.choose(problem, backend, dual, pinned)
 
     def plan(self, X, epochs: int = 1, batch_size: int | None = None, optimizer=None,
              backend: str = "auto", dual="auto", n_val: int = 0) -> plans.Plan:
@@ -523,7 +523,7 @@ class Sequential:
         batch = X.shape[0] if batch_size is None else min(batch_size, X.shape[0])
         if streams.is_stream(X):
             X = streams.Stream(X, None, self.dtype)
-        return self._plan(X, batch, epochs, optimizer, n_val, backend, dual)
+        return self._plan(X, batch, epochs, optimizer, n_val, backend, dual)[1]
 
     def save(self, path) -> None:
         """Write the model (architecture, weights, optimizer state, history, shuffling stream)

@@ -2,12 +2,18 @@
 or not, the engine that runs the epochs and where the batches come from. Every such choice is
 made here (``choose``), from the costs and conditions of the problem (``Problem``).
 
-Four decisions, each a table read top to bottom (the first row whose condition holds), each row
-naming the benchmark row (``benchmarks/workloads.py``) where it beats the next simpler choice by
-1.2x or more, or the condition that makes it the only choice; a row that stops earning that is
-deleted.
+Four decisions. Three are tables read top to bottom (the first row whose condition holds), each
+row naming the benchmark row (``benchmarks/workloads.py``) where it beats the next simpler choice
+by 1.2x or more, or the condition that makes it the only choice; a row that stops earning that
+is deleted. The backend is chosen by estimated time.
 
-- ``BACKENDS``: what ``backend="auto"`` stands for.
+- ``auto_backend``: what ``backend="auto"`` stands for: the backend with the shortest time to the
+  result, counting numba's fixed costs in this process (``fastnn.compiling``): the compile of
+  its kernels where they are not cached (``COMPILE_SECONDS``), their loading where they are
+  cached but not loaded (``LOAD_SECONDS``), nothing where they are loaded; the epochs' costs
+  are estimated from ``EPOCH_COSTS`` (measured: ``benchmarks/costs.py``). Where numba would
+  win but its kernels are not cached, the fit runs on numpy while they compile in the
+  background (``Plan.upgrade``), and switches once they are.
 - ``SOURCES``: where the batches come from: X in memory, a stream read window by window (an
   h5py dataset or a memmap), or each MPI rank's share of every batch.
 - The dual form (``dual=True``, the name and meaning of scikit-learn's ``LinearSVC(dual=)``):
@@ -24,12 +30,36 @@ A plan can be pinned (``Sequential.fit(plan=...)``): it is checked against the p
 run as it is.
 """
 
+import math
 from dataclasses import dataclass
 
-from . import backends
+from . import backends, compiling
 
 DUAL_MARGIN = 4.0  # what a multiply-add of the dual (small, serial) may cost over the primal's
 DUAL_MAX_BYTES = 256 * 2**20
+
+
+def epoch_features(sizes, n: int, batch: int, solver: str = "sgd") -> list:
+    """What an epoch of ``n`` samples in batches of ``batch`` costs in, for a net of widths
+    ``sizes``: batches, batches x layers, multiply-adds (forward, weight and input gradients),
+    parameter updates (SGD's, Adam's) and unit activations (``EPOCH_COSTS`` weighs them)."""
+    batches = math.ceil(n / max(batch, 1))
+    layers = len(sizes) - 1
+    products = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    rest = sum(a * b for a, b in zip(sizes[1:-1], sizes[2:]))
+    updates = batches * (products + sum(sizes[1:]))
+    adam = solver not in ("sgd", "")
+    return [batches, batches * layers, n * (2 * products + rest),
+            0 if adam else updates, updates if adam else 0, n * sum(sizes[1:])]
+
+
+# Seconds per unit of each of ``epoch_features``, per backend: fitted by benchmarks/costs.py
+# on the 2-core dev machine (float64 epochs of 7 nets from 2-4-1 to 3000-200-1, batches of 1
+# to 2000, SGD and Adam; predicted / measured within 0.5-1.4x, median 1.0).
+EPOCH_COSTS = {
+    "numpy": (3.0e-5, 2.6e-6, 2.2e-11, 1.8e-9, 3.6e-9, 9.5e-9),
+    "numba": (1.9e-6, 0.0, 1.9e-11, 4.5e-10, 1.6e-9, 5.0e-9),
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +75,22 @@ class Problem:
     n_val: int = 0  # validation samples
     density: float = 1.0  # the share of X's entries that are stored (sparse X: below 1)
     source: str = "memory"  # "memory", "stream" (read window by window) or "mpi" (ranks)
+    sparse: bool = False  # X is a sparse matrix
+
+    @property
+    def kernel_set(self) -> str:
+        """The numba kernels it runs on (``fastnn.compiling``)."""
+        return compiling.kernel_set("float64" if self.itemsize == 8 else "float32",
+                                    self.sparse)
+
+    def seconds(self, backend: str, dual: bool = False) -> float:
+        """The estimated time of its epochs on ``backend`` (``EPOCH_COSTS``), in the dual form
+        or not; a prediction, evaluation or gradient (no epochs) as one pass."""
+        width = self.dual_width() if dual else self.sizes[0] * self.density
+        sizes = (width,) + tuple(self.sizes[1:])
+        features = epoch_features(sizes, self.n_samples, self.batch, self.solver)
+        epoch = sum(c * f for c, f in zip(EPOCH_COSTS[backend], features))
+        return max(self.epochs, 1) * epoch
 
     @property
     def input_layer(self) -> float:
@@ -90,6 +136,9 @@ class Plan:
     # L-BFGS-B over the backend's full-batch loss and gradient)
     row: str
     source: str = "memory"  # "memory", "stream" or "mpi": where the batches come from
+    why: str = ""  # for backend="auto": the estimates that chose the backend
+    upgrade: str = ""  # a numba kernel set compiling in the background for this fit: once it
+    # is cached, the fit switches to numba's compiled epochs (``fastnn.compiling``)
 
 
 def dual_applies(problem: Problem) -> str | None:
@@ -109,12 +158,6 @@ def _dual_pays(problem: Problem) -> bool:
     return (dual_applies(problem) is None and problem.gram_bytes() <= DUAL_MAX_BYTES
             and DUAL_MARGIN * problem.dual_cost() <= problem.primal_cost())
 
-
-# (name, condition(problem) -> bool, backend, justification)
-BACKENDS = (
-    ("numba", lambda problem: True, "numba",
-     "every row: numba vs numpy (mnist_epoch, cat_fit, planar_epoch_per_sample, shapes)"),
-)
 
 # (name, condition(problem) -> bool, source, justification)
 SOURCES = (
@@ -145,12 +188,38 @@ def backend_name(name) -> str:
     return name
 
 
-def auto_backend(problem: Problem) -> str:
-    """The backend ``"auto"`` stands for: numpy where Numba does not import, else by
-    ``BACKENDS``."""
-    if "numba" not in backends.available():
-        return "numpy"
-    return next(backend for _, condition, backend, _ in BACKENDS if condition(problem))
+def auto_backend(problem: Problem, dual: bool = False) -> tuple:
+    """``(backend, why, upgrade)``: what ``"auto"`` stands for (the shortest time to the
+    result: numba's epochs plus what is still to be paid for its kernels in this process,
+    against numpy's), the estimates that chose it, and the numba kernel set to compile in the
+    background while numpy runs ("": none)."""
+    if not backends.installed("numba"):
+        return "numpy", "numba is not installed", ""
+    name = problem.kernel_set
+    state, mode = compiling.state(name), compiling.mode()
+    numpy, numba = problem.seconds("numpy", dual), problem.seconds("numba", dual)
+    fixed = {"loaded": 0.0, "cached": compiling.LOAD_SECONDS,
+             "missing": compiling.COMPILE_SECONDS + compiling.LOAD_SECONDS}[state]
+    paid = {"loaded": "loaded", "cached": f"+ {fixed:.2g} s to load its kernels",
+            "missing": f"+ {fixed:.2g} s to compile and load its kernels"}[state]
+    why = f"estimated: numpy {numpy:.2g} s, numba {numba:.2g} s {paid}"
+    if state == "missing" and mode != "foreground":
+        upgrade = ""
+        wins = numba + compiling.LOAD_SECONDS < numpy or \
+            compiling.spent(name) + numpy > compiling.COMPILE_SECONDS
+        if problem.epochs and problem.source != "mpi" and mode == "background" and wins \
+                and compiling.writable():
+            upgrade = name
+            why += "; numba's kernels compile in the background, the fit switches once cached"
+        return "numpy", why, upgrade
+    return ("numba" if numba + fixed < numpy else "numpy"), why, ""
+
+
+def switch_pays(problem: Problem, remaining: int, numpy_epoch: float, dual: bool) -> bool:
+    """Whether ``remaining`` epochs of numpy at ``numpy_epoch`` seconds each (measured) would
+    take longer than loading numba's kernels and running them there (estimated)."""
+    ratio = problem.seconds("numba", dual) / max(problem.seconds("numpy", dual), 1e-12)
+    return remaining * numpy_epoch * (1 - ratio) > compiling.LOAD_SECONDS
 
 
 def choose(problem: Problem, backend: str = "auto", dual="auto", pinned: Plan | None = None
@@ -167,18 +236,28 @@ def choose(problem: Problem, backend: str = "auto", dual="auto", pinned: Plan | 
                          f"memory, not {source_row} (use SGD or Adam)")
     if pinned is not None:
         return _checked(pinned, problem, source)
-    if backend == "auto":
-        backend = auto_backend(problem)
     if dual is True:
         reason = dual_applies(problem)
         if reason is not None:
             raise ValueError(f"dual: {reason}; use dual=False or 'auto'")
     elif dual == "auto":
         dual = _dual_pays(problem)
+    why = upgrade = ""
+    if backend == "auto":
+        backend, why, upgrade = auto_backend(problem, bool(dual))
     name, engine = next((name, engine) for name, condition, engine, _ in ENGINES
                         if condition(problem, backend))
     parts = ([] if source == "memory" else [source_row]) + (["dual"] if dual else []) + [name]
-    return Plan(backend, bool(dual), engine, ", ".join(parts), source)
+    return Plan(backend, bool(dual), engine, ", ".join(parts), source, why, upgrade)
+
+
+def switched(plan: Plan, problem: Problem) -> Plan:
+    """The plan a fit switches to once its ``upgrade`` is cached: numba's compiled epochs."""
+    name, engine = next((name, engine) for name, condition, engine, _ in ENGINES
+                        if condition(problem, "numba"))
+    parts = ([] if plan.source == "memory" else [plan.row.split(", ")[0]]) + \
+        (["dual"] if plan.dual else []) + [name]
+    return Plan("numba", plan.dual, engine, ", ".join(parts), plan.source, plan.why, "")
 
 
 def _checked(plan: Plan, problem: Problem, source: str) -> Plan:

@@ -261,6 +261,7 @@ def run(fit, history: History, epochs: int, log_every: int | None = None,
         raise
     finally:
         fit.finish()
+        fit.account(time.perf_counter() - start)
         history.seconds += time.perf_counter() - start
     return history
 
@@ -276,6 +277,11 @@ def _epochs(fit, epochs: int, epochs_done: Epochs, interrupts: _Interrupts) -> N
     epoch = 0
     while epoch < epochs:
         interrupts.check()
+        if per_epoch is not None and fit.switch(epochs - epoch, per_epoch):
+            epochs_done.history.params.update(
+                switch=(epoch, fit.plan.row), backend=fit.plan.backend, engine=fit.plan.engine,
+                plan=fit.plan.row)
+            per_epoch = None  # (time the new engine's first chunk anew)
         count = 1 if per_epoch is None else \
             max(1, min(most, int(CHUNK_SECONDS / max(per_epoch, 1e-9))))
         count = min(count, epochs - epoch)

@@ -11,6 +11,9 @@ from helpers import BACKENDS, DTYPES
 _TEAM_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 if not os.environ.get("FASTNN_DATA") and (_TEAM_DATA / "train_catvnoncat.h5").is_file():
     os.environ["FASTNN_DATA"] = str(_TEAM_DATA)
+# Kernels compile where a test needs them, in its process: no background compiles outlive the
+# tests (the tests of tiered compilation set their own mode in the processes they start).
+os.environ.setdefault("FASTNN_COMPILE", "foreground")
 
 
 @pytest.fixture(params=BACKENDS)

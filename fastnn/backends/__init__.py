@@ -6,13 +6,14 @@ readable reference, not a fast path.
 """
 
 import importlib
+import importlib.util
 
 from ._ops import OPS
 
 NAMES = ("loop", "numpy", "numba")
 _MODULES = {"loop": "._loop", "numpy": "._numpy", "numba": "._numba"}
 _cache: dict = {}
-_failures: dict = {}
+_NEEDS = {"numba": "numba"}  # the package a backend needs beyond NumPy
 
 
 def get(name: str):
@@ -24,9 +25,17 @@ def get(name: str):
         try:
             _cache[name] = importlib.import_module(_MODULES[name], __name__)
         except ImportError as error:
-            _failures[name] = error
             raise ImportError(f"backend {name!r} is not available here: {error}") from error
     return _cache[name]
+
+
+def installed(name: str) -> bool:
+    """Whether the backend ``name`` can be imported here, judged without importing it (numba
+    takes 0.1 s to import: only a plan that runs it pays that)."""
+    if name in _cache:
+        return True
+    needs = _NEEDS.get(name)
+    return needs is None or importlib.util.find_spec(needs) is not None
 
 
 def available() -> list:
@@ -47,4 +56,4 @@ def available() -> list:
     return names
 
 
-__all__ = ["OPS", "NAMES", "get", "available"]
+__all__ = ["OPS", "NAMES", "get", "available", "installed"]

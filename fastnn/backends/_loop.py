@@ -325,3 +325,8 @@ def gram(A, B):
 
 
 forward, evaluate, loss_and_gradients, train_epochs = _passes.bind(globals())
+
+
+def compile_kernels(name, progress=None):
+    """Nothing to compile (see the contract): returns {}."""
+    return {}

@@ -3,17 +3,25 @@
 
 One engine: ``train_epochs`` runs whole epochs (every batch, layer and update) in one compiled
 call, a batch at a time, its products through BLAS from inside the compiled code (NumPy's own
-dgemm/sgemm, ``_blas``: one BLAS thread pool in the process; BLAS brings its own threads). ``forward``, ``evaluate``
-and ``loss_and_gradients`` run the same batch step. The one-layer functions of the contract
-are thin wrappers that allocate the outputs.
+dgemm/sgemm, ``_blas``: one BLAS thread pool in the process). ``forward``, ``evaluate`` and
+``loss_and_gradients`` run the same batch step. The one-layer functions of the contract are
+thin wrappers that allocate the outputs.
+
+The kernels come in sets, one per dtype and kind of X (``fastnn.compiling``). Before a set's
+first use in a process, ``ready`` makes sure it will not compile in silence: a set that is not
+cached compiles here, whole, after one line on stderr (or, with ``FASTNN_COMPILE=off``, is an
+error), and its marker is written once every kernel of it is saved.
 """
 
+import sys
+import time
 from typing import NamedTuple
 
 import numpy as np
-import scipy.sparse
 
-from ..network import Objective, aligned
+from .. import compiling
+from ..network import Net, Objective, Rule, aligned, issparse
+from . import _numba_cache
 from . import _numba_kernels as kernels
 from ._numpy import gram  # noqa: F401 (the contract's: BLAS once per fit, no kernel to compile)
 
@@ -35,21 +43,45 @@ def _inputs(X, dtype):
     """X as the kernels take it: a C-contiguous array, or a CSR record for sparse X."""
     if isinstance(X, CSR):
         return X
-    if scipy.sparse.issparse(X):
-        X = scipy.sparse.csr_matrix(X)
+    if issparse(X):
+        X = X.tocsr()
         return CSR(_c(X.data, dtype), _c(X.indices, np.int64), _c(X.indptr, np.int64))
     return _c(X, dtype)
+
+
+_ready_sets: set = set()  # the sets this process has made ready
+
+
+def _ready(flat, X) -> None:
+    """Make the set that computes with flat on X ready to run: nothing if loaded, or cached
+    (Numba loads it at the first call); else compiled here, whole, saying so on stderr."""
+    name = compiling.kernel_set(flat.dtype, isinstance(X, CSR) or issparse(X))
+    if name in _ready_sets:
+        return
+    if compiling.state(name) == "missing":
+        if compiling.mode() == "off":
+            raise RuntimeError(f"backend 'numba': its kernels for {name} X are not compiled, and "
+                               f"FASTNN_COMPILE=off forbids compiling them (run python -m "
+                               f"fastnn compile, or use backend='auto')")
+        folder = compiling.cache_folder()
+        where = f"cached in {folder}" if compiling.writable() else \
+            "not cached: no writable cache folder (set NUMBA_CACHE_DIR)"
+        print(f"fastnn: compiling the numba kernels for {name} X (about "
+              f"{compiling.COMPILE_SECONDS:.0f} s, once; {where})", file=sys.stderr, flush=True)
+        compile_kernels(name)
+    compiling.mark_loaded(name)
+    _ready_sets.add(name)
 
 
 def prepare_inputs(X):
     """X as the kernels read it fastest: C-contiguous and aligned (copied once per fit if it
     is not); sparse X as a CSR record."""
-    return _inputs(X, X.dtype) if scipy.sparse.issparse(X) else aligned(X)
+    return _inputs(X, X.dtype) if issparse(X) else aligned(X)
 
 
 def take_rows(X, rows):
     """The batch X[rows] (a copy; sparse X stays sparse)."""
-    return X[rows] if scipy.sparse.issparse(X) else _c(X[rows])
+    return X[rows] if issparse(X) else _c(X[rows])
 
 
 def dense_forward(X, W, b, act):
@@ -134,6 +166,7 @@ def forward(flat, net, X):
     """The output layer's Z and A for X (m, n_in), each (m, k)."""
     m = X.shape[0]
     X = _inputs(X, flat.dtype)
+    _ready(flat, X)
     Z = np.empty((m, int(net.sizes[-1])), flat.dtype)
     A = np.empty_like(Z)
     kernels._forward_rows(flat, net, X, Z, A)
@@ -142,8 +175,9 @@ def forward(flat, net, X):
 
 def evaluate(flat, net, loss, X, Y):
     """``(loss, correct)`` of the network on X, Y."""
-    value, correct = kernels._evaluate(flat, net, loss, _inputs(X, flat.dtype),
-                                       _c(Y, flat.dtype))
+    X = _inputs(X, flat.dtype)
+    _ready(flat, X)
+    value, correct = kernels._evaluate(flat, net, loss, X, _c(Y, flat.dtype))
     return float(value), int(correct)
 
 
@@ -155,14 +189,84 @@ def _objective(objective):
 
 def loss_and_gradients(flat, net, objective, X, Y, grads):
     """Forward, loss, then backpropagation; fills ``grads`` (flat); ``(loss, correct)``."""
-    value, correct = kernels._gradients(flat, net, _objective(objective),
-                                        _inputs(X, flat.dtype), _c(Y, flat.dtype), grads)
+    X = _inputs(X, flat.dtype)
+    _ready(flat, X)
+    value, correct = kernels._gradients(flat, net, _objective(objective), X,
+                                        _c(Y, flat.dtype), grads)
     return float(value), int(correct)
 
 
 def train_epochs(flat, net, objective, inputs, Y, orders, batch_size, rule, engine, out):
     """One epoch of updates per row of ``orders``, all in one compiled call (see the
     contract); ``engine`` is "compiled" here."""
-    return int(kernels._train_epochs(flat, net, _objective(objective),
-                                     _inputs(inputs, flat.dtype), _c(Y, flat.dtype),
-                                     _c(orders, np.int64), int(batch_size), rule, out))
+    inputs = _inputs(inputs, flat.dtype)
+    _ready(flat, inputs)
+    return int(kernels._train_epochs(flat, net, _objective(objective), inputs,
+                                     _c(Y, flat.dtype), _c(orders, np.int64), int(batch_size),
+                                     rule, out))
+
+
+# The entry points of a set: the contract's function -> its compiled kernel.
+ENTRIES = {"train_epochs": kernels._train_epochs, "evaluate": kernels._evaluate,
+           "forward": kernels._forward_rows, "loss_and_gradients": kernels._gradients}
+
+
+def compile_kernels(name, progress=None):
+    """Compile (or load) every kernel of the set ``name`` by running it on a tiny problem of
+    its types, in the process; once all are saved in the cache folder, write the set's marker.
+    ``progress(entry, seconds)`` after each. Returns ``{entry: seconds}``."""
+    folder = compiling.cache_folder()
+    lock = compiling.file_lock(compiling.compile_lock_path(folder)) if compiling.writable() \
+        else _no_lock()
+    with lock:  # (one compile per cache folder at a time; a running one may have done it)
+        _ready_sets.add(name)  # (the entries below run without asking again)
+        seconds = _compile_entries(name, progress)
+        entries = list(ENTRIES.values())
+        if not _numba_cache.unsaved and all(entry.stats.cache_misses or entry.stats.cache_hits
+                                            for entry in entries):
+            compiling.mark_cached(name, [entry._cache.index_path.name for entry in entries
+                                         if hasattr(entry._cache, "index_path")])
+    return seconds
+
+
+class _no_lock:
+    def __enter__(self):
+        return True
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _compile_entries(name: str, progress) -> dict:
+    dtype, kind = name.split("-")
+    rng = np.random.default_rng(0)
+    X = rng.random((4, 3)).astype(dtype)
+    if kind == "sparse":
+        import scipy.sparse
+
+        X = scipy.sparse.csr_matrix(X)
+    Y = np.eye(2, dtype=dtype)[[0, 1, 0, 1]]
+    net = Net(np.array([3, 2, 2], np.int64), np.array([3, 5], np.int64),
+              np.ones(2, np.int64), 0)
+    flat = rng.random(14).astype(dtype)
+    objective = Objective(3, 0.0, np.empty(0))
+    rule = Rule(0, 0.1, 0.0, 0.0, 0.0, 0.0, np.zeros_like(flat), np.zeros_like(flat),
+                np.zeros(1, np.int64), 0)
+    inputs = prepare_inputs(X)
+    runs = {
+        "train_epochs": lambda: train_epochs(flat, net, objective, inputs, Y,
+                                             np.arange(4).reshape(1, 4), 2, rule, "compiled",
+                                             np.zeros((1, 2))),
+        "evaluate": lambda: evaluate(flat, net, 3, X, Y),
+        "forward": lambda: forward(flat, net, X),
+        "loss_and_gradients": lambda: loss_and_gradients(flat, net, objective, X, Y,
+                                                         np.empty_like(flat)),
+    }
+    seconds = {}
+    for entry in ENTRIES:
+        start = time.perf_counter()
+        runs[entry]()
+        seconds[entry] = time.perf_counter() - start
+        if progress is not None:
+            progress(entry, seconds[entry])
+    return seconds

@@ -14,20 +14,17 @@ optimizer's update) in loops around the products. The same batch step serves tra
 epochs in one call), inference, evaluation and gradients. The kernels mirror ``_loop.py``.
 """
 
-import contextlib
 import inspect
-import os
 import warnings
 
 import numpy as np
 from numba import njit, types
 from numba.core import cgutils
-from numba.core.caching import FunctionCache
 from numba.core.imputils import impl_ret_borrowed
 from numba.extending import intrinsic, overload
 from numba.np.arrayobj import make_array, populate_array
 
-from . import _blas
+from . import _blas, _numba_cache
 
 # The codes of fastnn.activations and fastnn.losses, and the optimizer rules of _ops.
 LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5, 6
@@ -44,60 +41,24 @@ BLAS_MIN_WORK = 512
 # 1.6-2.5x faster than X.T @ dZ on the cat shapes (20 outputs), 2x slower at 128 outputs.
 SKINNY = 32
 CHUNK_ROWS = 1024  # rows per batch when inference and evaluation walk through X
-_no_disk_cache: list = []  # the reason, once a kernel could not be cached on disk
-
-
-class _Cache(FunctionCache):
-    """Numba's disk cache of one kernel, where a damaged entry (a killed process or a full disk
-    leaves truncated files: ``UnpicklingError``, ``EOFError``) counts as absent: the entry is
-    dropped, with one warning per process, and the kernel recompiles and rewrites it."""
-
-    def load_overload(self, sig, target_context):
-        try:
-            return super().load_overload(sig, target_context)
-        except Exception as error:  # (any unreadable entry: never an error of the user's run)
-            self._drop(error)
-            return None
-
-    def save_overload(self, sig, data):
-        try:
-            super().save_overload(sig, data)
-        except Exception as error:
-            self._drop(error)
-            with contextlib.suppress(Exception):
-                super().save_overload(sig, data)
-
-    def _drop(self, error):
-        index = self._cache_file._index_path
-        with contextlib.suppress(OSError):
-            os.remove(index)
-        if not _damaged:
-            _damaged.append(index)
-            warnings.warn(f"numba cache entry {index} was damaged ({type(error).__name__}: "
-                          f"{error}); dropped it, fastnn's kernels recompile", RuntimeWarning,
-                          stacklevel=2)
-
-
-_damaged: list = []  # the first damaged cache entry of this process (warned about once)
+# Flags and indices that a kernel passes to another as constants. A literal (0, False) is a
+# type of its own to Numba: a function called with one and elsewhere with a variable compiles
+# twice. NumPy scalars are typed as plain int64.
+NO, YES = np.int64(0), np.int64(1)
+_no_disk_cache: list = []  # once no cache folder can be used: warned about once
 
 
 def _jit(func=None, inline="never"):
-    """njit with the backend's options; caches on disk (damaged entries dropped: ``_Cache``),
-    or compiles in memory where it can't (then one warning says so, not one per kernel)."""
+    """njit with the backend's options, cached on disk (``_numba_cache.KernelCache``), or
+    compiled in memory where no cache folder can be used (then one warning says so)."""
     if func is None:
         return lambda f: _jit(f, inline)
-    options = dict(fastmath=set(FASTMATH), error_model="numpy", nogil=True, inline=inline)
-    if _no_disk_cache:
-        return njit(**options)(func)
-    try:
-        kernel = njit(cache=True, **options)(func)
-    except RuntimeError as error:  # "no locator available": read-only install, no cache dir
-        _no_disk_cache.append(error)
-        warnings.warn(f"numba disk cache unavailable ({error}); fastnn's kernels compile in "
-                      f"every process (set NUMBA_CACHE_DIR to a writable folder)",
+    kernel = njit(fastmath=set(FASTMATH), error_model="numpy", nogil=True, inline=inline)(func)
+    if not _numba_cache.enable(kernel) and not _no_disk_cache:
+        _no_disk_cache.append(func.__name__)
+        warnings.warn("no folder for the numba disk cache can be used here; fastnn's kernels "
+                      "compile in every process (set NUMBA_CACHE_DIR to a writable folder)",
                       RuntimeWarning, stacklevel=2)
-        return njit(**options)(func)
-    kernel._cache = _Cache(func)
     return kernel
 
 
@@ -177,7 +138,7 @@ def _product(A, B, C):
     m, k = A.shape
     n = B.shape[1]
     if m * k * n >= BLAS_MIN_WORK:
-        _gemm(A, 0, B, 0, C)
+        _gemm(A, NO, B, NO, C)
         return
     for i in range(m):
         for j in range(n):
@@ -194,7 +155,7 @@ def _product_tn(A, B, C):
     m, k = A.shape
     n = B.shape[1]
     if m * k * n >= BLAS_MIN_WORK:
-        _gemm(A, 1, B, 0, C)
+        _gemm(A, YES, B, NO, C)
         return
     _zero(C)
     for i in range(m):
@@ -210,7 +171,7 @@ def _product_nt(A, B, C):
     m, n = A.shape
     k = B.shape[0]
     if m * k * n >= BLAS_MIN_WORK:
-        _gemm(A, 0, B, 1, C)
+        _gemm(A, NO, B, YES, C)
         return
     for i in range(m):
         for t in range(k):
@@ -682,7 +643,7 @@ def _dense_first_gradient(X_batch, dZ, G1, dW):
         _product_tn(X_batch, dZ, dW)
         return
     GT = _block(G1, 0, n_out, n_in)
-    _gemm(dZ, 1, X_batch, 0, GT)
+    _gemm(dZ, YES, X_batch, NO, GT)
     for k0 in range(0, n_in, 64):  # in blocks of inputs, so both sides stay in cache
         for j in range(n_out):
             for k in range(k0, min(k0 + 64, n_in)):
@@ -726,7 +687,7 @@ _dense_or_sparse(_batch_inputs, _dense_batch, lambda X, rows, Xb: (X, rows))
 _dense_or_sparse(_first_product, lambda X_batch, W, Z: _product(X_batch, W, Z),
                  _sparse_first_product)
 _dense_or_sparse(_first_gradient, _dense_first_gradient, _sparse_first_gradient)
-_dense_or_sparse(_input_rows, lambda X, batch: batch, lambda X, batch: 0)
+_dense_or_sparse(_input_rows, lambda X, batch: batch, lambda X, batch: NO)
 _dense_or_sparse(_gram_of, lambda X, dual, example: X if dual else X[:0],
                  lambda X, dual, example: np.empty((0, 0), example.dtype))
 
@@ -749,7 +710,7 @@ def _forward(flat, table, X_batch, m, work):
     inputs = _block(As, 0, m, table[0, N_OUT])
     Z = _block(Zs, 0, m, table[0, N_OUT])
     _first_product(X_batch, W, Z)
-    _layer_output(table, 0, Z, inputs, b)
+    _layer_output(table, NO, Z, inputs, b)
     for layer in range(1, table.shape[0]):
         n_out, at = table[layer, N_OUT], batch * table[layer, U_AT]
         W, b = _weights(flat, table, layer)
@@ -892,7 +853,7 @@ def _gradients(flat, net, objective, X, Y, grads):
     dual net's X is its Gram matrix K: the samples are its first Y.shape[0] rows)."""
     table = _layer_table(net)
     m = Y.shape[0]
-    work = _work(table, flat, m, 0, net.dual)
+    work = _work(table, flat, m, NO, net.dual)
     return _step(flat, table, net.dual, objective, X, Y, np.arange(m), work, grads)
 
 
@@ -901,7 +862,7 @@ def _forward_rows(flat, net, X, Z, A):
     """Z, A (m, k) = the output layer's Z and A for X (m, n_in), CHUNK_ROWS at a time."""
     table = _layer_table(net)
     m = Z.shape[0]
-    work = _work(table, flat, min(m, CHUNK_ROWS), 0, False)
+    work = _work(table, flat, min(m, CHUNK_ROWS), NO, NO)
     for start in range(0, m, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, m)
         _forward(flat, table, _batch_inputs(X, np.arange(start, stop), work[4]), stop - start,
@@ -917,7 +878,7 @@ def _evaluate(flat, net, loss, X, Y):
     """``(loss, correct)`` of the network on X, Y, CHUNK_ROWS at a time (float64 sums)."""
     table = _layer_table(net)
     m, k = Y.shape[0], Y.shape[1]
-    work = _work(table, flat, min(m, CHUNK_ROWS), 0, False)
+    work = _work(table, flat, min(m, CHUNK_ROWS), NO, NO)
     each, no_weights = work[6], np.empty(0)
     no_delta = np.empty((0, k), flat.dtype)
     total = 0.0
@@ -952,7 +913,7 @@ def _dense_backward(dZ, X, W, dW, db, dX, G1):
     dZ;  dX = dZ @ W.T if dX has rows."""
     _first_gradient(_batch_inputs(X, np.arange(dZ.shape[0]), np.empty(0, W.dtype)), dZ, G1,
                     dW)
-    _column_sums(dZ, db, 1)
+    _column_sums(dZ, db, YES)
     if dX.shape[0] > 0:
         _product_nt(dZ, W, dX)
 
@@ -964,7 +925,7 @@ def _dual_backward(dZ, rows, dW, db):
     for r in range(dZ.shape[0]):
         for j in range(dZ.shape[1]):
             dW[rows[r], j] += dZ[r, j]
-    _column_sums(dZ, db, 1)
+    _column_sums(dZ, db, YES)
 
 
 @_jit

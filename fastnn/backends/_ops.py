@@ -42,6 +42,11 @@ Shapes (``m`` samples, ``n_in`` inputs, ``n_out`` outputs, ``k`` targets per sam
   ``engine``: "layers" (batch by batch, layer by layer, in Python: loop and numpy) or
   "compiled" (numba: whole epochs in one compiled call).
 
+- ``compile_kernels(name, progress=None) -> dict``: make the kernels of the set ``name``
+  (``fastnn.compiling``: a dtype and a kind of X, e.g. ``"float64-dense"``) ready in this
+  process and, where they compile, in the cache; ``{kernel: seconds}``, ``progress(kernel,
+  seconds)`` after each. Only numba compiles; the others have nothing to do.
+
 A net in the dual form (``Net.dual``) reads, in place of X, the Gram matrix K (width, width) of
 its first layer's basis (``fastnn.dual``): row i < n_samples is sample i's input; the L2
 penalty of its first layer is ``l2_penalty(W1, K)``.
@@ -66,4 +71,5 @@ OPS = (
     "evaluate",
     "loss_and_gradients",
     "train_epochs",
+    "compile_kernels",
 )
