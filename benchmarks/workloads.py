@@ -516,6 +516,29 @@ def interference(target, label):
     return case
 
 
+def startup(case, label):
+    def make(dtype):
+        """A fresh process as a user starts it (``startup.py``): the cat script's wall time, or
+        the digits estimator fit's time, on a new empty Numba cache or a warm one; the compile
+        of the main plan's kernel set (float64, dense X). float64 only."""
+        import pytest
+        import startup as fresh
+
+        if dtype != "float64":
+            pytest.skip("a whole process: float64 only")
+        if case == "digits_estimator_fit":
+            pytest.importorskip("sklearn")
+        warm = _cache.setdefault("warm cache", fresh.warm_cache()) if label != "compile" \
+            else None
+        command, _, env, key = fresh.cases(warm)[{"main_command": "main",
+                                                  "digits_estimator_fit": "digits",
+                                                  "compile": "compile"}[case]][label]
+        cache = warm if label in ("warm cache", "scikit-learn", "load") else None
+        return Case(lambda: fresh.run(command, cache, env)[key], None, 1, 1, "fresh processes",
+                    rounds=3, warm=lambda: None)
+    return make
+
+
 BACKENDS = backends.NAMES
 WORKLOADS = {
     "dense_forward": {name: dense_forward(name) for name in BACKENDS},
@@ -542,4 +565,10 @@ WORKLOADS = {
                         "after numpy": interference("fit", "after")},
     "numpy_after_fit": {"alone": interference("numpy", "alone"),
                         "after a fit": interference("numpy", "after")},
+    "main_command": {"empty cache": startup("main_command", "empty cache"),
+                     "warm cache": startup("main_command", "warm cache")},
+    "digits_estimator_fit": {"scikit-learn": startup("digits_estimator_fit", "scikit-learn"),
+                             "empty cache": startup("digits_estimator_fit", "empty cache"),
+                             "warm cache": startup("digits_estimator_fit", "warm cache")},
+    "compile": {"compile": startup("compile", "compile")},
 }

@@ -6,8 +6,9 @@ everything that fits, predictions, evaluations and gradients of that dtype run. 
 
 - ``"loaded"``: run in this process already (nothing more to pay);
 - ``"cached"``: compiled into the cache folder (``cache_folder``), where a marker file says the
-  whole set was saved (loading it costs ~0.3 s: ``plans.LOAD_SECONDS``);
-- ``"missing"``: to be compiled (``plans.COMPILE_SECONDS``).
+  whole set was saved (loading it costs ``load_seconds()``: ~0.45 s in a fresh process, most of
+  it Numba's own start);
+- ``"missing"``: to be compiled (``COMPILE_SECONDS``).
 
 ``FASTNN_COMPILE`` says what may compile a missing set: ``background`` (the default: the
 planner starts a compile in a background process, low priority, one BLAS thread, silent, one at
@@ -30,10 +31,12 @@ import tempfile
 from pathlib import Path
 
 MODES = ("background", "foreground", "off")
-# What the tiers cost (benchmarks/startup.py measures them: its "compile" and "load" rows, on
-# the 2-core dev machine): compiling one set, and importing Numba and loading a cached set.
+# What the tiers cost, measured by benchmarks/startup.py ("compile": 13.7-15.8 s for the
+# float64 dense set on the 2-core dev machine; "load": 0.45-0.6 s in a fresh process, of which
+# importing Numba 0.16 s and its first use 0.22 s, loading the set's kernels 0.06 s).
 COMPILE_SECONDS = 15.0
-LOAD_SECONDS = 0.3
+NUMBA_START_SECONDS = 0.38  # importing Numba and readying its compiler, once per process
+LOAD_SECONDS = 0.06  # loading a cached set into a process where Numba runs already
 DTYPES = ("float64", "float32")
 KINDS = ("dense", "sparse")
 SOURCE = Path(__file__).parent / "backends" / "_numba_kernels.py"  # every compiled kernel
@@ -135,6 +138,11 @@ def state(name: str) -> str:
     return "cached" if path is not None and path.is_file() else "missing"
 
 
+def load_seconds() -> float:
+    """What loading a cached set costs this process: Numba's start where it has not started."""
+    return LOAD_SECONDS + (0.0 if "numba" in sys.modules else NUMBA_START_SECONDS)
+
+
 def mark_loaded(name: str) -> None:
     _loaded.add(name)
 
@@ -225,9 +233,16 @@ def start_background(names: list) -> bool:
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
                MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1", FASTNN_COMPILE="foreground")
     command = [sys.executable, "-m", "fastnn", "compile", "--background", "--sets", *names]
-    options = {"start_new_session": True} if sys.platform != "win32" else \
-        {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP
-         | getattr(subprocess, "IDLE_PRIORITY_CLASS", 0)}
+    # A process group of its own (Ctrl-C in the terminal is the fit's, not the compile's), in
+    # the fit's session: a new session is a new scheduler autogroup on Linux, which gets a
+    # fair share of the CPU whatever its priority (the fit's epochs ran 4-10x slower beside it).
+    if sys.platform == "win32":
+        options = {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP
+                   | getattr(subprocess, "IDLE_PRIORITY_CLASS", 0)}
+    elif sys.version_info >= (3, 11):
+        options = {"process_group": 0}
+    else:
+        options = {"preexec_fn": os.setpgrp}
     process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                cwd=str(Path(__file__).parent.parent), **options)

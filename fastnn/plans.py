@@ -9,11 +9,11 @@ is deleted. The backend is chosen by estimated time.
 
 - ``auto_backend``: what ``backend="auto"`` stands for: the backend with the shortest time to the
   result, counting numba's fixed costs in this process (``fastnn.compiling``): the compile of
-  its kernels where they are not cached (``COMPILE_SECONDS``), their loading where they are
-  cached but not loaded (``LOAD_SECONDS``), nothing where they are loaded; the epochs' costs
-  are estimated from ``EPOCH_COSTS`` (measured: ``benchmarks/costs.py``). Where numba would
-  win but its kernels are not cached, the fit runs on numpy while they compile in the
-  background (``Plan.upgrade``), and switches once they are.
+  its kernels where they are not cached (``compiling.COMPILE_SECONDS``), their loading where
+  they are cached but not loaded (``compiling.load_seconds``), nothing where they are loaded;
+  the epochs' costs are estimated from ``EPOCH_COSTS`` (measured: ``benchmarks/costs.py``).
+  Where numba would win but its kernels are not cached, the fit runs on numpy while they
+  compile in the background (``Plan.upgrade``), and switches once they are.
 - ``SOURCES``: where the batches come from: X in memory, a stream read window by window (an
   h5py dataset or a memmap), or each MPI rank's share of every batch.
 - The dual form (``dual=True``, the name and meaning of scikit-learn's ``LinearSVC(dual=)``):
@@ -55,10 +55,10 @@ def epoch_features(sizes, n: int, batch: int, solver: str = "sgd") -> list:
 
 # Seconds per unit of each of ``epoch_features``, per backend: fitted by benchmarks/costs.py
 # on the 2-core dev machine (float64 epochs of 7 nets from 2-4-1 to 3000-200-1, batches of 1
-# to 2000, SGD and Adam; predicted / measured within 0.5-1.4x, median 1.0).
+# to 2000, SGD and Adam; predicted / measured within 0.4-1.3x, median 1.0).
 EPOCH_COSTS = {
-    "numpy": (3.0e-5, 2.6e-6, 2.2e-11, 1.8e-9, 3.6e-9, 9.5e-9),
-    "numba": (1.9e-6, 0.0, 1.9e-11, 4.5e-10, 1.6e-9, 5.0e-9),
+    "numpy": (3.1e-5, 2.0e-6, 2.1e-11, 1.9e-9, 5.1e-9, 9.4e-9),
+    "numba": (2.1e-6, 0.0, 1.9e-11, 7.1e-10, 1.6e-9, 4.9e-9),
 }
 
 
@@ -198,14 +198,14 @@ def auto_backend(problem: Problem, dual: bool = False) -> tuple:
     name = problem.kernel_set
     state, mode = compiling.state(name), compiling.mode()
     numpy, numba = problem.seconds("numpy", dual), problem.seconds("numba", dual)
-    fixed = {"loaded": 0.0, "cached": compiling.LOAD_SECONDS,
-             "missing": compiling.COMPILE_SECONDS + compiling.LOAD_SECONDS}[state]
+    load = compiling.load_seconds()
+    fixed = {"loaded": 0.0, "cached": load, "missing": compiling.COMPILE_SECONDS + load}[state]
     paid = {"loaded": "loaded", "cached": f"+ {fixed:.2g} s to load its kernels",
             "missing": f"+ {fixed:.2g} s to compile and load its kernels"}[state]
     why = f"estimated: numpy {numpy:.2g} s, numba {numba:.2g} s {paid}"
     if state == "missing" and mode != "foreground":
         upgrade = ""
-        wins = numba + compiling.LOAD_SECONDS < numpy or \
+        wins = numba + load < numpy or \
             compiling.spent(name) + numpy > compiling.COMPILE_SECONDS
         if problem.epochs and problem.source != "mpi" and mode == "background" and wins \
                 and compiling.writable():
@@ -219,7 +219,7 @@ def switch_pays(problem: Problem, remaining: int, numpy_epoch: float, dual: bool
     """Whether ``remaining`` epochs of numpy at ``numpy_epoch`` seconds each (measured) would
     take longer than loading numba's kernels and running them there (estimated)."""
     ratio = problem.seconds("numba", dual) / max(problem.seconds("numpy", dual), 1e-12)
-    return remaining * numpy_epoch * (1 - ratio) > compiling.LOAD_SECONDS
+    return remaining * numpy_epoch * (1 - ratio) > compiling.load_seconds()
 
 
 def choose(problem: Problem, backend: str = "auto", dual="auto", pinned: Plan | None = None

@@ -201,3 +201,7 @@ def test_the_cache_folder_and_the_modes(monkeypatch, tmp_path):
         monkeypatch.setenv("FASTNN_COMPILE", value)
         assert compiling.mode() == expected
     assert compiling.kernel_set(np.dtype("float32"), True) == "float32-sparse"
+    monkeypatch.delitem(sys.modules, "numba", raising=False)  # a process that has not started
+    assert compiling.load_seconds() == compiling.LOAD_SECONDS + compiling.NUMBA_START_SECONDS
+    monkeypatch.setitem(sys.modules, "numba", object())  # one where Numba runs already
+    assert compiling.load_seconds() == compiling.LOAD_SECONDS

@@ -23,8 +23,10 @@ def kernels(monkeypatch):
     """Set what the planner sees of numba's kernels: ``kernels("loaded" | "cached" |
     "missing", mode)``."""
     def set_state(state, mode="background"):
+        fresh = plans.compiling.LOAD_SECONDS + plans.compiling.NUMBA_START_SECONDS
         monkeypatch.setattr(plans.backends, "installed", lambda name: True)
         monkeypatch.setattr(plans.compiling, "state", lambda name: state)
+        monkeypatch.setattr(plans.compiling, "load_seconds", lambda: fresh)  # (a new process)
         monkeypatch.setenv("FASTNN_COMPILE", mode)
     return set_state
 
