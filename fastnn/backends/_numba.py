@@ -107,7 +107,7 @@ def dense_backward(dZ, X, W, need_dX):
     dZ, X = _c(dZ, W.dtype), _inputs(X, W.dtype)
     dW, db = np.empty_like(W), np.empty(W.shape[1], W.dtype)
     dX = np.empty((dZ.shape[0] if need_dX else 0, W.shape[0]), W.dtype)
-    kernels._dense_backward(dZ, X, W, dW, db, dX, np.empty(W.size, W.dtype))
+    kernels._dense_backward(dZ, X, W, dW, db, dX)
     return (dX if need_dX else None), dW, db
 
 

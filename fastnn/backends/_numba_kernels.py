@@ -37,9 +37,6 @@ OPT_SGD, OPT_ADAM = 0, 1
 FASTMATH = frozenset({"contract", "arcp", "afn", "reassoc"})
 # Multiply-adds of a product below which compiled loops beat a BLAS call (its fixed cost).
 BLAS_MIN_WORK = 512
-# Outputs of a first layer up to which its weight gradient is made as (dZ.T @ X).T: measured
-# 1.6-2.5x faster than X.T @ dZ on the cat shapes (20 outputs), 2x slower at 128 outputs.
-SKINNY = 32
 CHUNK_ROWS = 1024  # rows per batch when inference and evaluation walk through X
 # Flags and indices that a kernel passes to another as constants. A literal (0, False) is a
 # type of its own to Numba: a function called with one and elsewhere with a variable compiles
@@ -48,12 +45,18 @@ NO, YES = np.int64(0), np.int64(1)
 _no_disk_cache: list = []  # once no cache folder can be used: warned about once
 
 
-def _jit(func=None, inline="never"):
+def _jit(func=None, inline="never", nrt=False):
     """njit with the backend's options, cached on disk (``_numba_cache.KernelCache``), or
-    compiled in memory where no cache folder can be used (then one warning says so)."""
+    compiled in memory where no cache folder can be used (then one warning says so).
+
+    ``nrt``: Numba's reference counting of arrays. Only the entry points allocate (their work
+    arrays, ``np.arange``): the kernels below them take those arrays and views of them, which
+    live as long as the entry point's call, and count nothing (an atomic increment and
+    decrement per array argument of each call and per view took ~40 % of a per-sample step)."""
     if func is None:
-        return lambda f: _jit(f, inline)
-    kernel = njit(fastmath=set(FASTMATH), error_model="numpy", nogil=True, inline=inline)(func)
+        return lambda f: _jit(f, inline, nrt)
+    kernel = njit(fastmath=set(FASTMATH), error_model="numpy", nogil=True, inline=inline,
+                  _nrt=nrt)(func)
     if not _numba_cache.enable(kernel) and not _no_disk_cache:
         _no_disk_cache.append(func.__name__)
         warnings.warn("no folder for the numba disk cache can be used here; fastnn's kernels "
@@ -302,16 +305,14 @@ def _loss_scale(loss, s, k):
 def _sample_losses(loss, act, Z, A, Y, rows, each):
     """each[r] = sample r's loss summed over its k outputs, before weighting (float64)."""
     m, k = Z.shape
-    if loss == CCE:  # from the logits: log sum exp z - z_target
+    if loss == CCE:  # from the logits: log sum exp z - z_target, where log sum exp z is
+        # z_top - log a_top at the top output (the softmax A of Z: a_top >= 1 / k, exact)
         for r in range(m):
             i = rows[r]
-            z_max = float(Z[r, 0])
+            top = 0
             for j in range(1, k):
-                z_max = max(z_max, float(Z[r, j]))
-            sum_exp = 0.0
-            for j in range(k):
-                sum_exp += np.exp(float(Z[r, j]) - z_max)
-            log_sum_exp = z_max + np.log(sum_exp)
+                top = j if Z[r, j] > Z[r, top] else top
+            log_sum_exp = float(Z[r, top]) - np.log(float(A[r, top]))
             total = 0.0
             for j in range(k):
                 total += Y[i, j] * (log_sum_exp - Z[r, j])
@@ -427,87 +428,55 @@ def _batch_loss(loss, act, Z, A, Y, rows, weights, D, each):
 # ---------------------------------------------------------------- optimizer rules
 # ``rule`` is the contract's Rule. An element whose new value or new state would not be finite
 # keeps the old ones (the update reports it and training stops): weights never become NaN.
+# One pass per rule: each element's new values are computed, then stored where all are finite
+# (a select, which vectorizes), and the non-finite ones counted.
 
 @_jit
-def _sgd_values(p, g, v, i, lr, momentum):
-    """SGD with momentum (Keras'): v = momentum v - lr g; w = w + v. Returns (w, v)."""
-    velocity = momentum * v[i] - lr * g[i]
-    return p[i] + velocity, velocity
-
-
-@_jit
-def _nesterov_values(p, g, v, i, lr, momentum):
-    """Nesterov's momentum: v = momentum v - lr g; w = w + momentum v - lr g. Returns (w, v)."""
-    velocity = momentum * v[i] - lr * g[i]
-    return p[i] + (momentum * velocity - lr * g[i]), velocity
-
-
-@_jit
-def _nesterov_update(params, grads, v, lr, momentum):
-    """Nesterov's update of params: a check pass, then a write pass (as ``_update``'s); True
-    if all stayed finite. (A function of its own: in ``_update`` it measured 1.2-1.4x slower
-    per-sample epochs, its loops no longer vectorized.)"""
-    n, bad = params.shape[0], 0
-    for i in range(n):
-        w, u = _nesterov_values(params, grads, v, i, lr, momentum)
-        bad += (not np.isfinite(w)) + (not np.isfinite(u))
-    for i in range(n):
-        w, u = _nesterov_values(params, grads, v, i, lr, momentum)
-        if bad == 0 or (np.isfinite(w) and np.isfinite(u)):
-            params[i], v[i] = w, u
-    return bad == 0
+def _sgd_update(params, grads, v, lr, momentum, nesterov):
+    """SGD with momentum (Keras'): v = momentum v - lr g, then w = w + v, or Nesterov's w = w +
+    momentum v - lr g. Returns the count of elements left as they were (not finite)."""
+    bad = 0
+    for i in range(params.shape[0]):
+        velocity = momentum * v[i] - lr * grads[i]
+        w = params[i] + (momentum * velocity - lr * grads[i] if nesterov else velocity)
+        ok = np.isfinite(w) and np.isfinite(velocity)
+        params[i], v[i] = (w, velocity) if ok else (params[i], v[i])
+        bad += not ok
+    return bad
 
 
 @_jit
-def _adam_values(p, g, m1, m2, i, rate, beta1, beta2, eps, decay1, decay2):
+def _adam_update(params, grads, m1, m2, rate, beta1, beta2, eps, decay1, decay2):
     """Adam (Kingma & Ba's efficient form, Keras' and scikit-learn's): moments m, s of g, the
-    bias corrections in ``rate`` (float64); w = w - rate m / (sqrt(s) + eps). ``decay1``,
-    ``decay2``: 1 - beta1, 1 - beta2, computed in float64 (in float32, 1 - 0.9999 keeps 3
-    digits). Returns (w, m, s)."""
-    m = beta1 * m1[i] + decay1 * g[i]
-    s = beta2 * m2[i] + decay2 * g[i] * g[i]
-    return p[i] - rate * m / (np.sqrt(s) + eps), m, s
+    bias corrections in ``rate``; w = w - rate m / (sqrt(s) + eps). ``decay1``, ``decay2``:
+    1 - beta1, 1 - beta2. Returns the count of elements left as they were."""
+    bad = 0
+    for i in range(params.shape[0]):
+        m = beta1 * m1[i] + decay1 * grads[i]
+        s = beta2 * m2[i] + decay2 * grads[i] * grads[i]
+        w = params[i] - rate * m / (np.sqrt(s) + eps)
+        ok = np.isfinite(w) and np.isfinite(m) and np.isfinite(s)
+        params[i], m1[i], m2[i] = (w, m, s) if ok else (params[i], m1[i], m2[i])
+        bad += not ok
+    return bad
 
 
 @_jit
 def _update(rule, params, grads):
     """One update of params (``rule.step`` already advanced); True if all stayed finite.
-    Per rule, a read-only pass checks (it vectorizes), then a pass writes; where some new
-    value would not be finite, that pass writes only the finite elements. Hyperparameters are
-    cast to params' dtype first: float32 computes in float32, as the numpy backend does; a
-    step's scalars (1 - beta, the bias corrections) are computed in float64, then cast."""
+    Hyperparameters are cast to params' dtype: float32 computes in float32, as the numpy
+    backend does; a step's scalars (1 - beta, the bias corrections) are computed in float64,
+    then cast (in float32, 1 - 0.9999 keeps 3 digits)."""
     typed = params.dtype.type
-    v, s = rule.state1, rule.state2
-    lr, n, bad = typed(rule.lr), params.shape[0], 0
+    lr = typed(rule.lr)
     if rule.code == OPT_SGD:
-        momentum = typed(rule.momentum)
-        if rule.nesterov:
-            return _nesterov_update(params, grads, v, lr, momentum)
-        for i in range(n):
-            w, u = _sgd_values(params, grads, v, i, lr, momentum)
-            bad += (not np.isfinite(w)) + (not np.isfinite(u))
-        for i in range(n):
-            w, u = _sgd_values(params, grads, v, i, lr, momentum)
-            if bad == 0 or (np.isfinite(w) and np.isfinite(u)):
-                params[i], v[i] = w, u
-        return bad == 0
+        return _sgd_update(params, grads, rule.state1, lr, typed(rule.momentum),
+                           rule.nesterov) == 0
     t = rule.step[0]
-    beta1, beta2, eps = typed(rule.beta1), typed(rule.beta2), typed(rule.eps)
-    decay1, decay2 = typed(1.0 - rule.beta1), typed(1.0 - rule.beta2)  # (float64, then cast)
-    rate = rule.lr * np.sqrt(1.0 - rule.beta2**t) / (1.0 - rule.beta1**t)
-    for i in range(n):
-        w, m, q = _adam_values(params, grads, v, s, i, rate, beta1, beta2, eps, decay1, decay2)
-        bad += (not np.isfinite(w)) + (not np.isfinite(m)) + (not np.isfinite(q))
-    if bad == 0:
-        for i in range(n):
-            params[i], v[i], s[i] = _adam_values(params, grads, v, s, i, rate, beta1, beta2,
-                                                 eps, decay1, decay2)
-        return True
-    for i in range(n):
-        w, m, q = _adam_values(params, grads, v, s, i, rate, beta1, beta2, eps, decay1, decay2)
-        if np.isfinite(w) and np.isfinite(m) and np.isfinite(q):
-            params[i], v[i], s[i] = w, m, q
-    return False
+    rate = typed(rule.lr * np.sqrt(1.0 - rule.beta2**t) / (1.0 - rule.beta1**t))
+    return _adam_update(params, grads, rule.state1, rule.state2, rate, typed(rule.beta1),
+                        typed(rule.beta2), typed(rule.eps), typed(1.0 - rule.beta1),
+                        typed(1.0 - rule.beta2)) == 0
 
 
 # ---------------------------------------------------------------- the batch step
@@ -518,7 +487,7 @@ def _update(rule, params, grads):
 N_IN, N_OUT, ACT, BIAS, W_AT, U_AT = 0, 1, 2, 3, 4, 5  # columns of the layer table
 
 
-@_jit
+@_jit(nrt=True)
 def _layer_table(net):
     """(layers, 6) int64: n_in, n_out, activation, bias, offset of W in flat, offset of the
     layer's units among all units."""
@@ -534,12 +503,11 @@ def _layer_table(net):
     return table
 
 
-@_jit
+@_jit(nrt=True)
 def _work(table, example, batch, gather, dual):
-    """(Z, A, D, E, Xb, G1, L, P): Z and A of every unit of ``batch`` samples, two delta blocks
-    as wide as the widest layer, room for ``gather`` rows of inputs, for the first layer's
-    weight gradient transposed, for each sample's loss (float64), and (``dual``) for K W1, the
-    product behind a dual first layer's L2 penalty."""
+    """(Z, A, D, E, Xb, L, P): Z and A of every unit of ``batch`` samples, two delta blocks as
+    wide as the widest layer, room for ``gather`` rows of inputs, for each sample's loss
+    (float64), and (``dual``) for K W1, the product behind a dual first layer's L2 penalty."""
     units, widest = 0, 0
     for layer in range(table.shape[0]):
         units += table[layer, N_OUT]
@@ -548,8 +516,8 @@ def _work(table, example, batch, gather, dual):
     input_weights = table[0, N_IN] * table[0, N_OUT]
     return (np.empty(batch * units, dtype), np.empty(batch * units, dtype),
             np.empty(batch * widest, dtype), np.empty(batch * widest, dtype),
-            np.empty(gather * table[0, N_IN], dtype), np.empty(input_weights, dtype),
-            np.empty(batch), np.empty(input_weights if dual else 0, dtype))
+            np.empty(gather * table[0, N_IN], dtype), np.empty(batch),
+            np.empty(input_weights if dual else 0, dtype))
 
 
 @intrinsic
@@ -575,7 +543,7 @@ def _view(typingctx, buffer, at, m, n):
     return types.Array(buffer.dtype, 2, "C")(buffer, at, m, n), codegen
 
 
-@_jit(inline="always")
+@_jit(inline="always", nrt=True)  # (callable alone; inlined, its caller's flags hold)
 def _block(buffer, at, m, n):
     """buffer[at:at + m n] as an (m, n) array (a view)."""
     if at < 0 or m < 0 or n < 0 or at + m * n > buffer.shape[0]:
@@ -583,7 +551,7 @@ def _block(buffer, at, m, n):
     return _view(buffer, at, m, n)
 
 
-@_jit(inline="always")
+@_jit(inline="always", nrt=True)  # (callable alone; inlined, its caller's flags hold)
 def _weights(flat, table, layer):
     """(W, b) of a layer: views of flat, W (n_in, n_out), b (n_out,)."""
     n_in, n_out, wo = table[layer, N_IN], table[layer, N_OUT], table[layer, W_AT]
@@ -606,16 +574,17 @@ def _first_product(X_batch, W, Z):
     """Z = X_batch @ W: X_batch (m, n_in), W (n_in, n_out), Z (m, n_out)."""
 
 
-def _first_gradient(X_batch, dZ, G1, dW):
-    """dW = X_batch.T @ dZ: dZ (m, n_out), dW (n_in, n_out); G1 room for dW's transpose."""
+def _first_gradient(X_batch, dZ, dW):
+    """dW = X_batch.T @ dZ: dZ (m, n_out), dW (n_in, n_out)."""
 
 
 def _input_rows(X, batch):
     """The rows of inputs a batch gathers: ``batch`` for dense X, 0 for sparse X."""
 
 
-def _gram_of(X, dual, example):
-    """A dual first layer's Gram matrix K (X itself), else an array without rows."""
+def _gram_of(X, dual, work):
+    """A dual first layer's Gram matrix K (X itself), else an array without rows (of the work
+    buffer ``work``)."""
 
 
 def _dense_batch(X, rows, Xb):
@@ -636,22 +605,6 @@ def _dense_batch(X, rows, Xb):
     return batch
 
 
-def _dense_first_gradient(X_batch, dZ, G1, dW):
-    # for a skinny layer (n_out <= SKINNY) as (dZ.T @ X_batch).T, where BLAS is faster (the
-    # transpose costs 1/m of the product)
-    m, n_in = X_batch.shape
-    n_out = dZ.shape[1]
-    if m * n_in * n_out < BLAS_MIN_WORK or n_out > SKINNY:
-        _product_tn(X_batch, dZ, dW)
-        return
-    GT = _block(G1, 0, n_out, n_in)
-    _gemm(dZ, YES, X_batch, NO, GT)
-    for k0 in range(0, n_in, 64):  # in blocks of inputs, so both sides stay in cache
-        for j in range(n_out):
-            for k in range(k0, min(k0 + 64, n_in)):
-                dW[k, j] = GT[j, k]
-
-
 def _sparse_first_product(X_batch, W, Z):
     X, rows = X_batch
     for r in range(rows.shape[0]):
@@ -663,7 +616,7 @@ def _sparse_first_product(X_batch, W, Z):
                 Z[r, j] += value * W[k, j]
 
 
-def _sparse_first_gradient(X_batch, dZ, G1, dW):
+def _sparse_first_gradient(X_batch, dZ, dW):
     X, rows = X_batch
     _zero(dW)
     for r in range(rows.shape[0]):
@@ -673,25 +626,24 @@ def _sparse_first_gradient(X_batch, dZ, G1, dW):
                 dW[k, j] += value * dZ[r, j]
 
 
-_OPTIONS = {"fastmath": set(FASTMATH), "error_model": "numpy"}
-
-
-def _dense_or_sparse(stub, dense, sparse):
+def _dense_or_sparse(stub, dense, sparse, nrt=False):
     """Compile ``dense`` where the stub's first argument is an array, else ``sparse`` (both
-    with the stub's arguments)."""
+    with the stub's arguments; ``nrt`` for those that return a view: see ``_jit``)."""
     def choose(*args):
         return dense if isinstance(args[0], types.Array) else sparse
     choose.__signature__ = inspect.signature(stub)
-    overload(stub, jit_options=_OPTIONS)(choose)
+    overload(stub, jit_options={"fastmath": set(FASTMATH), "error_model": "numpy",
+                                "_nrt": nrt})(choose)
 
 
-_dense_or_sparse(_batch_inputs, _dense_batch, lambda X, rows, Xb: (X, rows))
+_dense_or_sparse(_batch_inputs, _dense_batch, lambda X, rows, Xb: (X, rows), nrt=True)
 _dense_or_sparse(_first_product, lambda X_batch, W, Z: _product(X_batch, W, Z),
                  _sparse_first_product)
-_dense_or_sparse(_first_gradient, _dense_first_gradient, _sparse_first_gradient)
+_dense_or_sparse(_first_gradient, lambda X_batch, dZ, dW: _product_tn(X_batch, dZ, dW),
+                 _sparse_first_gradient)
 _dense_or_sparse(_input_rows, lambda X, batch: batch, lambda X, batch: NO)
-_dense_or_sparse(_gram_of, lambda X, dual, example: X if dual else X[:0],
-                 lambda X, dual, example: np.empty((0, 0), example.dtype))
+_dense_or_sparse(_gram_of, lambda X, dual, work: X if dual else X[:0],
+                 lambda X, dual, work: _block(work, 0, 0, 0), nrt=True)
 
 
 @_jit
@@ -705,7 +657,8 @@ def _layer_output(table, layer, Z, A, b):
 
 @_jit
 def _forward(flat, table, X_batch, m, work):
-    """Z and A of every layer for the batch X_batch of m samples, into the work arrays."""
+    """Z and A of every layer for the batch X_batch of m samples, into the work arrays (the
+    output layer's: ``_output``)."""
     Zs, As = work[0], work[1]
     batch = Zs.shape[0] // (table[-1, U_AT] + table[-1, N_OUT])
     W, b = _weights(flat, table, 0)
@@ -720,10 +673,9 @@ def _forward(flat, table, X_batch, m, work):
         _product(inputs, W, Z)
         _layer_output(table, layer, Z, A, b)
         inputs = A
-    return inputs
 
 
-@_jit(inline="always")
+@_jit(inline="always", nrt=True)  # (callable alone; inlined, its caller's flags hold)
 def _output(table, work, m):
     """(Z, A) of the output layer for a batch of m samples."""
     batch = work[0].shape[0] // (table[-1, U_AT] + table[-1, N_OUT])
@@ -750,7 +702,7 @@ def _backward(flat, table, dual, X_batch, rows, work, grads):
                 for j in range(n_out):
                     dW[rows[r], j] += dZ[r, j]
         elif layer == 0:
-            _first_gradient(X_batch, dZ, work[5], dW)
+            _first_gradient(X_batch, dZ, dW)
         else:
             _product_tn(_block(As, batch * table[layer - 1, U_AT], m, n_in), dZ, dW)
         _column_sums(dZ, db, table[layer, BIAS])
@@ -790,7 +742,7 @@ def _l2(flat, table, K, c, work, grads):
     for layer in range(table.shape[0]):
         W, _ = _weights(flat, table, layer)
         dW, _ = _weights(grads, table, layer)
-        total += _squared_sum(W, K if layer == 0 else K[:0], work[7])
+        total += _squared_sum(W, K if layer == 0 else K[:0], work[6])
         decay = W.dtype.type(c)
         for k in range(W.shape[0]):
             for j in range(W.shape[1]):
@@ -798,7 +750,7 @@ def _l2(flat, table, K, c, work, grads):
     return c / 2 * total
 
 
-@_jit
+@_jit(nrt=True)  # (it holds the views of a batch: its inputs and its outputs)
 def _step(flat, table, dual, objective, X, Y, rows, work, grads):
     """``(loss, correct)`` of the batch X[rows], Y[rows] (``objective``: the loss, the samples'
     weights and the L2 penalty); its gradient into ``grads``."""
@@ -808,16 +760,16 @@ def _step(flat, table, dual, objective, X, Y, rows, work, grads):
     Z, A = _output(table, work, m)
     value, correct, s = _batch_loss(objective.loss, table[-1, ACT], Z, A, Y, rows,
                                     objective.weights, _block(work[2], 0, m, Z.shape[1]),
-                                    work[6])
+                                    work[5])
     _backward(flat, table, dual, X_batch, rows, work, grads)
     if objective.alpha > 0:
-        value += _l2(flat, table, _gram_of(X, dual, flat), objective.alpha / s, work, grads)
+        value += _l2(flat, table, _gram_of(X, dual, work[6]), objective.alpha / s, work, grads)
     return value, correct
 
 
 # ---------------------------------------------------------------- entry points
 
-@_jit
+@_jit(nrt=True)
 def _train_epochs(flat, net, objective, X, Y, orders, batch_size, rule, out):
     """One epoch of updates per row of ``orders`` (the samples in that order, in batches), the
     contract's ``train_epochs`` in one call. ``out[e] = (loss, correct)`` of epoch e (the batch
@@ -849,7 +801,7 @@ def _train_epochs(flat, net, objective, X, Y, orders, batch_size, rule, out):
     return orders.shape[0]
 
 
-@_jit
+@_jit(nrt=True)
 def _gradients(flat, net, objective, X, Y, grads):
     """``(loss, correct)`` of the samples X, Y as one batch; its gradient into ``grads`` (a
     dual net's X is its Gram matrix K: the samples are its first Y.shape[0] rows)."""
@@ -859,7 +811,7 @@ def _gradients(flat, net, objective, X, Y, grads):
     return _step(flat, table, net.dual, objective, X, Y, np.arange(m), work, grads)
 
 
-@_jit
+@_jit(nrt=True)
 def _forward_rows(flat, net, X, Z, A):
     """Z, A (m, k) = the output layer's Z and A for X (m, n_in), CHUNK_ROWS at a time."""
     table = _layer_table(net)
@@ -875,13 +827,13 @@ def _forward_rows(flat, net, X, Z, A):
                 Z[start + r, j], A[start + r, j] = Z_out[r, j], A_out[r, j]
 
 
-@_jit
+@_jit(nrt=True)
 def _evaluate(flat, net, loss, X, Y):
     """``(loss, correct)`` of the network on X, Y, CHUNK_ROWS at a time (float64 sums)."""
     table = _layer_table(net)
     m, k = Y.shape[0], Y.shape[1]
     work = _work(table, flat, min(m, CHUNK_ROWS), NO, NO)
-    each, no_weights = work[6], np.empty(0)
+    each, no_weights = work[5], np.empty(0)
     no_delta = np.empty((0, k), flat.dtype)
     total = 0.0
     correct = 0
@@ -899,7 +851,7 @@ def _evaluate(flat, net, loss, X, Y):
 
 # ---------------------------------------------------------------- one layer (the contract's ops)
 
-@_jit
+@_jit(nrt=True)
 def _dense_forward(X, W, b, act, Z, A):
     """Z = X @ W + b;  A = f(Z) (X dense or sparse, as the engine's first layer reads it)."""
     _first_product(_batch_inputs(X, np.arange(Z.shape[0]), np.empty(0, W.dtype)), W, Z)
@@ -909,18 +861,17 @@ def _dense_forward(X, W, b, act, Z, A):
     _activate(act, Z, A)
 
 
-@_jit
-def _dense_backward(dZ, X, W, dW, db, dX, G1):
-    """dW = X.T @ dZ (as the engine's first layer makes it, G1 its room);  db = column sums of
-    dZ;  dX = dZ @ W.T if dX has rows."""
-    _first_gradient(_batch_inputs(X, np.arange(dZ.shape[0]), np.empty(0, W.dtype)), dZ, G1,
-                    dW)
+@_jit(nrt=True)
+def _dense_backward(dZ, X, W, dW, db, dX):
+    """dW = X.T @ dZ (as the engine's first layer makes it);  db = column sums of dZ;
+    dX = dZ @ W.T if dX has rows."""
+    _first_gradient(_batch_inputs(X, np.arange(dZ.shape[0]), np.empty(0, W.dtype)), dZ, dW)
     _column_sums(dZ, db, YES)
     if dX.shape[0] > 0:
         _product_nt(dZ, W, dX)
 
 
-@_jit
+@_jit(nrt=True)
 def _dual_backward(dZ, rows, dW, db):
     """dW = 0 but dW[rows[r]] += dZ[r];  db = column sums of dZ."""
     _zero(dW)
@@ -930,7 +881,7 @@ def _dual_backward(dZ, rows, dW, db):
     _column_sums(dZ, db, YES)
 
 
-@_jit
+@_jit(nrt=True)
 def _loss_and_deltas(loss, act, Z, A, Y, weights, dZ):
     """``(loss, correct)`` of a batch of outputs (m, k); dL/dZ into dZ if it has rows."""
     value, correct, _ = _batch_loss(loss, act, Z, A, Y, np.arange(Z.shape[0]), weights, dZ,
@@ -938,7 +889,7 @@ def _loss_and_deltas(loss, act, Z, A, Y, weights, dZ):
     return value, correct
 
 
-@_jit
+@_jit(nrt=True)
 def _l2_penalty(W, K):
     """The sum of W's squared entries (K with no rows), or of a dual first layer's primal
     weights (K its Gram matrix)."""
