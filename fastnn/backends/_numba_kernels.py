@@ -750,11 +750,13 @@ def _l2(flat, table, K, c, work, grads):
     return c / 2 * total
 
 
-@_jit(nrt=True)  # (it holds the views of a batch: its inputs and its outputs)
-def _step(flat, table, dual, objective, X, Y, rows, work, grads):
+@_jit
+def _step(flat, table, dual, objective, inputs, Y, rows, work, grads):
     """``(loss, correct)`` of the batch X[rows], Y[rows] (``objective``: the loss, the samples'
-    weights and the L2 penalty); its gradient into ``grads``."""
-    X_batch = _batch_inputs(X, rows, work[4])
+    weights and the L2 penalty); its gradient into ``grads``. ``inputs``: (X_batch, K), the
+    batch's inputs as the first layer reads them (``_batch_inputs``) and a dual first layer's
+    Gram matrix (``_gram_of``), views its caller holds."""
+    X_batch, K = inputs
     m = rows.shape[0]
     _forward(flat, table, X_batch, m, work)
     Z, A = _output(table, work, m)
@@ -763,7 +765,7 @@ def _step(flat, table, dual, objective, X, Y, rows, work, grads):
                                     work[5])
     _backward(flat, table, dual, X_batch, rows, work, grads)
     if objective.alpha > 0:
-        value += _l2(flat, table, _gram_of(X, dual, work[6]), objective.alpha / s, work, grads)
+        value += _l2(flat, table, K, objective.alpha / s, work, grads)
     return value, correct
 
 
@@ -780,14 +782,16 @@ def _train_epochs(flat, net, objective, X, Y, orders, batch_size, rule, out):
     batch = min(batch_size, n)
     work = _work(table, flat, batch, _input_rows(X, batch), net.dual)
     grads = np.empty_like(flat)
-    loss = objective.loss
+    loss, K = objective.loss, _gram_of(X, net.dual, work[6])
     for e in range(orders.shape[0]):
         total = 0.0
         correct = 0
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
-            value, batch_correct = _step(flat, table, net.dual, objective, X, Y,
-                                         orders[e, start:stop], work, grads)
+            rows = orders[e, start:stop]
+            value, batch_correct = _step(flat, table, net.dual, objective,
+                                         (_batch_inputs(X, rows, work[4]), K), Y, rows, work,
+                                         grads)
             if not np.isfinite(value):  # stop before this batch's update
                 out[e, 0], out[e, 1] = value, correct
                 return e
@@ -807,8 +811,10 @@ def _gradients(flat, net, objective, X, Y, grads):
     dual net's X is its Gram matrix K: the samples are its first Y.shape[0] rows)."""
     table = _layer_table(net)
     m = Y.shape[0]
-    work = _work(table, flat, m, NO, net.dual)
-    return _step(flat, table, net.dual, objective, X, Y, np.arange(m), work, grads)
+    work, rows = _work(table, flat, m, NO, net.dual), np.arange(m)
+    return _step(flat, table, net.dual, objective,
+                 (_batch_inputs(X, rows, work[4]), _gram_of(X, net.dual, work[6])), Y, rows,
+                 work, grads)
 
 
 @_jit(nrt=True)
