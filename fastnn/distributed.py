@@ -17,6 +17,7 @@ import traceback
 import numpy as np
 
 from . import losses, objectives, streams
+from .network import layer_views
 
 
 def check_comm(comm) -> None:
@@ -28,21 +29,17 @@ def check_comm(comm) -> None:
                         f"{type(comm).__name__} without {', '.join(missing)}")
 
 
-def collectively(comm, work, *args):
-    """``work(*args)`` on every rank, then one allgather of how it went: where it raised on
-    some rank, every rank raises the same ValueError naming that rank and the error (no rank
-    is left waiting in a collective for one that failed)."""
-    try:
-        result, failure = work(*args), None
-    except Exception as error:  # (reported to every rank below)
-        result, failure = None, f"{type(error).__name__}: {error}"
+def share_failures(comm, error: Exception | None) -> None:
+    """One allgather of how each rank's checks went (``error``: this rank's, or None): where
+    some rank failed, every rank raises the same ValueError naming that rank and the error (no
+    rank is left waiting in a collective for one that failed)."""
+    failure = None if error is None else f"{type(error).__name__}: {error}"
     failures = comm.allgather(failure)
     bad = [(rank, text) for rank, text in enumerate(failures) if text is not None]
     if bad:
         where = "; ".join(f"rank {rank}: {text}" for rank, text in bad)
         raise ValueError(f"comm: {len(bad)} of {len(failures)} ranks failed their checks "
                          f"before training: {where}")
-    return result
 
 
 def abort_on_error(comm, error: BaseException) -> None:
@@ -82,18 +79,22 @@ def _windows(X, batch: int, shuffler, shuffle: bool) -> list:
     return [(0, shuffler.next(n).copy() if shuffle else np.arange(n))]
 
 
-def epoch(kernels, fit, objective, X, Y, batch, rule, shuffler, shuffle, comm, out) -> int:
-    """One epoch, data-parallel; ``out[0] = (loss, correct)`` as for ``train_epochs``.
-    Returns 1, or 0 where a batch's loss or update was not finite (on every rank alike).
-    Each rank's loss and gradient count by its share of the batch's weight; the L2 penalty
-    is added once, after the Allreduce."""
+def epoch(fit, count, out, interrupted=None) -> int:
+    """One epoch of ``fit`` (``fitting.Fit``), data-parallel over its communicator (``count``
+    epochs asked: one runs); ``out[0] = (loss, correct)`` as for ``train_epochs``. Returns 1,
+    or 0 where a batch's loss or update was not finite (on every rank alike). Each rank's loss
+    and gradient count by its share of the batch's weight; the L2 penalty is added once, after
+    the Allreduce."""
+    kernels, objective, X, Y, rule = fit.kernels, fit.objective, fit.X, fit.Y, fit.rule
+    batch, comm = fit.settings.batch, fit.comm
     rank, size = comm.Get_rank(), comm.Get_size()
-    loss, weights = objective.loss, objective.weights
+    loss, weights = objective.loss, objective.sample_weights
     P = fit.flat.size
     grads = np.zeros_like(fit.flat)
+    layers, grad_layers = layer_views(fit.flat, fit.net.sizes), layer_views(grads, fit.net.sizes)
     buffer = np.zeros(P + 2)  # float64: the gradient, the loss, the correct predictions
     total = losses.EpochLoss(loss)
-    windows = _windows(X, batch, shuffler, shuffle)
+    windows = _windows(X, batch, fit.shuffler, fit.settings.shuffle)
     plans = []
     for start, order in windows:  # each window's batches, their shares, the rows this rank reads
         shares = []
@@ -127,8 +128,7 @@ def epoch(kernels, fit, objective, X, Y, batch, rule, shuffler, shuffle, comm, o
             comm.Allreduce(_IN_PLACE(), buffer)
             value, right = buffer[P], int(round(buffer[P + 1]))
             grads[:] = buffer[:P]
-            value += objectives.add_penalty(fit.flat, fit.net.sizes, objective.alpha, whole,
-                                            grads)
+            value += losses.add_penalty(layers, grad_layers, objective.alpha, whole)
             if not np.isfinite(value):
                 out[0] = value, total.correct
                 return 0

@@ -43,7 +43,7 @@ from . import checks
 from .layers import Dense
 from .model import Sequential
 from .optimizers import LBFGS, SGD, Adam
-from .training import EarlyStopping, TrainingDivergedError
+from .training import Stopping, TrainingDivergedError
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu")
 SOLVERS = ("lbfgs", "sgd", "adam")
@@ -53,7 +53,7 @@ NON_FINITE = ("Solver produced non-finite parameter weights. The input data may 
               "values and need to be preprocessed.")
 
 
-class _NoImprovement(EarlyStopping):
+class _NoImprovement(Stopping):
     """scikit-learn's stopping rule, as fastnn's early stopping sees an epoch: the training loss
     (or, with ``early_stopping``, the validation score) that does not beat the best by ``tol``
     counts one more epoch without improvement, any other resets the count; the best is kept
@@ -74,11 +74,9 @@ class _NoImprovement(EarlyStopping):
         self.best_weights = None
         self.stopped_epoch = self.best_epoch = None
 
-    def check(self, validation: bool, classify: bool) -> None:
-        self._key = "validation score" if self.validation is not None else "training loss"
-
-    def start(self, flat) -> None:
-        pass
+    @property
+    def monitored(self) -> str:
+        return "validation score" if self.validation is not None else "training loss"
 
     def update(self, epoch: int, metrics: dict, flat) -> bool:
         est = self.estimator
@@ -128,9 +126,6 @@ class _NoImprovement(EarlyStopping):
         if est.verbose:
             rate = self.optimizer.learning_rate / self.scale
             print(f"{self._message()} Setting learning rate to {rate:f}", flush=True)
-
-    def finish(self, flat) -> None:
-        pass  # (the estimator restores the best weights: see _restore_best)
 
 
 def _stochastic(estimator) -> bool:

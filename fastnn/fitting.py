@@ -1,19 +1,21 @@
-"""One fit as an object (``Fit``), and the metrics of a network on labelled data (``metrics``).
+"""One fit as an object (``Fit``), its settings (``Settings``), and the metrics of a network
+on labelled data (``metrics``).
 
-The model builds a ``Fit`` from its public state: the weights it trains, the network, the
-optimizer, the inputs and targets (in memory, a stream, or each MPI rank's share), the
-objective, the validation data and the plan. ``training.run`` drives it: ``start`` lays the
-inputs out for the backend (and sets the dual form up: ``fastnn.dual``), ``train`` runs a
-chunk of epochs from the plan's batch source, ``finish`` writes the weights back where the
-model keeps them. Nothing here knows the model.
+The model checks ``fit``'s arguments into one ``Settings`` and builds a ``Fit`` from its public
+state: the weights it trains, the network, the settings, its shuffling stream and the plan.
+``training.run`` drives it: ``start`` lays the inputs out for the backend (and sets the dual
+form up: ``fastnn.dual``), ``train`` runs a chunk of epochs from the plan's batch source (the
+one branch on it: ``BATCH_SOURCES``), ``finish`` writes the weights back where the model keeps
+them. Nothing here knows the model.
 """
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import backends, compiling, distributed, losses, plans, streams
 from .dual import DualFit
+from .network import Objective
 
 
 def metrics(kernels, flat, net, loss: int, X, Y) -> dict:
@@ -25,9 +27,32 @@ def metrics(kernels, flat, net, loss: int, X, Y) -> dict:
         value, correct = kernels.evaluate(flat, net, loss, X, Y)
     result = {"loss": value}
     if loss in losses.CLASSIFICATION:
-        elements = X.shape[0] if loss == losses.CCE else Y.size
-        result["accuracy"] = correct / elements
+        result["accuracy"] = losses.accuracy(loss, correct, Y)
     return result
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A fit's settings, every one checked (``Sequential.fit`` makes them from its arguments).
+
+    A new option of ``fit`` is a field here, its check in ``Sequential._settings``, and its use
+    where it acts."""
+
+    X: object  # (n, n_in): an array, a sparse matrix or a ``streams.Stream``
+    Y: np.ndarray  # (n, k) the targets
+    objective: Objective  # the loss, the samples' weights, the L2 penalty
+    optimizer: object  # an optimizer of ``fastnn.optimizers`` (its state is the fit's)
+    epochs: int  # epochs (L-BFGS: iterations)
+    batch: int  # samples a batch (n: full batch)
+    shuffle: bool = True  # each epoch visits the last one's order, shuffled
+    validation: tuple | None = None  # (X_val, Y_val), checked
+    log_every: int | None = None  # a line every that many epochs; None: silent
+    stopping: object = None  # a ``training.Stopping`` (early stopping) or None
+    comm: object = None  # an mpi4py communicator: data-parallel (each rank trains its share)
+
+    @property
+    def n_val(self) -> int:
+        return 0 if self.validation is None else self.validation[0].shape[0]
 
 
 class Fit:
@@ -36,32 +61,26 @@ class Fit:
     Parameters
     ----------
     plan : fastnn.plans.Plan
-    weights : ndarray (n_params,)
+    params : ndarray (n_params,)
         The model's flat weights: trained in place (the primal form) or written back by
         ``finish`` (the dual form).
     net : fastnn.network.Net
-    optimizer : an optimizer of ``fastnn.optimizers``; its state is the fit's
-    X, Y : the inputs (array, sparse matrix or ``streams.Stream``) and targets (n, k)
-    objective : fastnn.network.Objective
-    batch_size : int
-    shuffle : bool
+    settings : Settings
     shuffler : fastnn.shuffling.Shuffle
         The model's shuffling stream.
-    validation : (X_val, Y_val) or None
-    comm : an mpi4py communicator or None (data-parallel: each rank trains on its share)
     problem : fastnn.plans.Problem, optional
         What the planner knew (for a switch of backend during the fit).
     """
 
-    def __init__(self, plan, weights, net, optimizer, X, Y, objective, batch_size, shuffle,
-                 shuffler, validation=None, comm=None, problem=None):
+    def __init__(self, plan, params, net, settings: Settings, shuffler, problem=None):
         self.plan, self.kernels = plan, backends.get(plan.backend)
-        self.weights, self.optimizer = weights, optimizer
-        self.X, self.Y, self.objective = X, Y, objective
-        self.batch_size, self.shuffle, self.shuffler = batch_size, shuffle, shuffler
-        self.validation, self.comm, self.problem = validation, comm, problem
+        self.params, self.settings = params, settings
+        self.shuffler, self.problem = shuffler, problem
+        self.X, self.Y, self.objective = settings.X, settings.Y, settings.objective
+        self.optimizer, self.validation = settings.optimizer, settings.validation
+        self.comm = settings.comm
         # what the kernels train: the model's own weights and net, or the dual ones (start)
-        self.flat, self.net, self.rule, self.inputs, self.X_val = weights, net, None, None, None
+        self.flat, self.net, self.rule, self.inputs, self.X_val = params, net, None, None, None
         self._dual = None
 
     @property
@@ -73,7 +92,7 @@ class Fit:
         rank 0's weights, optimizer state and shuffling stream."""
         X_val = None if self.validation is None else self.validation[0]
         if self.plan.dual:
-            self._dual = DualFit(self.kernels, self.weights, self.net, self.optimizer, self.X,
+            self._dual = DualFit(self.kernels, self.params, self.net, self.optimizer, self.X,
                                  X_val)
             self.flat, self.net, self.rule = self._dual.flat, self._dual.net, self._dual.rule
             self.inputs, self.X_val = self._dual.inputs, self._dual.X_val
@@ -116,25 +135,21 @@ class Fit:
         self.rule = self.rule.at_rate(lr)
 
     def train(self, count: int, out: np.ndarray, interrupted) -> int:
-        """Up to ``count`` epochs (one for a stream or MPI) from the plan's batch source;
-        ``out[e] = (loss, correct)`` of epoch e (``train_epochs`` of the backend contract).
-        Returns the epochs completed: fewer where a loss or an update was not finite.
-        ``interrupted()`` tells a streamed epoch that Ctrl-C is pending."""
-        kernels, source = self.kernels, self.plan.source
-        if source == "mpi":
-            return distributed.epoch(kernels, self, self.objective, self.X, self.Y,
-                                     self.batch_size, self.rule, self.shuffler, self.shuffle,
-                                     self.comm, out)
-        if source == "stream":
-            return streams.epoch(kernels, self, self.objective, self.X, self.Y,
-                                 self.batch_size, self.rule, self.plan.engine,
-                                 self.shuffler.rng, self.shuffle, out, interrupted)
+        """Up to ``count`` epochs (one for a stream or MPI) from the plan's batch source
+        (``BATCH_SOURCES``); ``out[e] = (loss, correct)`` of epoch e (``train_epochs`` of the
+        backend contract). Returns the epochs completed: fewer where a loss or an update was
+        not finite. ``interrupted()`` tells a streamed epoch that Ctrl-C is pending."""
+        return BATCH_SOURCES[self.plan.source](self, count, out, interrupted)
+
+    def memory_epochs(self, count: int, out: np.ndarray, interrupted=None) -> int:
+        """``count`` epochs over X in memory, in one call of the backend's ``train_epochs``."""
         n = self.Y.shape[0]
         orders = np.empty((count, n), np.int64)
         for row in orders:
-            row[:] = self.shuffler.next(n) if self.shuffle else np.arange(n)
-        return kernels.train_epochs(self.flat, self.net, self.objective, self.inputs, self.Y,
-                                    orders, self.batch_size, self.rule, self.plan.engine, out)
+            row[:] = self.shuffler.next(n) if self.settings.shuffle else np.arange(n)
+        return self.kernels.train_epochs(self.flat, self.net, self.objective, self.inputs,
+                                         self.Y, orders, self.settings.batch, self.rule,
+                                         self.plan.engine, out)
 
     def loss_and_gradients(self, grads: np.ndarray) -> tuple:
         """``(value, correct)`` of the objective over all of X at the current weights; its
@@ -154,3 +169,7 @@ class Fit:
         them in place). Any time during the fit, as often as wanted."""
         if self._dual is not None:
             self._dual.finish()
+
+
+# Where a plan's batches come from (``plans.SOURCES`` decides): each runs epochs of a fit.
+BATCH_SOURCES = {"memory": Fit.memory_epochs, "stream": streams.epoch, "mpi": distributed.epoch}

@@ -12,9 +12,10 @@ goes into ``history.params``.
 import numpy as np
 
 
-def run(fit, epochs, epochs_done, interrupts) -> None:
-    """Minimize the objective over ``fit.flat`` (in place) for at most ``epochs`` iterations
-    (``fastnn.fitting.Fit``; ``epochs_done``: ``training.Epochs``)."""
+def run(fit, recorder, interrupts) -> None:
+    """Minimize the objective over ``fit.flat`` (in place) for at most the fit's epochs as
+    iterations (``fastnn.fitting.Fit``; ``recorder``: ``training.Recorder``)."""
+    epochs = fit.settings.epochs
     flat, grads, optimizer = fit.flat, np.empty_like(fit.flat), fit.optimizer
     evaluated = {"x": None, "value": np.nan, "correct": 0}
     iterate = flat.astype(np.float64)  # the last completed iteration's weights
@@ -33,12 +34,12 @@ def run(fit, epochs, epochs_done, interrupts) -> None:
         flat[...] = x
         iterate[...] = x
         interrupts.check()
-        if epochs_done.record(evaluated["value"], evaluated["correct"]):
+        if recorder.record(evaluated["value"], evaluated["correct"]):
             raise StopIteration
 
     import scipy.optimize  # (here: 0.1-0.3 s of import that only L-BFGS fits need)
 
-    epochs_done.history.params.update(lbfgs_status=0, lbfgs_message="no iterations asked for")
+    recorder.history.params.update(lbfgs_status=0, lbfgs_message="no iterations asked for")
     if epochs == 0:
         return
     try:
@@ -48,7 +49,7 @@ def run(fit, epochs, epochs_done, interrupts) -> None:
     except BaseException:
         flat[...] = iterate  # (an error or a second Ctrl-C mid-iteration)
         raise
-    flat[...] = iterate if epochs_done.done else result.x
-    epochs_done.history.params.update(
+    flat[...] = iterate if recorder.done else result.x
+    recorder.history.params.update(
         lbfgs_status=int(result.status), lbfgs_message=str(result.message),
         lbfgs_iterations=int(result.nit), lbfgs_evaluations=int(result.nfev))

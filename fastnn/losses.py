@@ -27,6 +27,8 @@ never take ``log(0)``. The one other cross-entropy pair, ``softmax`` + ``bce``, 
 it, so its gradient there is 0.
 """
 
+import numpy as np
+
 from . import activations
 
 MSE = 0
@@ -57,6 +59,62 @@ SUM_LOSSES = frozenset({SSE})  # losses that add over samples instead of averagi
 # Smallest probability the logarithms see when a loss is not fused with its activation
 # (Keras' epsilon; the fused pairs need no clipping).
 LOG_EPS = 1e-7
+PER_SAMPLE = frozenset({CCE, SSE})  # losses not divided by the outputs per sample k
+
+
+def fused(loss: int, act: int) -> bool:
+    """Whether dL/dZ of the output is ``w_i (A - Y) / scale``: the pairs sigmoid + bce,
+    softmax + cce and exp + poisson (the only pairs cce and poisson take: ``OUTPUTS``)."""
+    return ((loss == BCE and act == activations.SIGMOID)
+            or (loss == CCE and act == activations.SOFTMAX)
+            or (loss == POISSON and act == activations.EXP))
+
+
+def weight_sum(loss: int, weights, m: int) -> float:
+    """s: a batch's summed sample weights (``weights`` None or empty: its size m); 1 for the
+    losses that add over samples, and 1 for a batch whose weights add up to 0 (its loss is
+    then 0)."""
+    if loss in SUM_LOSSES:
+        return 1.0
+    total = float(m) if weights is None or not len(weights) else float(np.sum(weights))
+    return total if total > 0 else 1.0
+
+
+def scale(loss: int, s: float, k: int) -> float:
+    """What a batch's weighted sum of sample losses is divided by: s, times the outputs per
+    sample k for the losses that average over them."""
+    return s if loss in PER_SAMPLE else s * k
+
+
+def divisor(loss: int, weights, m: int, k: int) -> float:
+    """A batch's: its ``scale`` of its ``weight_sum`` (m samples, k outputs each)."""
+    return scale(loss, weight_sum(loss, weights, m), k)
+
+
+def squared_norm(W, layer: int) -> float:
+    """The sum of W's squared entries (``add_penalty``'s default)."""
+    return float(np.dot(W.ravel(), W.ravel()))
+
+
+def add_penalty(layers, grad_layers, alpha: float, s: float, squared=squared_norm) -> float:
+    """The L2 penalty of a batch whose weight sum is s: adds ``alpha W / s`` to each layer's
+    weight gradient, returns ``alpha / (2 s) * sum W^2`` (biases excluded). ``layers``,
+    ``grad_layers``: ``network.layer_views`` of the weights and of their gradients;
+    ``squared(W, layer)``: a layer's sum of squared weights (a dual first layer's is that of
+    the primal weights it stands for: the backend's ``l2_penalty`` with its Gram matrix)."""
+    if not alpha:
+        return 0.0
+    total = 0.0
+    for layer, ((W, _), (dW, _)) in enumerate(zip(layers, grad_layers)):
+        total += squared(W, layer)
+        dW += (alpha / s) * W
+    return alpha / (2 * s) * total
+
+
+def accuracy(loss: int, correct: int, Y) -> float:
+    """The share of correct predictions (``correct_count``) on targets Y (n, k): per sample
+    for cce, per output for bce."""
+    return correct / (Y.shape[0] if loss == CCE else Y.size)
 
 
 class EpochLoss:

@@ -210,7 +210,7 @@ class Sequential:
     def _kernels(self, X, backend: str):
         """The backend the planner picks to compute on X (a prediction, an evaluation, a
         gradient)."""
-        return backends.get(self._plan(X, X.shape[0], 0, None, 0, backend, False)[1].backend)
+        return backends.get(plans.choose(self._problem(X), backend, False).backend)
 
     def predict(self, X, backend: str = "auto") -> np.ndarray:
         """The network's outputs.
@@ -403,49 +403,55 @@ class Sequential:
         KeyboardInterrupt
             Ctrl-C, within a second: the model keeps its last completed epoch.
         """
-        arguments = (X, y, loss, optimizer, epochs, batch_size, shuffle, seed, backend,
-                     validation_data, verbose, log_every, early_stopping, dual, sample_weight,
-                     class_weight, alpha)
-        if comm is None:
-            checked = self._fit_arguments(*arguments)
-        else:  # every rank checks its data, then all learn of any failure (none waits)
-            distributed.check_comm(comm)
-            checked = distributed.collectively(comm, self._fit_arguments, *arguments)
-        (objective, optimizer, epochs, batch_size, verbose, log_every, early_stopping, X, Y,
-         validation, dual, batch, n_val) = checked
+        arguments = dict(X=X, y=y, loss=loss, optimizer=optimizer, epochs=epochs,
+                         batch_size=batch_size, shuffle=shuffle, seed=seed, backend=backend,
+                         validation_data=validation_data, verbose=verbose, log_every=log_every,
+                         early_stopping=early_stopping, dual=dual, sample_weight=sample_weight,
+                         class_weight=class_weight, alpha=alpha, comm=comm, plan=plan)
         if comm is not None:
-            distributed.agree(comm, samples=X.shape[0], features=X.shape[1], batch_size=batch,
-                              epochs=epochs, backend=backend, seed=None if isinstance(
+            distributed.check_comm(comm)
+        try:
+            settings = self._settings(**arguments)
+        except Exception as error:  # (on MPI: every rank learns of it, none waits)
+            if comm is None:
+                raise
+            settings, failure = None, error
+        else:
+            failure = None
+        if comm is not None:
+            distributed.share_failures(comm, failure)
+            distributed.agree(comm, samples=settings.X.shape[0], features=settings.X.shape[1],
+                              batch_size=settings.batch, epochs=settings.epochs,
+                              backend=backend, seed=None if isinstance(
                                   seed, np.random.RandomState) else seed, shuffle=shuffle)
-            if comm.Get_rank() != 0:
-                verbose = 0
-        problem, chosen = self._plan(X, batch, epochs, optimizer, n_val, backend, dual, comm,
-                                     plan)
-        self.loss = next(name for name, c in losses.LOSSES.items() if c == objective.loss)
-        self.optimizer = optimizer
-        self._require_built(X)  # every argument is fine: now the work starts
+        problem = self._problem(settings.X, settings.batch, settings.epochs,
+                                settings.optimizer.name, settings.n_val, comm)
+        chosen = plans.choose(problem, backend, dual, plan)
+        self.loss = next(name for name, c in losses.LOSSES.items()
+                         if c == settings.objective.loss)
+        self.optimizer = settings.optimizer
+        self._require_built(settings.X)  # every argument is fine: now the work starts
         if seed is not None or self._shuffle is None:
             self._shuffle = shuffling.Shuffle(seed if seed is not None else self.seed)
-        self.history.params = {"epochs": epochs, "batch_size": batch, "plan": chosen.row,
-                               "backend": chosen.backend, "dual": chosen.dual,
-                               "engine": chosen.engine, "why": chosen.why}
-        self._live = fitting.Fit(chosen, self._flat, self._net(), optimizer, X, Y, objective,
-                                 batch, shuffle, self._shuffle, validation, comm, problem)
+        self.history.params = {"epochs": settings.epochs, "batch_size": settings.batch,
+                               "plan": chosen.row, "backend": chosen.backend,
+                               "dual": chosen.dual, "engine": chosen.engine, "why": chosen.why}
+        self._live = fitting.Fit(chosen, self._flat, self._net(), settings, self._shuffle,
+                                 problem)
         try:
-            return training.run(self._live, self.history, epochs,
-                                log_every if verbose else None, early_stopping)
+            return training.run(self._live, self.history)
         finally:
             self._live = None
 
-    def _fit_arguments(self, X, y, loss, optimizer, epochs, batch_size, shuffle, seed, backend,
-                       validation_data, verbose, log_every, early_stopping, dual,
-                       sample_weight, class_weight, alpha) -> tuple:
-        """Every argument of ``fit`` checked (on this rank's data), before any work."""
+    def _settings(self, X, y, *, loss=None, optimizer=None, epochs=1, batch_size=None,
+                  shuffle=True, seed=None, backend="auto", validation_data=None, verbose=0,
+                  log_every=None, early_stopping=None, dual="auto", sample_weight=None,
+                  class_weight=None, alpha=0.0, comm=None, plan=None) -> fitting.Settings:
+        """Every argument of ``fit`` checked (on this rank's data), before any work: the
+        fit's ``Settings``."""
         plans.backend_name(backend)
         code = self._loss_code(loss)
-        if optimizer is None:
-            optimizer = self.optimizer or optimizers.SGD(lr=0.01)
-        optimizer = optimizers.get(optimizer)
+        optimizer = optimizers.get(optimizer or self.optimizer or optimizers.default())
         epochs = checks.positive_int("epochs", epochs, allow_zero=True)
         if batch_size is not None:
             batch_size = checks.positive_int("batch_size", batch_size)
@@ -456,7 +462,7 @@ class Sequential:
         verbose = checks.positive_int("verbose", verbose, allow_zero=True)
         if log_every is not None:
             log_every = checks.positive_int("log_every", log_every)
-        if early_stopping is not None and not isinstance(early_stopping, training.EarlyStopping):
+        if early_stopping is not None and not isinstance(early_stopping, training.Stopping):
             early_stopping = training.EarlyStopping(patience=early_stopping)
         X = self._inputs(X)
         Y = checks.targets(y, X.shape[0], self.output_dim, code, self.dtype)
@@ -485,24 +491,25 @@ class Sequential:
             early_stopping.check(validation is not None, code in losses.CLASSIFICATION)
         if dual not in (True, False, "auto"):
             raise ValueError(f"dual: expected True, False or 'auto', got {dual!r}")
-        batch = X.shape[0] if batch_size is None else min(batch_size, X.shape[0])
-        n_val = 0 if validation is None else validation[0].shape[0]
-        return (objective, optimizer, epochs, batch_size, verbose, log_every, early_stopping, X,
-                Y, validation, dual, batch, n_val)
+        quiet = not verbose or (comm is not None and comm.Get_rank() != 0)  # (rank 0 logs)
+        return fitting.Settings(
+            X, Y, objective, optimizer, epochs,
+            X.shape[0] if batch_size is None else min(batch_size, X.shape[0]),
+            shuffle=shuffle, validation=validation, log_every=None if quiet else log_every,
+            stopping=early_stopping, comm=comm)
 
-    def _plan(self, X, batch, epochs, optimizer, n_val, backend, dual, comm=None,
-              pinned=None) -> tuple:
-        """``(problem, plan)``: the planner's plan for X (an array, a sparse matrix, a stream:
+    def _problem(self, X, batch: int | None = None, epochs: int = 0, solver: str = "",
+                 n_val: int = 0, comm=None) -> plans.Problem:
+        """What the planner knows of a computation on X (an array, a sparse matrix, a stream:
         only its shape and, if sparse, its count of nonzeros are read)."""
         n, n_in = (int(size) for size in X.shape)
         sizes = (n_in,) + tuple(layer.units for layer in self.layers)
-        density = X.nnz / max(n * n_in, 1) if issparse(X) else 1.0
-        source = "mpi" if comm is not None else \
-            "stream" if isinstance(X, streams.Stream) else "memory"
-        problem = plans.Problem(sizes, n, batch, epochs, np.dtype(self.dtype).itemsize,
-                                "" if optimizer is None else optimizer.name, n_val, density,
-                                source, issparse(X))
-        return problem, plans.choose(problem, backend, dual, pinned)
+        sparse = issparse(X)
+        return plans.Problem(sizes, n, n if batch is None else batch, epochs,
+                             np.dtype(self.dtype).itemsize, solver, n_val,
+                             X.nnz / max(n * n_in, 1) if sparse else 1.0,
+                             streamed=isinstance(X, streams.Stream), parallel=comm is not None,
+                             sparse=sparse)
 
     def plan(self, X, epochs: int = 1, batch_size: int | None = None, optimizer=None,
              backend: str = "auto", dual="auto", n_val: int = 0) -> plans.Plan:
@@ -519,11 +526,12 @@ class Sequential:
             X = np.asarray(X)
         if len(X.shape) != 2:
             raise ValueError(f"X: expected a 2-D array (n_samples, n_features), got {X.shape}")
-        optimizer = optimizers.get(optimizer or self.optimizer or optimizers.SGD(lr=0.01))
+        optimizer = optimizers.get(optimizer or self.optimizer or optimizers.default())
         batch = X.shape[0] if batch_size is None else min(batch_size, X.shape[0])
         if streams.is_stream(X):
             X = streams.Stream(X, None, self.dtype)
-        return self._plan(X, batch, epochs, optimizer, n_val, backend, dual)[1]
+        return plans.choose(self._problem(X, batch, epochs, optimizer.name, n_val), backend,
+                            dual)
 
     def save(self, path) -> None:
         """Write the model (architecture, weights, optimizer state, history, shuffling stream)

@@ -4,6 +4,8 @@
 - the flat weights: every parameter in one 1-D array, for each layer W (n_in, n_out, row-major)
   then b (n_out,); ``layer_views`` gives ``[(W1, b1), ...]`` as views into it.
 - ``Objective``: the loss, the samples' weights and the L2 penalty (``fastnn.losses``).
+
+"Weights" alone means a network's parameters; the samples' weights are ``sample_weights``.
 - ``Rule``: an optimizer's update, its hyperparameters and state (``fastnn.optimizers``).
 
 The model and the trainer build them; the backends (``fastnn.backends``) compute with them.
@@ -35,12 +37,13 @@ class Objective(NamedTuple):
 
     loss: int  # the loss code
     alpha: float  # the L2 penalty's strength (scikit-learn's alpha); 0: none
-    weights: np.ndarray  # float64 (n_samples,): each training sample's weight; empty: all 1
+    sample_weights: np.ndarray  # float64 (n_samples,): each training sample's weight; empty:
+    # all 1
 
     def part(self, rows, penalty: bool = True) -> "Objective":
         """The objective of the samples ``rows`` (an index array or a slice) alone; without
         the penalty where it is added once for all parts (``penalty=False``)."""
-        weights = self.weights[rows] if len(self.weights) else self.weights
+        weights = self.sample_weights[rows] if len(self.sample_weights) else self.sample_weights
         return Objective(self.loss, self.alpha if penalty else 0.0, weights)
 
 

@@ -13,7 +13,7 @@ import numbers
 import numpy as np
 
 from . import checks, losses
-from .network import Objective, layer_views
+from .network import Objective
 
 NO_WEIGHTS = np.empty(0)
 
@@ -70,22 +70,6 @@ def objective(loss: int, alpha: float, weights: np.ndarray) -> Objective:
 
 
 def weight_sum(loss: int, weights: np.ndarray, rows) -> float:
-    """s of ``fastnn.losses`` for the samples ``rows``: their summed weights (their count
-    without weights); 1 for sse, and 1 where the weights add up to 0."""
-    if loss in losses.SUM_LOSSES:
-        return 1.0
-    total = float(len(rows)) if not len(weights) else float(weights[rows].sum())
-    return total if total > 0 else 1.0
-
-
-def add_penalty(flat: np.ndarray, sizes, alpha: float, s: float, grads: np.ndarray) -> float:
-    """Adds ``alpha W / s`` to each layer's weight gradient in the flat ``grads``; returns the
-    penalty ``alpha / (2 s) * sum W^2`` (for gradients combined from parts: streamed windows,
-    MPI ranks)."""
-    if not alpha:
-        return 0.0
-    total = 0.0
-    for (W, _), (dW, _) in zip(layer_views(flat, sizes), layer_views(grads, sizes)):
-        total += float(np.dot(W.ravel(), W.ravel()))
-        dW += (alpha / s) * W
-    return alpha / (2 * s) * total
+    """``losses.weight_sum`` of the samples ``rows`` (indices) of a fit's weights (empty: all
+    1)."""
+    return losses.weight_sum(loss, weights[rows] if len(weights) else None, len(rows))

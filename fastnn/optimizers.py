@@ -241,6 +241,11 @@ class LBFGS:
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "lbfgs": LBFGS}
 
 
+def default() -> SGD:
+    """The optimizer of a model's first fit that names none: ``SGD(lr=0.01)``."""
+    return SGD(lr=0.01)
+
+
 def get(optimizer):
     """An optimizer from an instance or a name (``"sgd"``, ``"adam"``, ``"lbfgs"``, with
     default settings)."""

@@ -74,8 +74,14 @@ class Problem:
     solver: str = ""  # "sgd" (classical or Nesterov momentum), "adam", "lbfgs"; "": not a fit
     n_val: int = 0  # validation samples
     density: float = 1.0  # the share of X's entries that are stored (sparse X: below 1)
-    source: str = "memory"  # "memory", "stream" (read window by window) or "mpi" (ranks)
+    streamed: bool = False  # X is read window by window (an h5py dataset or a memmap)
+    parallel: bool = False  # data-parallel over an MPI communicator
     sparse: bool = False  # X is a sparse matrix
+
+    @property
+    def source(self) -> str:
+        """Where the batches come from: "memory", "stream" or "mpi" (``SOURCES``)."""
+        return source_row(self)[1]
 
     @property
     def kernel_set(self) -> str:
@@ -161,12 +167,18 @@ def _dual_pays(problem: Problem) -> bool:
 
 # (name, condition(problem) -> bool, source, justification)
 SOURCES = (
-    ("data-parallel over MPI", lambda problem: problem.source == "mpi", "mpi",
+    ("data-parallel over MPI", lambda problem: problem.parallel, "mpi",
      "a communicator was given: each rank computes its share of every batch"),
-    ("window by window", lambda problem: problem.source == "stream", "stream",
+    ("window by window", lambda problem: problem.streamed, "stream",
      "X is read, not loaded: an h5py dataset or a memmap (stream_epoch)"),
     ("in memory", lambda problem: True, "memory", "X is an array or a sparse matrix"),
 )
+
+
+def source_row(problem: Problem) -> tuple:
+    """``(row name, source)``: where the batches of ``problem`` come from (``SOURCES``)."""
+    return next((name, source) for name, condition, source, _ in SOURCES
+                if condition(problem))
 
 # (name, condition(problem, backend) -> bool, engine, justification)
 ENGINES = (
@@ -229,11 +241,10 @@ def choose(problem: Problem, backend: str = "auto", dual="auto", pinned: Plan | 
     1 / DUAL_MARGIN of the primal's or less). ``pinned``: a plan to run as it is, once checked
     against the problem."""
     backend = backend_name(backend)
-    source_row, source = next((name, source) for name, condition, source, _ in SOURCES
-                              if condition(problem))
+    where, source = source_row(problem)
     if problem.solver == "lbfgs" and source != "memory":
         raise ValueError(f"optimizer: L-BFGS trains on the whole of X at once: it needs X in "
-                         f"memory, not {source_row} (use SGD or Adam)")
+                         f"memory, not {where} (use SGD or Adam)")
     if pinned is not None:
         return _checked(pinned, problem, source)
     if dual is True:
@@ -247,7 +258,7 @@ def choose(problem: Problem, backend: str = "auto", dual="auto", pinned: Plan | 
         backend, why, upgrade = auto_backend(problem, bool(dual))
     name, engine = next((name, engine) for name, condition, engine, _ in ENGINES
                         if condition(problem, backend))
-    parts = ([] if source == "memory" else [source_row]) + (["dual"] if dual else []) + [name]
+    parts = ([] if source == "memory" else [where]) + (["dual"] if dual else []) + [name]
     return Plan(backend, bool(dual), engine, ", ".join(parts), source, why, upgrade)
 
 
@@ -255,8 +266,9 @@ def switched(plan: Plan, problem: Problem) -> Plan:
     """The plan a fit switches to once its ``upgrade`` is cached: numba's compiled epochs."""
     name, engine = next((name, engine) for name, condition, engine, _ in ENGINES
                         if condition(problem, "numba"))
-    parts = ([] if plan.source == "memory" else [plan.row.split(", ")[0]]) + \
-        (["dual"] if plan.dual else []) + [name]
+    where = source_row(problem)[0]
+    parts = ([] if plan.source == "memory" else [where]) + (["dual"] if plan.dual else []) + \
+        [name]
     return Plan("numba", plan.dual, engine, ", ".join(parts), plan.source, plan.why, "")
 
 

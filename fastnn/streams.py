@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from . import checks, losses, objectives
-from .network import aligned_empty
+from .network import aligned_empty, layer_views
 
 WINDOW_BYTES = 8 * 2**20  # of rows per window (two are in memory at once: one read ahead)
 DEFAULT_CHUNK_BYTES = 2**20  # a memmap's "chunk" of rows: it has none of its own
@@ -136,14 +136,16 @@ def window_orders(stream, batch: int, rng, shuffle: bool) -> list:
             for start, m in zip(starts, sizes)]
 
 
-def epoch(kernels, fit, objective, stream, Y, batch, rule, engine, rng, shuffle, out,
-          interrupted=lambda: False) -> int:
-    """One epoch over a stream, window by window; ``out[0] = (loss, correct)`` as for
-    ``train_epochs``. Returns 1, or 0 if it diverged (``out[0, 0]`` the failing batch's loss).
-    Where a read fails (or Ctrl-C comes) mid-epoch, the weights and optimizer state are put
-    back as the epoch found them: the model keeps its last completed epoch. ``interrupted()``
-    is asked between windows (a pending Ctrl-C: KeyboardInterrupt there)."""
-    windows = window_orders(stream, batch, rng, shuffle)
+def epoch(fit, count, out, interrupted=lambda: False) -> int:
+    """One epoch of ``fit`` (``fitting.Fit``) over its stream X, window by window (``count``
+    epochs asked: one runs); ``out[0] = (loss, correct)`` as for ``train_epochs``. Returns 1,
+    or 0 if it diverged (``out[0, 0]`` the failing batch's loss). Where a read fails (or Ctrl-C
+    comes) mid-epoch, the weights and optimizer state are put back as the epoch found them: the
+    model keeps its last completed epoch. ``interrupted()`` is asked between windows (a pending
+    Ctrl-C: KeyboardInterrupt there)."""
+    kernels, objective, stream, Y, rule = fit.kernels, fit.objective, fit.X, fit.Y, fit.rule
+    batch, engine = fit.settings.batch, fit.plan.engine
+    windows = window_orders(stream, batch, fit.shuffler.rng, fit.settings.shuffle)
     orders = dict(windows)
     total = losses.EpochLoss(objective.loss)
     state = (fit.flat, rule.state1, rule.state2, rule.step)
@@ -195,7 +197,7 @@ def gradients(kernels, flat, net, objective, stream, Y, grads) -> float:
     (each window's loss weighted by its share of the samples' weight; the L2 penalty once);
     returns the objective's value."""
     rows = stream.window_rows(1)
-    weights = objective.weights
+    weights = objective.sample_weights
     everything = objectives.weight_sum(objective.loss, weights, np.arange(len(stream)))
     part = np.empty_like(grads)
     grads[:] = 0
@@ -206,4 +208,5 @@ def gradients(kernels, flat, net, objective, stream, Y, grads) -> float:
         share = objectives.weight_sum(objective.loss, weights, these) / everything
         total += share * kernels.loss_and_gradients(flat, net, window, X, Y[these], part)[0]
         grads += share * part
-    return total + objectives.add_penalty(flat, net.sizes, objective.alpha, everything, grads)
+    return total + losses.add_penalty(layer_views(flat, net.sizes), layer_views(grads, net.sizes),
+                                      objective.alpha, everything)

@@ -60,7 +60,33 @@ class History:
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
 
 
-class EarlyStopping:
+class Stopping:
+    """What the training loop asks of a stopping rule, once per fit and after each epoch:
+    ``check`` (at ``fit``, before any work), ``start``, ``update`` (True: stop), ``restart``
+    (an adaptive schedule cut the rate instead of stopping), ``finish``. ``monitored`` and
+    ``patience`` name it in the log. These do nothing."""
+
+    patience = 0
+    monitored = ""
+
+    def check(self, validation: bool, classify: bool) -> None:
+        """Fix what is watched for a fit, or a ValueError if that fit will not have it."""
+
+    def start(self, flat: np.ndarray) -> None:
+        """A fit starts from the weights ``flat``."""
+
+    def update(self, epoch: int, metrics: dict, flat: np.ndarray) -> bool:
+        """One epoch ended with ``metrics`` and the weights ``flat``; True: stop."""
+        return False
+
+    def restart(self) -> None:
+        """Start waiting anew."""
+
+    def finish(self, flat: np.ndarray) -> None:
+        """The fit ended with the weights ``flat`` (may put others back)."""
+
+
+class EarlyStopping(Stopping):
     """Stop ``fit`` when ``monitor`` has not improved for ``patience`` epochs (Keras' callback);
     with an adaptive schedule, cut the rate instead (``fastnn.optimizers``).
 
@@ -181,15 +207,16 @@ class _Interrupts:
         self.check()  # a Ctrl-C during the last chunk
 
 
-class Epochs:
+class Recorder:
     """What follows each epoch of a fit (an iteration of L-BFGS): its metrics and those of the
     validation data into the history, the log line, early stopping and an adaptive schedule's
-    cut of the rate."""
+    cut of the rate. ``done``: the epochs recorded so far."""
 
-    def __init__(self, history, fit, epochs, log_every, stopping):
+    def __init__(self, history, fit):
         self.history, self.fit, self.loss = history, fit, fit.objective.loss
+        epochs, log_every, stopping = (fit.settings.epochs, fit.settings.log_every,
+                                       fit.settings.stopping)
         self.resumed = len(history.epoch)  # a resumed fit goes on counting
-        self.elements = fit.Y.shape[0] if self.loss == losses.CCE else fit.Y.size
         self.optimizer = None if fit.lbfgs else fit.optimizer
         self.epochs, self.log_every, self.stopping = epochs, log_every, stopping
         self.done, self.start = 0, time.perf_counter()
@@ -200,7 +227,7 @@ class Epochs:
         the fit should stop (early stopping)."""
         metrics = {"loss": float(value)}
         if self.loss in losses.CLASSIFICATION:
-            metrics["accuracy"] = correct / self.elements
+            metrics["accuracy"] = losses.accuracy(self.loss, correct, self.fit.Y)
         if self.fit.validation is not None:
             metrics.update(self.fit.validation_metrics())
         if self.scheduled and lr is not None:
@@ -236,23 +263,23 @@ def diverged(epoch: int, epochs: int, value: float) -> TrainingDivergedError:
         f"model keeps the last finite weights, from before that update")
 
 
-def run(fit, history: History, epochs: int, log_every: int | None = None,
-        stopping: EarlyStopping | None = None) -> History:
-    """Train by ``fit`` (``fastnn.fitting.Fit``, every argument already checked) for
-    ``epochs`` epochs (L-BFGS: iterations), recording them in ``history``; ``fit.finish`` writes
-    the weights back, also when it stops early or fails."""
+def run(fit, history: History) -> History:
+    """Train by ``fit`` (``fastnn.fitting.Fit``, every setting already checked) for its epochs
+    (L-BFGS: iterations), recording them in ``history``; ``fit.finish`` writes the weights
+    back, also when it stops early or fails."""
     start = time.perf_counter()
     interrupts = _Interrupts(fit.comm)
+    stopping = fit.settings.stopping
     try:
         fit.start()
         if stopping is not None:
             stopping.start(fit.flat)
-        epochs_done = Epochs(history, fit, epochs, log_every, stopping)
+        recorder = Recorder(history, fit)
         with interrupts.held():
             if fit.lbfgs:
-                lbfgs.run(fit, epochs, epochs_done, interrupts)
+                lbfgs.run(fit, recorder, interrupts)
             else:
-                _epochs(fit, epochs, epochs_done, interrupts)
+                _epochs(fit, recorder, interrupts)
             if stopping is not None:
                 stopping.finish(fit.flat)
     except Exception as error:
@@ -266,19 +293,19 @@ def run(fit, history: History, epochs: int, log_every: int | None = None,
     return history
 
 
-def _epochs(fit, epochs: int, epochs_done: Epochs, interrupts: _Interrupts) -> None:
+def _epochs(fit, recorder: Recorder, interrupts: _Interrupts) -> None:
     """The epochs of a gradient-descent fit, a chunk of them per call of ``fit.train``."""
-    optimizer, n = fit.optimizer, fit.Y.shape[0]
-    one_by_one = (fit.validation is not None or epochs_done.stopping is not None
+    optimizer, n, epochs = fit.optimizer, fit.Y.shape[0], fit.settings.epochs
+    one_by_one = (fit.validation is not None or recorder.stopping is not None
                   or fit.plan.source != "memory" or optimizer.schedule == "invscaling")
     most = 1 if one_by_one else max(1, CHUNK_VALUES // n)
-    log_every = epochs_done.log_every
+    log_every = recorder.log_every
     per_epoch = None  # seconds an epoch took in the last chunk
     epoch = 0
     while epoch < epochs:
         interrupts.check()
         if per_epoch is not None and fit.switch(epochs - epoch, per_epoch):
-            epochs_done.history.params.update(
+            recorder.history.params.update(
                 switch=(epoch, fit.plan.row), backend=fit.plan.backend, engine=fit.plan.engine,
                 plan=fit.plan.row)
             per_epoch = None  # (time the new engine's first chunk anew)
@@ -298,7 +325,7 @@ def _epochs(fit, epochs: int, epochs_done: Epochs, interrupts: _Interrupts) -> N
         for e in range(done):
             optimizer.epoch_ends(n)
             epoch += 1
-            if epochs_done.record(out[e, 0], int(out[e, 1]), lr):
+            if recorder.record(out[e, 0], int(out[e, 1]), lr):
                 return
         if done < count:
             raise diverged(epoch + 1, epochs, out[done, 0])

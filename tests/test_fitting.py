@@ -19,18 +19,19 @@ def _fit(dual, net=None, validation=None):
     flat = np.concatenate([w.ravel() for w in weights])
     description = Net(np.array([30, 4, 1]), np.array([2, 1]), np.array([1, 1]), 0)
     objective = objectives.objective(losses.BCE, 0.1, objectives.NO_WEIGHTS)
-    return fitting.Fit(plan, flat, description, optimizer, X, y, objective, 4, True,
-                       shuffling.Shuffle(2), validation), X, y
+    settings = fitting.Settings(X, y, objective, optimizer, epochs=3, batch=4,
+                                validation=validation)
+    return fitting.Fit(plan, flat, description, settings, shuffling.Shuffle(2)), X, y
 
 
 def test_the_primal_fit_trains_the_weights_in_place():
     fit, X, y = _fit(False)
-    before = fit.weights.copy()
+    before = fit.params.copy()
     fit.start()
-    assert fit.flat is fit.weights
+    assert fit.flat is fit.params
     out = np.zeros((3, 2))
     assert fit.train(3, out, lambda: False) == 3
-    assert not np.array_equal(before, fit.weights) and (out[:, 0] > 0).all()
+    assert not np.array_equal(before, fit.params) and (out[:, 0] > 0).all()
 
 
 def test_the_dual_fit_writes_the_same_weights_back_whenever_asked():
@@ -41,9 +42,9 @@ def test_the_dual_fit_writes_the_same_weights_back_whenever_asked():
         fit.at_rate(0.3)
         fit.train(2, np.zeros((2, 2)), lambda: False)
         fit.finish()
-        middle = fit.weights.copy()
+        middle = fit.params.copy()
         fit.finish()  # (as often as wanted: the same weights)
-        np.testing.assert_array_equal(fit.weights, middle)
+        np.testing.assert_array_equal(fit.params, middle)
         results.append(middle)
     np.testing.assert_allclose(results[1], results[0], rtol=1e-10, atol=1e-13)
 
@@ -55,7 +56,7 @@ def test_validation_metrics_and_metrics():
     fit.start()
     got = fit.validation_metrics()
     assert set(got) == {"val_loss", "val_accuracy"}
-    expected = fitting.metrics(fastnn.backends.get("numpy"), fit.weights, Net(
+    expected = fitting.metrics(fastnn.backends.get("numpy"), fit.params, Net(
         np.array([30, 4, 1]), np.array([2, 1]), np.array([1, 1]), 0), losses.BCE, X_val, y_val)
     assert got["val_loss"] == pytest.approx(expected["loss"], rel=1e-10)
     assert got["val_accuracy"] == expected["accuracy"]

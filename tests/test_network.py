@@ -29,10 +29,10 @@ def test_aligned_copies_only_what_is_not_aligned():
 def test_an_objectives_part_and_a_rules_rate():
     objective = network.Objective(2, 0.5, np.arange(6.0))
     part = objective.part(np.array([1, 4]))
-    assert part.alpha == 0.5 and part.weights.tolist() == [1.0, 4.0]
+    assert part.alpha == 0.5 and part.sample_weights.tolist() == [1.0, 4.0]
     assert objective.part(slice(2, 4), penalty=False).alpha == 0.0
     unweighted = network.Objective(2, 0.5, np.empty(0))
-    assert unweighted.part(np.array([3])).weights.size == 0
+    assert unweighted.part(np.array([3])).sample_weights.size == 0
     state = np.zeros(3)
     rule = network.Rule(network.OPT_SGD, 0.1, 0.9, 0, 0, 0, state, state, np.zeros(1, int), 1)
     faster = rule.at_rate(0.5)

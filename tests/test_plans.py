@@ -15,7 +15,8 @@ FAST = "numba" if HAS_NUMBA else "numpy"
 
 
 def cat_fit(batch=209, epochs=2500, solver="sgd", itemsize=8, n=209, source="memory"):
-    return Problem(CAT, n, batch, epochs, itemsize, solver, source=source)
+    return Problem(CAT, n, batch, epochs, itemsize, solver, streamed=source == "stream",
+                   parallel=source == "mpi")
 
 
 @pytest.fixture

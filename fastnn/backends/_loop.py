@@ -143,14 +143,6 @@ def _clip(a):
     return min(max(a, loss_codes.LOG_EPS), 1.0 - loss_codes.LOG_EPS)
 
 
-def _fused(loss, act):
-    """Whether dL/dZ of the output is (A - Y) / scale: the pairs sigmoid + bce, softmax + cce
-    and exp + poisson."""
-    return ((loss == loss_codes.BCE and act == act_codes.SIGMOID)
-            or (loss == loss_codes.CCE and act == act_codes.SOFTMAX)
-            or (loss == loss_codes.POISSON and act == act_codes.EXP))
-
-
 def _sample_loss(loss, act, Z, A, Y, i):
     """Sample i's loss, summed over its k outputs, before weighting and scaling."""
     k = A.shape[1]
@@ -182,33 +174,26 @@ def _sample_loss(loss, act, Z, A, Y, i):
     return total
 
 
-def _scale(loss, weights, m, k):
-    """What the batch's weighted sum of sample losses is divided by: s (``fastnn.losses``),
-    times k for the losses that average over the outputs."""
-    per_sample = loss in (loss_codes.CCE, loss_codes.SSE)
-    return _passes.weight_sum(loss, weights, m) * (1 if per_sample else k)
-
-
-def loss_value(loss, act, Z, A, Y, weights=None):
+def loss_value(loss, act, Z, A, Y, sample_weights=None):
     """The loss of a batch (see ``fastnn.losses``): sample i's loss times its weight, summed,
     over the scale; bce, cce and poisson from the logits when fused."""
     m, k = A.shape
     total = 0.0
     for i in range(m):
-        w = 1.0 if weights is None else float(weights[i])
+        w = 1.0 if sample_weights is None else float(sample_weights[i])
         total += w * _sample_loss(loss, act, Z, A, Y, i)
-    return float(total / _scale(loss, weights, m, k))
+    return float(total / loss_codes.divisor(loss, sample_weights, m, k))
 
 
-def output_delta(loss, act, Z, A, Y, weights=None):
+def output_delta(loss, act, Z, A, Y, sample_weights=None):
     """dL/dZ of the output layer: w_i (A - Y) / scale for the fused pairs, else dL/dA through
     f'."""
     m, k = A.shape
-    fused = _fused(loss, act)
-    scale = _scale(loss, weights, m, k)
+    fused = loss_codes.fused(loss, act)
+    scale = loss_codes.divisor(loss, sample_weights, m, k)
     dA = np.empty_like(A)
     for i in range(m):
-        w = 1.0 if weights is None else float(weights[i])
+        w = 1.0 if sample_weights is None else float(sample_weights[i])
         for j in range(k):
             a, y = A[i, j], Y[i, j]
             if fused:

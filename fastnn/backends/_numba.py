@@ -90,14 +90,14 @@ def dense_forward(X, W, b, act):
     m, X = X.shape[0], _inputs(X, W.dtype)
     Z = np.empty((m, W.shape[1]), W.dtype)
     A = np.empty_like(Z)
-    kernels._dense_forward(X, W, _c(b, W.dtype), act, Z, A)
+    kernels.dense_forward(X, W, _c(b, W.dtype), act, Z, A)
     return Z, A
 
 
 def activation_backward(act, Z, A, dA):
     """dZ = dA * f'(Z); for softmax dZ_j = A_j (dA_j - sum_k dA_k A_k).  All (m, n)."""
     dZ = np.array(dA, order="C")
-    kernels._activation_backward(act, _c(Z), _c(A), dZ)
+    kernels.activation_backward(act, _c(Z), _c(A), dZ)
     return dZ
 
 
@@ -107,7 +107,7 @@ def dense_backward(dZ, X, W, need_dX):
     dZ, X = _c(dZ, W.dtype), _inputs(X, W.dtype)
     dW, db = np.empty_like(W), np.empty(W.shape[1], W.dtype)
     dX = np.empty((dZ.shape[0] if need_dX else 0, W.shape[0]), W.dtype)
-    kernels._dense_backward(dZ, X, W, dW, db, dX)
+    kernels.dense_backward(dZ, X, W, dW, db, dX)
     return (dX if need_dX else None), dW, db
 
 
@@ -115,36 +115,36 @@ def dual_backward(dZ, rows, W):
     """dW = 0 but dW[rows[r]] += dZ[r];  db = column sums of dZ (a first layer in the dual
     form)."""
     dW, db = np.empty_like(W), np.empty(W.shape[1], W.dtype)
-    kernels._dual_backward(_c(dZ, W.dtype), _c(rows, np.int64), dW, db)
+    kernels.dual_backward(_c(dZ, W.dtype), _c(rows, np.int64), dW, db)
     return dW, db
 
 
-def _weights(weights, m):
+def _sample_weights(weights, m):
     """The batch's sample weights as the kernels take them: float64 (m,), or empty (all 1)."""
     return np.empty(0) if weights is None else _c(weights, np.float64).reshape(m)
 
 
-def loss_value(loss, act, Z, A, Y, weights=None):
+def loss_value(loss, act, Z, A, Y, sample_weights=None):
     """The loss of a batch (see ``fastnn.losses``); bce, cce and poisson from the logits when
     fused."""
     empty = np.empty((0, A.shape[1]), A.dtype)
-    return float(kernels._loss_and_deltas(loss, act, _c(Z), _c(A), _c(Y, A.dtype),
-                                          _weights(weights, A.shape[0]), empty)[0])
+    return float(kernels.loss_and_deltas(loss, act, _c(Z), _c(A), _c(Y, A.dtype),
+                                          _sample_weights(sample_weights, A.shape[0]), empty)[0])
 
 
-def output_delta(loss, act, Z, A, Y, weights=None):
+def output_delta(loss, act, Z, A, Y, sample_weights=None):
     """dL/dZ of the output layer: w (A - Y) / scale for the fused pairs, else dL/dA through
     f'."""
     dZ = np.empty(A.shape, A.dtype)
-    kernels._loss_and_deltas(loss, act, _c(Z), _c(A), _c(Y, A.dtype),
-                             _weights(weights, A.shape[0]), dZ)
+    kernels.loss_and_deltas(loss, act, _c(Z), _c(A), _c(Y, A.dtype),
+                             _sample_weights(sample_weights, A.shape[0]), dZ)
     return dZ
 
 
 def correct_count(loss, A, Y):
     """bce: outputs on the right side of 0.5; cce: rows whose largest output is the target."""
     empty = np.empty((0, A.shape[1]), A.dtype)  # (no logits needed: A as Z)
-    return int(kernels._loss_and_deltas(loss, 0, _c(A), _c(A), _c(Y, A.dtype), np.empty(0),
+    return int(kernels.loss_and_deltas(loss, 0, _c(A), _c(A), _c(Y, A.dtype), np.empty(0),
                                         empty)[1])
 
 
@@ -152,14 +152,14 @@ def l2_penalty(W, K):
     """The sum of W's squared entries; with K (a dual first layer's Gram matrix), of the primal
     weights': sum_j W[:, j] . K W[:, j]."""
     K = np.empty((0, W.shape[0]), W.dtype) if K is None else _c(K, W.dtype)
-    return float(kernels._l2_penalty(_c(W), K))
+    return float(kernels.l2_penalty(_c(W), K))
 
 
 def optimizer_step(rule, params, grads):
     """One update of params (in place; ``rule.step`` advances first); False if some new value
     was not finite (that element kept its old one)."""
     rule.step[0] += 1
-    return bool(kernels._update(rule, params, grads))
+    return bool(kernels.update(rule, params, grads))
 
 
 def forward(flat, net, X):
@@ -169,7 +169,7 @@ def forward(flat, net, X):
     _ready(flat, X)
     Z = np.empty((m, int(net.sizes[-1])), flat.dtype)
     A = np.empty_like(Z)
-    kernels._forward_rows(flat, net, X, Z, A)
+    kernels.forward_rows(flat, net, X, Z, A)
     return Z, A
 
 
@@ -177,21 +177,21 @@ def evaluate(flat, net, loss, X, Y):
     """``(loss, correct)`` of the network on X, Y."""
     X = _inputs(X, flat.dtype)
     _ready(flat, X)
-    value, correct = kernels._evaluate(flat, net, loss, X, _c(Y, flat.dtype))
+    value, correct = kernels.evaluate(flat, net, loss, X, _c(Y, flat.dtype))
     return float(value), int(correct)
 
 
 def _objective(objective):
     """The Objective with the types the kernels are compiled for (one signature per dtype)."""
     return Objective(int(objective.loss), float(objective.alpha),
-                     _c(objective.weights, np.float64))
+                     _c(objective.sample_weights, np.float64))
 
 
 def loss_and_gradients(flat, net, objective, X, Y, grads):
     """Forward, loss, then backpropagation; fills ``grads`` (flat); ``(loss, correct)``."""
     X = _inputs(X, flat.dtype)
     _ready(flat, X)
-    value, correct = kernels._gradients(flat, net, _objective(objective), X,
+    value, correct = kernels.gradients(flat, net, _objective(objective), X,
                                         _c(Y, flat.dtype), grads)
     return float(value), int(correct)
 
@@ -201,14 +201,14 @@ def train_epochs(flat, net, objective, inputs, Y, orders, batch_size, rule, engi
     contract); ``engine`` is "compiled" here."""
     inputs = _inputs(inputs, flat.dtype)
     _ready(flat, inputs)
-    return int(kernels._train_epochs(flat, net, _objective(objective), inputs,
+    return int(kernels.train_epochs(flat, net, _objective(objective), inputs,
                                      _c(Y, flat.dtype), _c(orders, np.int64), int(batch_size),
                                      rule, out))
 
 
 # The entry points of a set: the contract's function -> its compiled kernel.
-ENTRIES = {"train_epochs": kernels._train_epochs, "evaluate": kernels._evaluate,
-           "forward": kernels._forward_rows, "loss_and_gradients": kernels._gradients}
+ENTRIES = {"train_epochs": kernels.train_epochs, "evaluate": kernels.evaluate,
+           "forward": kernels.forward_rows, "loss_and_gradients": kernels.gradients}
 
 
 def compile_kernels(name, progress=None):

@@ -240,7 +240,7 @@ def _activate(act, Z, A):
 
 
 @_jit
-def _activation_backward(act, Z, A, D):
+def activation_backward(act, Z, A, D):
     """D *= f'(Z) in place, all (m, n) (D holds dL/dA on entry); softmax:
     D_rj = A_rj (D_rj - sum_k D_rk A_rk)."""
     m, n = Z.shape
@@ -354,8 +354,9 @@ def _sample_losses(loss, act, Z, A, Y, rows, each):
 
 @_jit
 def _fused(loss, act):
-    """Whether dL/dZ of the output is w (A - Y) / scale."""
-    return (loss == BCE and act == SIGMOID) or loss == CCE or loss == POISSON
+    """Whether dL/dZ of the output is w (A - Y) / scale (``losses.fused``)."""
+    return ((loss == BCE and act == SIGMOID) or (loss == CCE and act == SOFTMAX)
+            or (loss == POISSON and act == EXP))
 
 
 @_jit
@@ -421,7 +422,7 @@ def _batch_loss(loss, act, Z, A, Y, rows, weights, D, each):
     if D.shape[0] > 0:
         _output_deltas(loss, act, A, Y, rows, weights, scale, D)
         if not _fused(loss, act):
-            _activation_backward(act, Z, A, D)
+            activation_backward(act, Z, A, D)
     return value / scale, _correct_count(loss, A, Y, rows), s
 
 
@@ -462,7 +463,7 @@ def _adam_update(params, grads, m1, m2, rate, beta1, beta2, eps, decay1, decay2)
 
 
 @_jit
-def _update(rule, params, grads):
+def update(rule, params, grads):
     """One update of params (``rule.step`` already advanced); True if all stayed finite.
     Hyperparameters are cast to params' dtype: float32 computes in float32, as the numpy
     backend does; a step's scalars (1 - beta, the bias corrections) are computed in float64,
@@ -552,7 +553,7 @@ def _block(buffer, at, m, n):
 
 
 @_jit(inline="always", nrt=True)  # (callable alone; inlined, its caller's flags hold)
-def _weights(flat, table, layer):
+def _layer_params(flat, table, layer):
     """(W, b) of a layer: views of flat, W (n_in, n_out), b (n_out,)."""
     n_in, n_out, wo = table[layer, N_IN], table[layer, N_OUT], table[layer, W_AT]
     return _block(flat, wo, n_in, n_out), flat[wo + n_in * n_out:wo + n_in * n_out + n_out]
@@ -661,14 +662,14 @@ def _forward(flat, table, X_batch, m, work):
     output layer's: ``_output``)."""
     Zs, As = work[0], work[1]
     batch = Zs.shape[0] // (table[-1, U_AT] + table[-1, N_OUT])
-    W, b = _weights(flat, table, 0)
+    W, b = _layer_params(flat, table, 0)
     inputs = _block(As, 0, m, table[0, N_OUT])
     Z = _block(Zs, 0, m, table[0, N_OUT])
     _first_product(X_batch, W, Z)
     _layer_output(table, NO, Z, inputs, b)
     for layer in range(1, table.shape[0]):
         n_out, at = table[layer, N_OUT], batch * table[layer, U_AT]
-        W, b = _weights(flat, table, layer)
+        W, b = _layer_params(flat, table, layer)
         Z, A = _block(Zs, at, m, n_out), _block(As, at, m, n_out)
         _product(inputs, W, Z)
         _layer_output(table, layer, Z, A, b)
@@ -693,8 +694,8 @@ def _backward(flat, table, dual, X_batch, rows, work, grads):
     m = rows.shape[0]
     for layer in range(table.shape[0] - 1, -1, -1):
         n_in, n_out = table[layer, N_IN], table[layer, N_OUT]
-        W, _ = _weights(flat, table, layer)
-        dW, db = _weights(grads, table, layer)
+        W, _ = _layer_params(flat, table, layer)
+        dW, db = _layer_params(grads, table, layer)
         dZ = _block(D, 0, m, n_out)
         if layer == 0 and dual:
             _zero(dW)
@@ -710,7 +711,7 @@ def _backward(flat, table, dual, X_batch, rows, work, grads):
             at = batch * table[layer - 1, U_AT]
             dA = _block(E, 0, m, n_in)
             _product_nt(dZ, W, dA)
-            _activation_backward(table[layer - 1, ACT], _block(Zs, at, m, n_in),
+            activation_backward(table[layer - 1, ACT], _block(Zs, at, m, n_in),
                                  _block(As, at, m, n_in), dA)
             D, E = E, D
 
@@ -740,8 +741,8 @@ def _l2(flat, table, K, c, work, grads):
     layer's through K, its Gram matrix; K without rows: not dual)."""
     total = 0.0
     for layer in range(table.shape[0]):
-        W, _ = _weights(flat, table, layer)
-        dW, _ = _weights(grads, table, layer)
+        W, _ = _layer_params(flat, table, layer)
+        dW, _ = _layer_params(grads, table, layer)
         total += _squared_sum(W, K if layer == 0 else K[:0], work[6])
         decay = W.dtype.type(c)
         for k in range(W.shape[0]):
@@ -761,7 +762,7 @@ def _step(flat, table, dual, objective, inputs, Y, rows, work, grads):
     _forward(flat, table, X_batch, m, work)
     Z, A = _output(table, work, m)
     value, correct, s = _batch_loss(objective.loss, table[-1, ACT], Z, A, Y, rows,
-                                    objective.weights, _block(work[2], 0, m, Z.shape[1]),
+                                    objective.sample_weights, _block(work[2], 0, m, Z.shape[1]),
                                     work[5])
     _backward(flat, table, dual, X_batch, rows, work, grads)
     if objective.alpha > 0:
@@ -772,7 +773,7 @@ def _step(flat, table, dual, objective, inputs, Y, rows, work, grads):
 # ---------------------------------------------------------------- entry points
 
 @_jit(nrt=True)
-def _train_epochs(flat, net, objective, X, Y, orders, batch_size, rule, out):
+def train_epochs(flat, net, objective, X, Y, orders, batch_size, rule, out):
     """One epoch of updates per row of ``orders`` (the samples in that order, in batches), the
     contract's ``train_epochs`` in one call. ``out[e] = (loss, correct)`` of epoch e (the batch
     losses weighted by batch size over the sample count; sse: added). Returns the epochs
@@ -798,7 +799,7 @@ def _train_epochs(flat, net, objective, X, Y, orders, batch_size, rule, out):
             correct += batch_correct
             total += value if loss == SSE else value * (stop - start)
             rule.step[0] += 1
-            if not _update(rule, flat, grads):
+            if not update(rule, flat, grads):
                 out[e, 0], out[e, 1] = value, correct
                 return e
         out[e, 0], out[e, 1] = (total if loss == SSE else total / n), correct
@@ -806,7 +807,7 @@ def _train_epochs(flat, net, objective, X, Y, orders, batch_size, rule, out):
 
 
 @_jit(nrt=True)
-def _gradients(flat, net, objective, X, Y, grads):
+def gradients(flat, net, objective, X, Y, grads):
     """``(loss, correct)`` of the samples X, Y as one batch; its gradient into ``grads`` (a
     dual net's X is its Gram matrix K: the samples are its first Y.shape[0] rows)."""
     table = _layer_table(net)
@@ -818,7 +819,7 @@ def _gradients(flat, net, objective, X, Y, grads):
 
 
 @_jit(nrt=True)
-def _forward_rows(flat, net, X, Z, A):
+def forward_rows(flat, net, X, Z, A):
     """Z, A (m, k) = the output layer's Z and A for X (m, n_in), CHUNK_ROWS at a time."""
     table = _layer_table(net)
     m = Z.shape[0]
@@ -834,7 +835,7 @@ def _forward_rows(flat, net, X, Z, A):
 
 
 @_jit(nrt=True)
-def _evaluate(flat, net, loss, X, Y):
+def evaluate(flat, net, loss, X, Y):
     """``(loss, correct)`` of the network on X, Y, CHUNK_ROWS at a time (float64 sums)."""
     table = _layer_table(net)
     m, k = Y.shape[0], Y.shape[1]
@@ -858,7 +859,7 @@ def _evaluate(flat, net, loss, X, Y):
 # ---------------------------------------------------------------- one layer (the contract's ops)
 
 @_jit(nrt=True)
-def _dense_forward(X, W, b, act, Z, A):
+def dense_forward(X, W, b, act, Z, A):
     """Z = X @ W + b;  A = f(Z) (X dense or sparse, as the engine's first layer reads it)."""
     _first_product(_batch_inputs(X, np.arange(Z.shape[0]), np.empty(0, W.dtype)), W, Z)
     for r in range(Z.shape[0]):
@@ -868,7 +869,7 @@ def _dense_forward(X, W, b, act, Z, A):
 
 
 @_jit(nrt=True)
-def _dense_backward(dZ, X, W, dW, db, dX):
+def dense_backward(dZ, X, W, dW, db, dX):
     """dW = X.T @ dZ (as the engine's first layer makes it);  db = column sums of dZ;
     dX = dZ @ W.T if dX has rows."""
     _first_gradient(_batch_inputs(X, np.arange(dZ.shape[0]), np.empty(0, W.dtype)), dZ, dW)
@@ -878,7 +879,7 @@ def _dense_backward(dZ, X, W, dW, db, dX):
 
 
 @_jit(nrt=True)
-def _dual_backward(dZ, rows, dW, db):
+def dual_backward(dZ, rows, dW, db):
     """dW = 0 but dW[rows[r]] += dZ[r];  db = column sums of dZ."""
     _zero(dW)
     for r in range(dZ.shape[0]):
@@ -888,7 +889,7 @@ def _dual_backward(dZ, rows, dW, db):
 
 
 @_jit(nrt=True)
-def _loss_and_deltas(loss, act, Z, A, Y, weights, dZ):
+def loss_and_deltas(loss, act, Z, A, Y, weights, dZ):
     """``(loss, correct)`` of a batch of outputs (m, k); dL/dZ into dZ if it has rows."""
     value, correct, _ = _batch_loss(loss, act, Z, A, Y, np.arange(Z.shape[0]), weights, dZ,
                                     np.empty(Z.shape[0]))
@@ -896,7 +897,7 @@ def _loss_and_deltas(loss, act, Z, A, Y, weights, dZ):
 
 
 @_jit(nrt=True)
-def _l2_penalty(W, K):
+def l2_penalty(W, K):
     """The sum of W's squared entries (K with no rows), or of a dual first layer's primal
     weights (K its Gram matrix)."""
     return _squared_sum(W, K, np.empty(W.size if K.shape[0] else 0, W.dtype))

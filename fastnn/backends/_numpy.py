@@ -76,21 +76,6 @@ def dense_backward(dZ, X, W, need_dX):
     return dX, X.T @ dZ, dZ.sum(axis=0)
 
 
-def _scale(loss, weights, m, k):
-    """What the batch's weighted sum of sample losses is divided by: s (``fastnn.losses``),
-    times k for the losses that average over the outputs."""
-    per_sample = loss in (loss_codes.CCE, loss_codes.SSE)
-    return _passes.weight_sum(loss, weights, m) * (1 if per_sample else k)
-
-
-def _fused(loss, act):
-    """Whether dL/dZ of the output is (A - Y) / scale: sigmoid + bce, softmax + cce, exp +
-    poisson."""
-    return ((loss == loss_codes.BCE and act == act_codes.SIGMOID)
-            or (loss == loss_codes.CCE and act == act_codes.SOFTMAX)
-            or (loss == loss_codes.POISSON and act == act_codes.EXP))
-
-
 def _sample_losses(loss, act, Z, A, Y):
     """Each sample's loss summed over its outputs, (m,), before weighting and scaling."""
     if loss in (loss_codes.MSE, loss_codes.SSE):
@@ -109,22 +94,22 @@ def _sample_losses(loss, act, Z, A, Y):
     return np.sum(Y * (log_sum_exp - Z), axis=1, dtype=np.float64)
 
 
-def loss_value(loss, act, Z, A, Y, weights=None):
+def loss_value(loss, act, Z, A, Y, sample_weights=None):
     """The loss of a batch (see ``fastnn.losses``); bce, cce and poisson from the logits when
     fused."""
     m, k = A.shape
     each = _sample_losses(loss, act, Z, A, Y)
-    total = each.sum() if weights is None else np.dot(weights, each)
-    return float(total / _scale(loss, weights, m, k))
+    total = each.sum() if sample_weights is None else np.dot(sample_weights, each)
+    return float(total / loss_codes.divisor(loss, sample_weights, m, k))
 
 
-def output_delta(loss, act, Z, A, Y, weights=None):
+def output_delta(loss, act, Z, A, Y, sample_weights=None):
     """dL/dZ of the output layer: w_i (A - Y) / scale for the fused pairs, else dL/dA through
     f'."""
     m, k = A.shape
-    scale = A.dtype.type(_scale(loss, weights, m, k))
-    w = 1 if weights is None else np.asarray(weights, A.dtype).reshape(-1, 1)
-    if _fused(loss, act):
+    scale = A.dtype.type(loss_codes.divisor(loss, sample_weights, m, k))
+    w = 1 if sample_weights is None else np.asarray(sample_weights, A.dtype).reshape(-1, 1)
+    if loss_codes.fused(loss, act):
         return w * (A - Y) / scale
     if loss in (loss_codes.MSE, loss_codes.SSE):
         dA = w * 2 * (A - Y) / scale

@@ -14,9 +14,10 @@ Shapes (``m`` samples, ``n_in`` inputs, ``n_out`` outputs, ``k`` targets per sam
 - ``dual_backward(dZ, rows, W) -> (dW, db)``: dW like W, 0 but for dW[rows[r]] += dZ[r]; db the
   column sums of dZ: the gradient of a first layer in the dual form (for its weight gradient,
   the input of sample ``rows[r]`` is the one-hot row ``rows[r]``).
-- ``loss_value(loss, act, Z, A, Y, weights=None) -> float``: Z, A, Y (m, k); ``weights`` (m,)
-  the samples' weights (None: all 1), see ``fastnn.losses``.
-- ``output_delta(loss, act, Z, A, Y, weights=None) -> dZ``: dL/dZ of the output layer, (m, k).
+- ``loss_value(loss, act, Z, A, Y, sample_weights=None) -> float``: Z, A, Y (m, k);
+  ``sample_weights`` (m,): the samples' weights (None: all 1), see ``fastnn.losses``.
+- ``output_delta(loss, act, Z, A, Y, sample_weights=None) -> dZ``: dL/dZ of the output layer,
+  (m, k).
 - ``correct_count(loss, A, Y) -> int``: correct predictions in a batch (bce: elements with
   ``A > 0.5`` equal to Y; cce: rows whose largest output is the target class; else 0).
 - ``l2_penalty(W, K) -> float``: the sum of W's squared entries (K None); for a first layer in

@@ -4,19 +4,26 @@ The loop and numpy backends share this code (``bind`` gives each its own copies)
 backend compiles its own version, in which whole epochs run without returning to Python.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .. import losses as loss_codes
 from ..network import layer_views
 
 
-def weight_sum(loss, weights, m) -> float:
-    """s of ``fastnn.losses``: the batch's summed sample weights (m without weights); 1 for the
-    losses that add over samples, and 1 for a batch whose weights add up to 0 (its loss is 0)."""
-    if loss in loss_codes.SUM_LOSSES:
-        return 1.0
-    total = float(m) if weights is None else float(np.sum(weights))
-    return total if total > 0 else 1.0
+class _Trained(NamedTuple):
+    """The flat weights and gradients of a pass, and their ``layer_views`` (made once a
+    call: per-sample epochs would pay for them at every batch)."""
+
+    flat: np.ndarray
+    grads: np.ndarray
+    layers: list
+    grad_layers: list
+
+    @classmethod
+    def of(cls, flat, grads, net):
+        return cls(flat, grads, layer_views(flat, net.sizes), layer_views(grads, net.sizes))
 
 
 def bind(kernels):
@@ -50,15 +57,15 @@ def bind(kernels):
         """Forward, loss, then backpropagation by the chain rule; fills ``grads`` (flat);
         ``(loss, correct)``."""
         rows = np.arange(len(Y))  # (a dual net's X is K: its first n rows are the samples)
-        return _layer_batch(layer_views(flat, net.sizes), layer_views(grads, net.sizes), net,
-                            objective, X, X[:len(Y)], Y, rows)
+        return _layer_batch(_Trained.of(flat, grads, net), net, objective, X, (X[:len(Y)], rows),
+                            Y)
 
-    def _layer_batch(layers, grad_layers, net, objective, X_all, X, Y, rows):
-        """``(loss, correct)`` of the batch X, Y: the samples ``rows`` of X_all; fills the
-        gradients (``layers``, ``grad_layers``: ``layer_views`` of the weights and of the
-        gradients)."""
+    def _layer_batch(trained, net, objective, X_all, batch, Y):
+        """``(loss, correct)`` of ``batch`` = (X, rows): the inputs X of the samples ``rows``
+        of X_all, their targets Y; fills the gradients (``trained``: ``_Trained``)."""
+        (X, rows), layers, grad_layers = batch, trained.layers, trained.grad_layers
         loss, alpha = int(objective.loss), float(objective.alpha)
-        weights = objective.weights[rows] if len(objective.weights) else None
+        weights = objective.sample_weights[rows] if len(objective.sample_weights) else None
         inputs, caches = [], []
         A = X
         for (W, b), act in zip(layers, net.acts):
@@ -80,34 +87,28 @@ def bind(kernels):
             if layer > 0:
                 Z, A = caches[layer - 1]
                 dZ = activation_backward(int(net.acts[layer - 1]), Z, A, dX)
-        if alpha:  # the L2 penalty: alpha / (2 s) sum W^2, its gradient alpha W / s
-            s = weight_sum(loss, weights, len(rows))
-            penalty = 0.0
-            for layer, ((W, _), (dW, _)) in enumerate(zip(layers, grad_layers)):
-                penalty += l2_penalty(W, X_all if layer == 0 and net.dual else None)
-                dW += (alpha / s) * W
-            value += alpha / (2 * s) * penalty
+        value += loss_codes.add_penalty(
+            layers, grad_layers, alpha, loss_codes.weight_sum(loss, weights, len(rows)),
+            lambda W, layer: l2_penalty(W, X_all if layer == 0 and net.dual else None))
         return value, correct
 
-    def _layer_step(flat, views, net, objective, X, Y, rows, grads, rule):
+    def _layer_step(trained, net, objective, X, Y, rows, rule):
         """One batch X[rows] (``rows`` a slice or indices): gradients layer by layer, then the
-        optimizer's update; returns ``(loss, correct, finite)``. ``views``: the
-        ``layer_views`` of flat and of grads."""
+        optimizer's update; returns ``(loss, correct, finite)``."""
         if isinstance(rows, slice):
-            X_batch, indices = X[rows], np.arange(*rows.indices(len(Y)))
+            batch = X[rows], np.arange(*rows.indices(len(Y)))
         else:
-            X_batch, indices = take_rows(X, rows), rows
-        value, correct = _layer_batch(*views, net, objective, X, X_batch, Y[rows], indices)
+            batch = take_rows(X, rows), rows
+        value, correct = _layer_batch(trained, net, objective, X, batch, Y[rows])
         if not np.isfinite(value):
             return value, correct, False
-        return value, correct, optimizer_step(rule, flat, grads)
+        return value, correct, optimizer_step(rule, trained.flat, trained.grads)
 
     def train_epochs(flat, net, objective, X, Y, orders, batch_size, rule, engine, out):
         """One epoch of updates per row of ``orders``; returns the epochs completed (see the
         contract). The engine is "layers" here: batch by batch, layer by layer. An epoch's
         loss: ``losses.EpochLoss`` of its batches."""
-        grads = np.empty_like(flat)
-        views = layer_views(flat, net.sizes), layer_views(grads, net.sizes)
+        trained = _Trained.of(flat, np.empty_like(flat), net)
         n = orders.shape[1]
         every = np.arange(n)
         for epoch, order in enumerate(orders):
@@ -116,8 +117,8 @@ def bind(kernels):
             for start in range(0, n, batch_size):
                 rows = slice(start, start + batch_size) if in_order else \
                     order[start:start + batch_size]
-                value, batch_correct, finite = _layer_step(flat, views, net, objective, X, Y,
-                                                           rows, grads, rule)
+                value, batch_correct, finite = _layer_step(trained, net, objective, X, Y, rows,
+                                                           rule)
                 if not finite:  # a non-finite loss (no update) or a non-finite update
                     out[epoch] = value, total.correct
                     return epoch
