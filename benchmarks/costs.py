@@ -26,7 +26,7 @@ from fastnn import backends
 from fastnn.activations import ACTIVATIONS
 from fastnn.initializers import initial_weights
 from fastnn.losses import LOSSES
-from fastnn.network import Net, Objective
+from fastnn.network import Batches, Net, Objective
 from fastnn.plans import epoch_features
 
 NETS = ((2, 4, 1), (30, 50, 50, 1), (64, 100, 10), (100, 64, 10), (784, 128, 10),
@@ -53,11 +53,10 @@ def epoch_time(backend, sizes, batch, solver, dtype="float64", budget=0.4) -> fl
     objective = Objective(LOSSES["cce" if k > 1 else "bce"], 0.0, np.empty(0))
     inputs = kernels.prepare_inputs(X)
     orders = rng.permutation(n).reshape(1, n)
-    engine = "compiled" if backend == "numba" else "layers"
     batch = n if batch is None else batch
 
     def run():
-        kernels.train_epochs(flat, net, objective, inputs, Y, orders, batch, rule, engine,
+        kernels.train_epochs(flat, net, objective, Batches(inputs, Y, orders, batch), rule,
                              np.zeros((1, 2)))
     run()
     times, end = [], time.perf_counter() + budget

@@ -22,11 +22,11 @@ import numpy as np
 import scipy.sparse
 
 import fastnn
-from fastnn import backends, datasets, plans
+from fastnn import backends, datasets
 from fastnn.activations import ACTIVATIONS
 from fastnn.initializers import initial_weights
 from fastnn.losses import LOSSES
-from fastnn.network import Net, Objective, layer_views
+from fastnn.network import Batches, Net, Objective, layer_views
 
 CAT_SIZES = (12288, 20, 7, 5, 1)
 CAT_ACTS = ("relu", "relu", "relu", "sigmoid")
@@ -116,25 +116,20 @@ def dense_backward(name):
     return case
 
 
-def _epochs(name, engine, dtype, X, Y, sizes, acts, batch_size, shuffle_seed=None,
-            optimizer=None):
-    """One epoch of ``train_epochs`` as a fit runs it: ``engine`` None is the planner's."""
+def _epochs(name, dtype, X, Y, sizes, acts, batch_size, shuffle_seed=None, optimizer=None):
+    """One epoch of ``train_epochs`` as a fit runs it."""
     kernels = backends.get(name)
     flat = initial_weights("lecun", sizes, 1, dtype)
     net = network(sizes, acts)
     rule = (optimizer or fastnn.SGD(lr=0.0075)).bind(flat)
     n = X.shape[0]
-    if engine is None:
-        problem = plans.Problem(tuple(sizes), n, batch_size, 1, np.dtype(dtype).itemsize,
-                                "adam")
-        engine = plans.choose(problem, name, dual=False).engine
     order = (np.arange(n) if shuffle_seed is None
              else np.random.RandomState(shuffle_seed).permutation(n))
     orders, out = order.reshape(1, -1), np.zeros((1, 2))
     objective = Objective(LOSSES["cce" if acts[-1] == "softmax" else "bce"], 0.0, np.empty(0))
     inputs = kernels.prepare_inputs(X)  # once, as fit does
-    return lambda: kernels.train_epochs(flat, net, objective, inputs, Y, orders, batch_size,
-                                        rule, engine, out)
+    batches = Batches(inputs, Y, orders, batch_size)
+    return lambda: kernels.train_epochs(flat, net, objective, batches, rule, out)
 
 
 def cat_step(name):
@@ -142,7 +137,7 @@ def cat_step(name):
         """One full-batch gradient-descent step of the deep cat model (the primal form)."""
         X, Y, source = cat_data(dtype)
         m = _samples(name, X.shape[0])
-        run = _epochs(name, None, dtype, X[:m], Y[:m], CAT_SIZES, CAT_ACTS, m)
+        run = _epochs(name, dtype, X[:m], Y[:m], CAT_SIZES, CAT_ACTS, m)
         return Case(run, dense_flops(CAT_SIZES, m), m, 209, source,
                     rounds=3 if name == "loop" else 20)
     return case
@@ -153,7 +148,7 @@ def cat_epoch_minibatch(name):
         """One epoch of mini-batch (64) SGD over the 209 images, shuffled."""
         X, Y, source = cat_data(dtype)
         m = _samples(name, X.shape[0])
-        run = _epochs(name, None, dtype, X[:m], Y[:m], CAT_SIZES, CAT_ACTS, 64, shuffle_seed=0)
+        run = _epochs(name, dtype, X[:m], Y[:m], CAT_SIZES, CAT_ACTS, 64, shuffle_seed=0)
         return Case(run, dense_flops(CAT_SIZES, m), m, 209, source,
                     rounds=3 if name == "loop" else 20)
     return case
@@ -164,18 +159,18 @@ def planar_epoch_per_sample(name):
         """One epoch of per-sample SGD of the 2-4-1 tanh/sigmoid net on the 400 planar points."""
         X, y = datasets.make_planar(400, seed=1)
         X, Y = X.astype(dtype), y.reshape(-1, 1).astype(dtype)
-        run = _epochs(name, None, dtype, X, Y, (2, 4, 1), ("tanh", "sigmoid"), 1,
+        run = _epochs(name, dtype, X, Y, (2, 4, 1), ("tanh", "sigmoid"), 1,
                       shuffle_seed=0)
         return Case(run, dense_flops((2, 4, 1), 400), 400, 400, "make_planar(400, seed=1)")
     return case
 
 
-def spiral_epoch(name, engine, batch_size):
+def spiral_epoch(name, batch_size):
     def case(dtype):
         """One epoch of the spiral example's 2-100-3 ReLU/softmax net (300 points, momentum)."""
         X, y = datasets.make_spiral(100, 3, seed=0)
         X, Y = X.astype(dtype), np.eye(3, dtype=dtype)[y]
-        run = _epochs(name, engine, dtype, X, Y, (2, 100, 3), ("relu", "softmax"), batch_size,
+        run = _epochs(name, dtype, X, Y, (2, 100, 3), ("relu", "softmax"), batch_size,
                       shuffle_seed=0, optimizer=fastnn.SGD(0.1, momentum=0.9))
         return Case(run, dense_flops((2, 100, 3), 300), 300, 300, "make_spiral(100, 3, seed=0)")
     return case
@@ -547,7 +542,7 @@ WORKLOADS = {
     "cat_epoch_minibatch64": {name: cat_epoch_minibatch(name) for name in BACKENDS},
     "planar_epoch_per_sample": {name: planar_epoch_per_sample(name) for name in BACKENDS},
     "planar_fit_per_sample": {name: planar_fit_per_sample(name) for name in ("numpy", "numba")},
-    "spiral_epoch_per_sample": {name: spiral_epoch(name, None, 1) for name in ("numpy", "numba")},
+    "spiral_epoch_per_sample": {name: spiral_epoch(name, 1) for name in ("numpy", "numba")},
     "cat_fit": {"course": course_cat_fit, "blas floor": cat_blas_floor,
                 "numpy primal": cat_fit("numpy", False), "numpy": cat_fit("numpy", "auto"),
                 "numba primal": cat_fit("numba", False), "numba": cat_fit("numba", "auto")},

@@ -1,4 +1,8 @@
-"""Input validation: every user input is checked here, once, before any work starts.
+"""Input validation: the checks of user input that several modules share (shapes, NaN, labels,
+numbers, names), each run once, before any work starts. A setting that belongs to one object
+is checked where that object is made, with these (a layer's in ``layers``, an optimizer's in
+``optimizers``, a fit's in ``Sequential._settings``, an estimator's parameters by
+scikit-learn's ``_parameter_constraints``).
 
 Errors name the argument and say what was wrong: ``ValueError`` for bad values and shapes,
 ``TypeError`` for values of the wrong kind.

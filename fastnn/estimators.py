@@ -22,6 +22,7 @@ trajectory up to rounding. Where the two differ the README says.
 """
 
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -32,6 +33,7 @@ try:
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import LabelBinarizer
     from sklearn.utils import check_random_state, column_or_1d
+    from sklearn.utils._param_validation import Interval, Options, StrOptions
     from sklearn.utils.metaestimators import available_if
     from sklearn.utils.multiclass import type_of_target, unique_labels
     from sklearn.utils.validation import check_is_fitted, validate_data
@@ -173,36 +175,45 @@ class _BaseMLP(BaseEstimator):
         self.dtype = dtype
         self.dual = dual
 
-    # ---------------------------------------------------------------- parameters
+    # Every parameter's constraint, scikit-learn's (``BaseEstimator._validate_params``: a
+    # bad one is an error naming it, before any work) and fastnn's own.
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "solver": [StrOptions(set(SOLVERS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions(set(LEARNING_RATES))],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "backend": [StrOptions({"auto", "loop", "numpy", "numba"})],
+        "dtype": [None, StrOptions({"float64", "float32"})],
+        "dual": ["boolean", StrOptions({"auto"})],
+    }
+
     def _check_params(self) -> tuple:
-        """Every parameter checked, before any work (a ValueError or TypeError naming it);
-        returns the hidden layer sizes."""
+        """Every parameter checked, before any work (scikit-learn's ``InvalidParameterError``,
+        a ValueError naming it); returns the hidden layer sizes."""
+        self._validate_params()
         sizes = self.hidden_layer_sizes
         sizes = (sizes,) if isinstance(sizes, (int, np.integer)) else tuple(sizes)
         for size in sizes:
             checks.positive_int("hidden_layer_sizes", size)
-        checks.choice("activation", self.activation, dict.fromkeys(ACTIVATIONS))
-        checks.choice("solver", self.solver, dict.fromkeys(SOLVERS))
-        checks.choice("learning_rate", self.learning_rate, dict.fromkeys(LEARNING_RATES))
-        if self.batch_size != "auto":
-            checks.positive_int("batch_size", self.batch_size)
-        checks.positive_int("max_iter", self.max_iter)
-        checks.positive_int("max_fun", self.max_fun)
-        if self.n_iter_no_change != np.inf:
-            checks.positive_int("n_iter_no_change", self.n_iter_no_change)
-        for name in ("alpha", "tol", "power_t"):
-            checks.positive_float(name, getattr(self, name), allow_zero=True)
-        for name in ("learning_rate_init", "epsilon"):
-            checks.positive_float(name, getattr(self, name))
-        for name in ("momentum", "beta_1", "beta_2", "validation_fraction"):
-            checks.positive_float(name, getattr(self, name), allow_zero=True, below_one=True)
-        for name in ("shuffle", "warm_start", "early_stopping", "nesterovs_momentum"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise TypeError(f"{name}: expected True or False, got {getattr(self, name)!r}")
-        if self.dual not in (True, False, "auto"):
-            raise ValueError(f"dual: expected True, False or 'auto', got {self.dual!r}")
-        if self.dtype is not None:
-            checks.dtype_name(self.dtype)
         return sizes
 
     # ---------------------------------------------------------------- fitting
@@ -435,6 +446,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     _regressor = False
     _metric = staticmethod(accuracy_score)
+    _parameter_constraints: dict = {**_BaseMLP._parameter_constraints,
+                                    "class_weight": [None, StrOptions({"balanced"}), dict]}
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
@@ -605,6 +618,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     _regressor = True
     _metric = staticmethod(r2_score)
+    _parameter_constraints: dict = {**_BaseMLP._parameter_constraints,
+                                    "loss": [StrOptions({"squared_error", "poisson"})]}
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
                  solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
@@ -625,7 +640,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         self.loss = loss
 
     def _validate_input(self, X, y, incremental: bool, reset: bool):
-        checks.choice("loss", self.loss, {"squared_error": 0, "poisson": 1})
         X, y = validate_data(self, X, y, reset=reset, accept_sparse=["csr", "csc"],
                              multi_output=True, y_numeric=True, dtype=(np.float64, np.float32))
         if y.ndim == 2 and y.shape[1] == 1:

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import backends, compiling, distributed, losses, plans, streams
 from .dual import DualFit
-from .network import Objective
+from .network import Batches, Objective
 
 
 def metrics(kernels, flat, net, loss: int, X, Y) -> dict:
@@ -147,9 +147,9 @@ class Fit:
         orders = np.empty((count, n), np.int64)
         for row in orders:
             row[:] = self.shuffler.next(n) if self.settings.shuffle else np.arange(n)
-        return self.kernels.train_epochs(self.flat, self.net, self.objective, self.inputs,
-                                         self.Y, orders, self.settings.batch, self.rule,
-                                         self.plan.engine, out)
+        batches = Batches(self.inputs, self.Y, orders, self.settings.batch)
+        return self.kernels.train_epochs(self.flat, self.net, self.objective, batches,
+                                         self.rule, out)
 
     def loss_and_gradients(self, grads: np.ndarray) -> tuple:
         """``(value, correct)`` of the objective over all of X at the current weights; its

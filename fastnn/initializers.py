@@ -43,7 +43,8 @@ def _he(n_in, n_out, rng):
 
 
 def _glorot_uniform(n_in, n_out, rng):
-    """Uniform in +-sqrt(6 / (n_in + n_out)): Keras' default, and scikit-learn's MLP's."""
+    """Uniform in +-sqrt(6 / (n_in + n_out)): Keras' default (scikit-learn's MLP draws the
+    same law, in its own order: ``fastnn.estimators`` draws its starting weights itself)."""
     bound = math.sqrt(6 / (n_in + n_out))
     return rng.uniform(-bound, bound, (n_out, n_in)).T
 

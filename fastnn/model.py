@@ -340,7 +340,7 @@ class Sequential:
             backend: str = "auto", validation_data=None, verbose: int = 0,
             log_every: int | None = None, early_stopping=None, dual="auto", comm=None,
             sample_weight=None, class_weight=None, alpha: float = 0.0,
-            plan: plans.Plan | None = None) -> training.History:
+            plan: plans.Plan | None = None, validation_split: float = 0.0) -> training.History:
         """Train the network; every argument is checked before any work starts.
 
         Parameters
@@ -366,6 +366,9 @@ class Sequential:
         backend : str
             ``"auto"``, ``"loop"``, ``"numpy"`` or ``"numba"``.
         validation_data : (X_val, y_val), optional
+        validation_split : float
+            Keras': hold out this share of the samples, the last ones (before any shuffling),
+            as validation data (X in memory; ``validation_data`` given wins).
         verbose : int
             1: a line every ``log_every`` epochs (default: about 20 lines per fit).
         log_every : int, optional
@@ -407,7 +410,8 @@ class Sequential:
                          batch_size=batch_size, shuffle=shuffle, seed=seed, backend=backend,
                          validation_data=validation_data, verbose=verbose, log_every=log_every,
                          early_stopping=early_stopping, dual=dual, sample_weight=sample_weight,
-                         class_weight=class_weight, alpha=alpha, comm=comm, plan=plan)
+                         class_weight=class_weight, alpha=alpha, comm=comm, plan=plan,
+                         validation_split=validation_split)
         if comm is not None:
             distributed.check_comm(comm)
         try:
@@ -446,7 +450,8 @@ class Sequential:
     def _settings(self, X, y, *, loss=None, optimizer=None, epochs=1, batch_size=None,
                   shuffle=True, seed=None, backend="auto", validation_data=None, verbose=0,
                   log_every=None, early_stopping=None, dual="auto", sample_weight=None,
-                  class_weight=None, alpha=0.0, comm=None, plan=None) -> fitting.Settings:
+                  class_weight=None, alpha=0.0, comm=None, plan=None,
+                  validation_split=0.0) -> fitting.Settings:
         """Every argument of ``fit`` checked (on this rank's data), before any work: the
         fit's ``Settings``."""
         plans.backend_name(backend)
@@ -466,6 +471,10 @@ class Sequential:
             early_stopping = training.EarlyStopping(patience=early_stopping)
         X = self._inputs(X)
         Y = checks.targets(y, X.shape[0], self.output_dim, code, self.dtype)
+        split = checks.positive_float("validation_split", validation_split, allow_zero=True,
+                                      below_one=True)
+        if split and validation_data is None:
+            X, Y, sample_weight, validation_data = self._held_out(X, Y, sample_weight, split)
         objective = self._objective(code, Y, sample_weight, class_weight, alpha)
         if isinstance(optimizer, optimizers.LBFGS) and batch_size is not None \
                 and batch_size < X.shape[0]:
@@ -497,6 +506,21 @@ class Sequential:
             X.shape[0] if batch_size is None else min(batch_size, X.shape[0]),
             shuffle=shuffle, validation=validation, log_every=None if quiet else log_every,
             stopping=early_stopping, comm=comm)
+
+    @staticmethod
+    def _held_out(X, Y, sample_weight, split: float) -> tuple:
+        """``(X, Y, sample_weight, (X_val, Y_val))``: the last ``split`` of the samples held
+        out (Keras' ``validation_split``)."""
+        if isinstance(X, streams.Stream):
+            raise ValueError("validation_split: X is read window by window; pass "
+                             "validation_data instead")
+        at = int(X.shape[0] * (1 - split))
+        if at < 1 or at == X.shape[0]:
+            raise ValueError(f"validation_split: {split} of {X.shape[0]} samples leaves "
+                             f"{at} to train on and {X.shape[0] - at} to validate on")
+        if sample_weight is not None:
+            sample_weight = checks.sample_weight(sample_weight, X.shape[0])[:at]
+        return X[:at], Y[:at], sample_weight, (X[at:], Y[at:])
 
     def _problem(self, X, batch: int | None = None, epochs: int = 0, solver: str = "",
                  n_val: int = 0, comm=None) -> plans.Problem:

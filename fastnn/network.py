@@ -47,6 +47,17 @@ class Objective(NamedTuple):
         return Objective(self.loss, self.alpha if penalty else 0.0, weights)
 
 
+class Batches(NamedTuple):
+    """What a call of ``train_epochs`` visits: the inputs (as the backend's
+    ``prepare_inputs`` lays them out) and targets (n, k), and per epoch the samples' order
+    (epochs, n), taken ``size`` at a time."""
+
+    inputs: object
+    Y: np.ndarray
+    orders: np.ndarray  # int64 (epochs, n)
+    size: int
+
+
 class Rule(NamedTuple):
     """An optimizer as the kernels see it: its rule, hyperparameters and state."""
 

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from . import checks, losses, objectives
-from .network import aligned_empty, layer_views
+from .network import Batches, aligned_empty, layer_views
 
 WINDOW_BYTES = 8 * 2**20  # of rows per window (two are in memory at once: one read ahead)
 DEFAULT_CHUNK_BYTES = 2**20  # a memmap's "chunk" of rows: it has none of its own
@@ -144,7 +144,7 @@ def epoch(fit, count, out, interrupted=lambda: False) -> int:
     model keeps its last completed epoch. ``interrupted()`` is asked between windows (a pending
     Ctrl-C: KeyboardInterrupt there)."""
     kernels, objective, stream, Y, rule = fit.kernels, fit.objective, fit.X, fit.Y, fit.rule
-    batch, engine = fit.settings.batch, fit.plan.engine
+    batch = fit.settings.batch
     windows = window_orders(stream, batch, fit.shuffler.rng, fit.settings.shuffle)
     orders = dict(windows)
     total = losses.EpochLoss(objective.loss)
@@ -159,9 +159,8 @@ def epoch(fit, count, out, interrupted=lambda: False) -> int:
             order = orders[start].reshape(1, -1)
             window_out = np.zeros((1, 2))
             part = objective.part(slice(start, start + m))
-            done = kernels.train_epochs(fit.flat, fit.net, part, kernels.prepare_inputs(X),
-                                        Y[start:start + m], order, batch, rule, engine,
-                                        window_out)
+            batches = Batches(kernels.prepare_inputs(X), Y[start:start + m], order, batch)
+            done = kernels.train_epochs(fit.flat, fit.net, part, batches, rule, window_out)
             if not done:
                 out[0] = window_out[0]
                 return 0

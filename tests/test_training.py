@@ -128,3 +128,22 @@ def test_the_divergence_error_names_the_epoch():
     error = training.diverged(3, 10, float("inf"))
     assert isinstance(error, ValueError) and "diverged at epoch 3 of 10: the loss became inf" \
         in str(error)
+
+
+def test_validation_split_holds_out_the_last_samples():
+    """Keras' validation_split: the last share of the samples is the validation data, exactly
+    as if it had been passed as validation_data."""
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(40, 3)), (rng.random(40) > 0.5).astype(float)
+    histories = []
+    for options in ({"validation_split": 0.25}, {"validation_data": (X[30:], y[30:])}):
+        model = small_model((3, 4, 1), ("tanh", "sigmoid"), seed=2)
+        data = (X, y) if "validation_split" in options else (X[:30], y[:30])
+        histories.append(model.fit(*data, loss="bce", optimizer=fastnn.SGD(0.1), epochs=3,
+                                   batch_size=8, seed=1, backend="numpy", **options).history)
+    assert histories[0] == histories[1] and len(histories[0]["val_loss"]) == 3
+    model = small_model((3, 4, 1), ("tanh", "sigmoid"))
+    with pytest.raises(ValueError, match="validation_split: must be < 1"):
+        model.fit(X, y, validation_split=1.0)
+    with pytest.raises(ValueError, match="validation_split: 0.99 of 40 samples leaves 0 to"):
+        model.fit(X, y, validation_split=0.99)

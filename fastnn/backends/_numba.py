@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import compiling
-from ..network import Net, Objective, Rule, aligned, issparse
+from ..network import Batches, Net, Objective, Rule, aligned, issparse
 from . import _numba_cache
 from . import _numba_kernels as kernels
 from ._numpy import gram  # noqa: F401 (the contract's: BLAS once per fit, no kernel to compile)
@@ -196,14 +196,14 @@ def loss_and_gradients(flat, net, objective, X, Y, grads):
     return float(value), int(correct)
 
 
-def train_epochs(flat, net, objective, inputs, Y, orders, batch_size, rule, engine, out):
-    """One epoch of updates per row of ``orders``, all in one compiled call (see the
-    contract); ``engine`` is "compiled" here."""
-    inputs = _inputs(inputs, flat.dtype)
+def train_epochs(flat, net, objective, batches, rule, out):
+    """One epoch of updates per row of ``batches.orders``, all in one compiled call (see the
+    contract)."""
+    inputs = _inputs(batches.inputs, flat.dtype)
     _ready(flat, inputs)
     return int(kernels.train_epochs(flat, net, _objective(objective), inputs,
-                                     _c(Y, flat.dtype), _c(orders, np.int64), int(batch_size),
-                                     rule, out))
+                                     _c(batches.Y, flat.dtype), _c(batches.orders, np.int64),
+                                     int(batches.size), rule, out))
 
 
 # The entry points of a set: the contract's function -> its compiled kernel.
@@ -254,9 +254,9 @@ def _compile_entries(name: str, progress) -> dict:
                 np.zeros(1, np.int64), 0)
     inputs = prepare_inputs(X)
     runs = {
-        "train_epochs": lambda: train_epochs(flat, net, objective, inputs, Y,
-                                             np.arange(4).reshape(1, 4), 2, rule, "compiled",
-                                             np.zeros((1, 2))),
+        "train_epochs": lambda: train_epochs(flat, net, objective,
+                                             Batches(inputs, Y, np.arange(4).reshape(1, 4), 2),
+                                             rule, np.zeros((1, 2))),
         "evaluate": lambda: evaluate(flat, net, 3, X, Y),
         "forward": lambda: forward(flat, net, X),
         "loss_and_gradients": lambda: loss_and_gradients(flat, net, objective, X, Y,

@@ -26,7 +26,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from . import _blas, _numba_cache
 
-# The codes of fastnn.activations and fastnn.losses, and the optimizer rules of _ops.
+# The codes of fastnn.activations and fastnn.losses, and the optimizer rules of fastnn.network.
 LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5, 6
 LEAKY_SLOPE = 0.01
 MSE, SSE, BCE, CCE, POISSON = 0, 1, 2, 3, 4

@@ -34,15 +34,14 @@ Shapes (``m`` samples, ``n_in`` inputs, ``n_out`` outputs, ``k`` targets per sam
 - ``loss_and_gradients(flat, net, objective, X, Y, grads) -> (loss, correct)``: fills the flat
   ``grads`` with the gradient of the batch's objective (``Objective``: the loss, weighted, plus
   the L2 penalty).
-- ``train_epochs(flat, net, objective, inputs, Y, orders, batch_size, rule, engine, out) -> int``:
-  one epoch of updates for each row of ``orders`` (epochs, n): the samples in that order, in
-  batches. ``out[e] = (loss, correct)`` of epoch e: the epoch's training loss (see
-  ``losses.EpochLoss``) and its correct predictions, from each batch's forward pass. Returns the
-  epochs completed: fewer when a batch's loss is not finite (its update is not applied; its
-  loss is left in ``out[e, 0]``) or an update met a non-finite value (``out[e, 0]`` finite).
-  ``engine``: "layers" (batch by batch, layer by layer, in Python: loop and numpy) or
-  "compiled" (numba: whole epochs in one compiled call).
-
+- ``train_epochs(flat, net, objective, batches, rule, out) -> int``: one epoch of updates for
+  each row of ``batches.orders`` (epochs, n) (``network.Batches``: the inputs, the targets, the
+  orders, the batch size): the samples in that order, in batches. ``out[e] = (loss,
+  correct)`` of epoch e: the epoch's training loss (see ``losses.EpochLoss``) and its correct
+  predictions, from each batch's forward pass. Returns the epochs completed: fewer when a
+  batch's loss is not finite (its update is not applied; its loss is left in ``out[e, 0]``)
+  or an update met a non-finite value (``out[e, 0]`` finite). Batch by batch, layer by layer
+  in Python (loop and numpy), or whole epochs in one compiled call (numba).
 - ``compile_kernels(name, progress=None) -> dict``: make the kernels of the set ``name``
   (``fastnn.compiling``: a dtype and a kind of X, e.g. ``"float64-dense"``) ready in this
   process and, where they compile, in the cache; ``{kernel: seconds}``, ``progress(kernel,

@@ -104,10 +104,11 @@ def bind(kernels):
             return value, correct, False
         return value, correct, optimizer_step(rule, trained.flat, trained.grads)
 
-    def train_epochs(flat, net, objective, X, Y, orders, batch_size, rule, engine, out):
-        """One epoch of updates per row of ``orders``; returns the epochs completed (see the
-        contract). The engine is "layers" here: batch by batch, layer by layer. An epoch's
-        loss: ``losses.EpochLoss`` of its batches."""
+    def train_epochs(flat, net, objective, batches, rule, out):
+        """One epoch of updates per row of ``batches.orders``; returns the epochs completed
+        (see the contract): batch by batch, layer by layer. An epoch's loss:
+        ``losses.EpochLoss`` of its batches."""
+        X, Y, orders, batch_size = batches
         trained = _Trained.of(flat, np.empty_like(flat), net)
         n = orders.shape[1]
         every = np.arange(n)
