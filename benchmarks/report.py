@@ -6,13 +6,13 @@
     python benchmarks/report.py --update-readme      # also rewrites the table in README.md
 
 Columns: median time of the whole workload (the loop backend's time per sample is scaled to the
-full sample count, marked *), speed-up over loop, over numpy, over the course's plain NumPy
-code, over scikit-learn's estimator (and, for data read from a file, over the same data in
-memory), GFLOP/s, and the share of
-the machine's GEMM peak (a 2048 x 2048 NumPy matmul in the same
-run). Every ratio is taken within one run; with several runs the table gives the median over the
-runs of each time and of each ratio (this machine's speed drifts from minute to minute, by
-20-50 %). Then the cat script's wall time, a fresh process with the Numba cache cold and warm.
+full sample count, marked *), speed-up over loop, over numpy, over the workload's reference row
+(the course's plain NumPy code, scikit-learn's estimator, the same data in memory, the same work
+alone, its products alone: its "floor"; named in the cell), GFLOP/s, and the share of the
+machine's GEMM peak (a 2048 x 2048 NumPy matmul in the same run). Every ratio is taken within
+one run; with several runs the table gives the median over the runs of each time and of each
+ratio (this machine's speed drifts from minute to minute, by 20-50 %). Then the cat script's
+wall time, a fresh process with the Numba cache cold and warm.
 """
 
 import argparse
@@ -28,7 +28,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- benchmark table: begin -->", "<!-- benchmark table: end -->"
-REFERENCES = ("loop", "numpy", "course", "scikit-learn", "in memory")
+COLUMNS = ("loop", "numpy")  # a column each
+# The rows another row of its workload is measured against (the first one present).
+REFERENCES = ("course", "scikit-learn", "in memory", "alone", "floor", "blas floor",
+              "warm cache")
 
 
 def run_suite(json_path: Path) -> None:
@@ -88,24 +91,26 @@ def table(runs: list) -> str:
     order = sorted(order, key=lambda key: (order.index(next(k for k in order
                                                             if k[0] == key[0])),
                                            key[1] != "float64", order.index(key)))
-    lines = ["| workload | dtype | backend | median | vs loop | vs numpy | vs course "
-             "| vs scikit-learn | vs in memory | GFLOP/s | % of peak |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| workload | dtype | backend | median | vs loop | vs numpy | vs reference "
+             "| GFLOP/s | % of peak |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for key in order:
         workload, dtype, label = key
         flops, scaled = rows[key][1], rows[key][2]
         seconds = _median([r[key][0] for r, _, _ in parsed])
         ratios = {}
-        for reference in REFERENCES:
+        for reference in COLUMNS + REFERENCES:
             ref = (workload, dtype, reference)
-            if ref in rows:
+            if ref in rows and reference not in ratios:
                 ratios[reference] = _median([r[ref][0] / r[key][0] for r, _, _ in parsed])
+        named = next((name for name in REFERENCES if name in ratios), None)
         rate = share = ""
         if flops:
             rate = f"{flops / seconds / 1e9:.2f}"
             shares = [100 * flops / r[key][0] / p[dtype] for r, p, _ in parsed if dtype in p]
             share = f"{_median(shares):.1f} %" if shares else ""
-        cells = [_ratio(ratios.get(reference)) for reference in REFERENCES]
+        cells = [_ratio(ratios.get(column)) for column in COLUMNS]
+        cells.append("" if named is None else f"{_ratio(ratios[named], 2)} {named}")
         lines.append(f"| {workload} | {dtype} | {label} | {_time(seconds)}{' *' if scaled else ''}"
                      f" | {' | '.join(cells)} | {rate} | {share} |")
     peaks = ", ".join(f"{d} {_median([p[d] for _, p, _ in parsed]) / 1e9:.0f} GFLOP/s"
@@ -131,14 +136,15 @@ def _time(seconds: float) -> str:
     return f"{seconds * 1e6:.1f} µs"
 
 
-def _ratio(ratio) -> str:
-    return "" if ratio is None else f"{ratio:.1f}x"
+def _ratio(ratio, digits: int = 1) -> str:
+    return "" if ratio is None else f"{ratio:.{digits}f}x"
 
 
 def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", type=Path, nargs="+",
                         help="read these results (one file per run) instead of running")
+    parser.add_argument("--keep", type=Path, help="a folder to keep the runs' JSON in")
     parser.add_argument("--runs", type=int, default=1, help="runs of the suite (default 1)")
     parser.add_argument("--update-readme", action="store_true")
     parser.add_argument("--no-startup", action="store_true",
@@ -146,7 +152,8 @@ def main(argv=None) -> str:
     args = parser.parse_args(argv)
     paths = args.json
     if paths is None:
-        folder = Path(tempfile.mkdtemp())
+        folder = args.keep or Path(tempfile.mkdtemp())
+        folder.mkdir(parents=True, exist_ok=True)
         paths = [folder / f"benchmarks-{run}.json" for run in range(max(1, args.runs))]
         for path in paths:
             run_suite(path)

@@ -100,6 +100,15 @@ print(json.dumps({"seconds": time.perf_counter() - start, "kernels": seconds}))
 """
 
 
+USED: list = []  # the cache folders of the runs not waited for yet
+
+
+def wait_for_used() -> None:
+    """Until no background compile of a run that did not wait is still running."""
+    while USED:
+        wait_for_compiles(USED.pop())
+
+
 def wait_for_compiles(cache: str, timeout: float = 600.0) -> None:
     """Until no process compiles into the cache folder ``cache`` (its compile lock is free)."""
     env = dict(os.environ, NUMBA_CACHE_DIR=cache)
@@ -109,9 +118,10 @@ def wait_for_compiles(cache: str, timeout: float = 600.0) -> None:
     subprocess.run([sys.executable, "-c", code, str(timeout)], env=env, check=True, cwd=ROOT)
 
 
-def run(args: list, cache: str | None, env: dict | None = None) -> dict:
+def run(args: list, cache: str | None, env: dict | None = None, wait: bool = True) -> dict:
     """A fresh process: ``python args`` with the Numba cache ``cache`` (a new empty folder
-    where None); its JSON line, or ``{"seconds": wall}``, and ``wall``."""
+    where None); its JSON line, or ``{"seconds": wall}``, and ``wall``. ``wait``: until any
+    background compile it started has ended (else the caller waits: ``wait_for_compiles``)."""
     folder = cache or tempfile.mkdtemp(prefix="fastnn-cache-")
     environment = {key: value for key, value in os.environ.items()
                    if key != "FASTNN_COMPILE"}  # (a user's default, unless a row sets it)
@@ -122,7 +132,10 @@ def run(args: list, cache: str | None, env: dict | None = None) -> dict:
     wall = time.perf_counter() - start
     if done.returncode:
         raise SystemExit(f"startup: {args} failed:\n{done.stderr[-3000:]}")
-    wait_for_compiles(folder)
+    if wait:
+        wait_for_compiles(folder)
+    else:
+        USED.append(folder)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     result = json.loads(lines[-1]) if lines else {"seconds": wall}
     result["wall"] = wall

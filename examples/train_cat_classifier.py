@@ -122,8 +122,8 @@ def main(argv=None) -> dict:
                       False if comm else args.dual)
     options = {"loss": "bce", "batch_size": args.batch_size, "backend": backend,
                "shuffle": args.batch_size is not None, "dual": plan.dual, "comm": comm}
-    how = f"{plan.backend} ({plan.row})" if comm is None else \
-        f"{plan.backend}, data-parallel on {comm.Get_size()} MPI ranks"
+    how = f"{plan.backend} ({plan.row}{'; ' + plan.why if plan.why else ''})" \
+        if comm is None else f"{plan.backend}, data-parallel on {comm.Get_size()} MPI ranks"
     say(f"cat classifier: {args.model} {sizes}, {epochs} iterations, lr {lr}, "
         f"batch {args.batch_size or 'full'}, {how}, {args.dtype}; "
         f"{len(X_train)} training and {len(X_test)} test images")
