@@ -5,16 +5,20 @@ from .backends import available as available_backends
 from .gradcheck import check_gradients
 from .layers import Dense
 from .model import Sequential, load_model
-from .optimizers import LBFGS, SGD, Adam
+from .optimizers import LBFGS, SGD, Adagrad, Adam, AdamW, Nadam, RMSprop
 from .training import EarlyStopping, History, TrainingDivergedError
 from .version import __version__
 
 __all__ = [
+    "Adagrad",
     "Adam",
+    "AdamW",
     "Dense",
     "EarlyStopping",
     "History",
     "LBFGS",
+    "Nadam",
+    "RMSprop",
     "SGD",
     "Sequential",
     "TrainingDivergedError",

@@ -3,7 +3,11 @@
 Every parameter of scikit-learn's MLPs, with its default and meaning (``alpha``, ``solver``
 "lbfgs"/"sgd"/"adam", ``learning_rate`` schedules, ``nesterovs_momentum``, ``max_fun``,
 ``n_iter_no_change`` (``np.inf`` too), the regressor's ``loss``, ...), plus fastnn's own:
-``backend``, ``dtype`` (None: X's float dtype), ``dual`` and the classifier's ``class_weight``.
+``backend``, ``dtype`` (None: X's float dtype), ``dual``, the classifier's ``class_weight``, and
+the solvers scikit-learn's MLP has not: ``"adamw"``, ``"nadam"`` (with ``beta_1``, ``beta_2``,
+``epsilon``; AdamW's weight decay Keras' 0.004), ``"rmsprop"`` (rho 0.9, no momentum) and
+``"adagrad"`` (its accumulator starting at 0.1), Keras' definitions, at
+``learning_rate_init``.
 They take dense or sparse X (CSR, CSC), ``sample_weight``, drop into ``Pipeline``,
 ``GridSearchCV`` and ``cross_val_score``, pickle and clone. Needs the optional extra:
 ``pip install 'fastnn[sklearn]'`` (``import fastnn`` never does).
@@ -44,11 +48,13 @@ except ImportError as error:  # pragma: no cover - the extra is missing
 from . import checks
 from .layers import Dense
 from .model import Sequential
-from .optimizers import LBFGS, SGD, Adam
+from .optimizers import LBFGS, SGD, Adagrad, Adam, AdamW, Nadam, RMSprop
 from .training import Stopping, TrainingDivergedError
 
 ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu")
-SOLVERS = ("lbfgs", "sgd", "adam")
+SOLVERS = ("lbfgs", "sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad")  # (the last four:
+# fastnn's, beyond scikit-learn's)
+STOCHASTIC = ("sgd", "adam", "adamw", "nadam", "rmsprop", "adagrad")
 LEARNING_RATES = ("constant", "invscaling", "adaptive")
 ADAPTIVE_MIN_RATE = 1e-6  # scikit-learn's: an adaptive rate at or below it stops training
 NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain large "
@@ -132,7 +138,7 @@ class _NoImprovement(Stopping):
 
 def _stochastic(estimator) -> bool:
     """Whether the estimator has ``partial_fit``: only for the solvers sgd and adam."""
-    if estimator.solver not in ("sgd", "adam"):
+    if estimator.solver not in STOCHASTIC:
         raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
                              f"{estimator.solver} is not stochastic.")
     return True
@@ -310,17 +316,28 @@ class _BaseMLP(BaseEstimator):
                 "sample_weight": sample_weight, "alpha": self.alpha / self._scale(),
                 "class_weight": self._core_class_weight()}
 
+    def _stochastic_optimizer(self, scale: float):
+        """The solver's optimizer, stepping on fastnn's objective (scikit-learn's over
+        ``scale``) as it would on scikit-learn's: sgd's rate times the scale, the Adam family's
+        epsilon over it, RMSprop's and Adagrad's (under the root) over its square."""
+        lr, eps = self.learning_rate_init, self.epsilon
+        if self.solver == "sgd":
+            optimizer = SGD(lr * scale, self.momentum, self.nesterovs_momentum,
+                            schedule=self.learning_rate, power_t=self.power_t,
+                            min_lr=ADAPTIVE_MIN_RATE * scale)
+            optimizer.samples = self.t_  # (a warm start goes on with the schedule)
+            return optimizer
+        if self.solver in ("adam", "adamw", "nadam"):
+            kind = {"adam": Adam, "adamw": AdamW, "nadam": Nadam}[self.solver]
+            return kind(lr, self.beta_1, self.beta_2, eps / scale)
+        if self.solver == "rmsprop":
+            return RMSprop(lr, eps=eps / scale**2)
+        return Adagrad(lr, initial_accumulator=0.1 / scale**2, eps=eps / scale**2)
+
     def _fit_stochastic(self, X, Y, sample_weight, rng, incremental: bool, shuffling) -> None:
         scale = self._scale()
         if not incremental or not hasattr(self, "_optimizer"):
-            if self.solver == "sgd":
-                self._optimizer = SGD(self.learning_rate_init * scale, self.momentum,
-                                      self.nesterovs_momentum, self.learning_rate,
-                                      self.power_t, ADAPTIVE_MIN_RATE * scale)
-                self._optimizer.samples = self.t_  # (a warm start goes on with the schedule)
-            else:
-                self._optimizer = Adam(self.learning_rate_init, self.beta_1, self.beta_2,
-                                       self.epsilon / scale)
+            self._optimizer = self._stochastic_optimizer(scale)
         validation = None
         if self.early_stopping:
             X, Y, sample_weight, validation = self._split(X, Y, sample_weight, rng)

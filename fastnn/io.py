@@ -5,7 +5,8 @@ Layout (format version 1)::
     /                attrs: format="fastnn-model", format_version, fastnn_version, dtype, init,
                             seed (-1 for none), loss ("" for none), layers (JSON), input_dim
     /weights/W0, b0, W1, b1, ...
-    /optimizer       attrs: name, config (JSON); datasets state1, state2, step (absent: none)
+    /optimizer       attrs: name, config (JSON), samples, epochs, reductions; datasets state1,
+                     state2, state3 (RMSprop with momentum), step, product (absent: none)
     /history/<key>   one dataset per metric; /history/epoch
     /shuffle         the shuffling stream where the last fit left it (absent: none yet):
                      dataset key (624 uint32), attrs pos, has_gauss, cached_gaussian, and
@@ -160,10 +161,11 @@ def _write(file, record: ModelRecord) -> None:
         group.attrs["name"] = optimizer.name
         group.attrs["config"] = json.dumps(optimizer.get_config())
         if getattr(optimizer, "state1", None) is not None:
-            group.create_dataset("state1", data=optimizer.state1)
-            group.create_dataset("state2", data=optimizer.state2)
-            group.create_dataset("step", data=optimizer.step)
-            group.attrs.update({"samples": optimizer.samples,
+            for name in ("state1", "state2", "step", "product"):
+                group.create_dataset(name, data=getattr(optimizer, name))
+            if optimizer.state3 is not None and optimizer.state3.size:
+                group.create_dataset("state3", data=optimizer.state3)
+            group.attrs.update({"samples": optimizer.samples, "epochs": optimizer.epochs,
                                 "reductions": optimizer.reductions})
     history = file.create_group("history")
     history.create_dataset("epoch", data=np.asarray(record.epochs, dtype=np.int64))
@@ -290,8 +292,13 @@ def _read_optimizer(read, group, size: int, dtype: str):
     if "state1" in group:
         optimizer.state1 = read.array("optimizer/state1", (size,)).astype(dtype, copy=False)
         optimizer.state2 = read.array("optimizer/state2", (size,)).astype(dtype, copy=False)
+        optimizer.state3 = read.array("optimizer/state3", (size,)).astype(dtype, copy=False) \
+            if "state3" in group else np.empty(0, dtype)
         optimizer.step[...] = read.array("optimizer/step", (1,))
+        if "product" in group:
+            optimizer.product[...] = read.array("optimizer/product", (1,))
         optimizer.samples = read.attr("samples", int, group, default=0, required=False)
+        optimizer.epochs = read.attr("epochs", int, group, default=0, required=False)
         optimizer.reductions = read.attr("reductions", int, group, default=0, required=False)
     return optimizer
 

@@ -17,8 +17,13 @@ from typing import NamedTuple
 
 import numpy as np
 
+# The optimizers' rules (``fastnn.optimizers``), as the kernels know them.
 OPT_SGD = 0
 OPT_ADAM = 1
+OPT_RMSPROP = 2
+OPT_ADAGRAD = 3
+OPT_ADAMW = 4
+OPT_NADAM = 5
 
 
 class Net(NamedTuple):
@@ -59,23 +64,48 @@ class Batches(NamedTuple):
 
 
 class Rule(NamedTuple):
-    """An optimizer as the kernels see it: its rule, hyperparameters and state."""
+    """An optimizer as the kernels see it: its rule, hyperparameters and state (each rule's
+    formulas: ``fastnn.optimizers``; ``Optimizer.bind`` makes it)."""
 
-    code: int  # OPT_SGD or OPT_ADAM
+    code: int  # OPT_SGD, OPT_ADAM, OPT_RMSPROP, OPT_ADAGRAD, OPT_ADAMW or OPT_NADAM
     lr: float  # this epoch's learning rate (after the schedule)
-    momentum: float  # SGD
-    beta1: float  # Adam
+    momentum: float  # SGD, RMSprop
+    beta1: float  # the Adam family
     beta2: float
     eps: float
-    state1: np.ndarray  # like flat: SGD's velocity, Adam's first moment
-    state2: np.ndarray  # like flat: Adam's second moment
-    step: np.ndarray  # int64 (1,): updates applied so far (Adam's t)
-    nesterov: int = 0  # SGD: 1 for Nesterov's momentum (w += momentum v - lr g after v's update)
+    state1: np.ndarray  # like flat: SGD's velocity, the first moment (Adam family), RMSprop's
+    # mean square, Adagrad's accumulator
+    state2: np.ndarray  # like flat: the second moment (Adam family), centered RMSprop's mean
+    state3: np.ndarray  # like flat: RMSprop's momentum buffer (empty: none)
+    step: np.ndarray  # int64 (1,): updates applied so far (t)
+    product: np.ndarray  # float64 (1,): Nadam's product of its momentum schedule so far
+    nesterov: int  # SGD: 1 for Nesterov's momentum (w += momentum v - lr g after v's update)
+    rho: float  # RMSprop's decay of the mean square
+    centered: int  # RMSprop: 1 to divide by the variance's estimate
+    weight_decay: float  # AdamW's, decoupled: w -= lr weight_decay w before the step
 
     def at_rate(self, lr: float) -> "Rule":
         """The same rule and state, stepping at ``lr``."""
-        return Rule(self.code, lr, self.momentum, self.beta1, self.beta2, self.eps, self.state1,
-                    self.state2, self.step, self.nesterov)
+        return self._replace(lr=lr)
+
+
+def adam_scalars(rule: Rule) -> tuple:
+    """The Adam family's scalars of the step t = ``rule.step[0]`` (advanced already), in float64:
+    ``(c1, c2, c3, shrink)`` of ``w = shrink w - (c1 m + c2 g) / (sqrt(s / c3) + eps)``
+    (``fastnn.optimizers``); Nadam's multiplies ``rule.product`` by this step's u_t."""
+    t = float(rule.step[0])
+    c1 = rule.lr * (1.0 - rule.beta2**t) ** 0.5 / (1.0 - rule.beta1**t)
+    c2, c3, shrink = 0.0, 1.0, 1.0
+    if rule.code == OPT_ADAMW:
+        shrink = 1.0 - rule.lr * rule.weight_decay
+    elif rule.code == OPT_NADAM:
+        u, u_next = (rule.beta1 * (1.0 - 0.5 * 0.96**step) for step in (t, t + 1.0))
+        rule.product[0] *= u
+        product = float(rule.product[0])
+        c1 = rule.lr * u_next / (1.0 - product * u_next)
+        c2 = rule.lr * (1.0 - u) / (1.0 - product)
+        c3 = 1.0 - rule.beta2**t
+    return c1, c2, c3, shrink
 
 
 def param_count(sizes) -> int:

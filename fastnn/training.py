@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from . import checks, distributed, lbfgs, losses
+from . import checks, distributed, lbfgs, losses, optimizers
 
 CHUNK_VALUES = 1 << 20  # the most sample indices handed to one train_epochs call
 CHUNK_SECONDS = 0.2  # the time one train_epochs call aims at (Ctrl-C waits at most this long)
@@ -297,7 +297,7 @@ def _epochs(fit, recorder: Recorder, interrupts: _Interrupts) -> None:
     """The epochs of a gradient-descent fit, a chunk of them per call of ``fit.train``."""
     optimizer, n, epochs = fit.optimizer, fit.Y.shape[0], fit.settings.epochs
     one_by_one = (fit.validation is not None or recorder.stopping is not None
-                  or fit.plan.source != "memory" or optimizer.schedule == "invscaling")
+                  or fit.plan.source != "memory" or optimizer.schedule in optimizers.PER_EPOCH)
     most = 1 if one_by_one else max(1, CHUNK_VALUES // n)
     log_every = recorder.log_every
     per_epoch = None  # seconds an epoch took in the last chunk

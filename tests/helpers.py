@@ -32,6 +32,18 @@ FD_RTOL = 1e-6
 FD_ATOL = 1e-8
 
 
+def make_rule(code, lr, state1, state2, step=0, **fields):
+    """A ``network.Rule`` with the given state, its other hyperparameters 0 unless given."""
+    from fastnn.network import Rule
+
+    values = {"momentum": 0.0, "beta1": 0.0, "beta2": 0.0, "eps": 0.0,
+              "state3": np.empty(0, state1.dtype), "nesterov": 0, "rho": 0.0, "centered": 0,
+              "weight_decay": 0.0, **fields}
+    return Rule(code, lr, values["momentum"], values["beta1"], values["beta2"], values["eps"],
+                state1, state2, values["state3"], np.array([step], np.int64), np.ones(1),
+                values["nesterov"], values["rho"], values["centered"], values["weight_decay"])
+
+
 def get(name):
     return backends.get(name)
 

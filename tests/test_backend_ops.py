@@ -5,12 +5,21 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import ACTIVATIONS, BACKENDS, FD_ATOL, FD_RTOL, LOSSES, assert_close, get
+from helpers import (
+    ACTIVATIONS,
+    BACKENDS,
+    FD_ATOL,
+    FD_RTOL,
+    LOSSES,
+    assert_close,
+    get,
+    make_rule,
+)
 
 from fastnn import activations as act_codes
 from fastnn import losses as loss_codes
 from fastnn.backends import OPS
-from fastnn.network import OPT_ADAM, OPT_SGD, Rule
+from fastnn.network import OPT_ADAM, OPT_SGD
 
 CODES = act_codes.ACTIVATIONS
 LOSS_CODES = loss_codes.LOSSES
@@ -233,8 +242,8 @@ def _rule(code, dtype, rng, size=20):
     first = rng.normal(size=size).astype(dtype)
     second = rng.random(size).astype(dtype)
     if code == OPT_SGD:
-        return Rule(OPT_SGD, 0.1, 0.9, 0.0, 0.0, 0.0, first, second, np.zeros(1, np.int64))
-    return Rule(OPT_ADAM, 0.01, 0.0, 0.9, 0.999, 1e-8, first, second, np.array([2]))
+        return make_rule(OPT_SGD, 0.1, first, second, momentum=0.9)
+    return make_rule(OPT_ADAM, 0.01, first, second, step=2, beta1=0.9, beta2=0.999, eps=1e-8)
 
 
 @pytest.mark.parametrize("code", [OPT_SGD, OPT_ADAM])

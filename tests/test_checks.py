@@ -77,7 +77,7 @@ def test_bad_cce_classes():
 @pytest.mark.parametrize("kwargs,error,message", [
     ({"loss": "hinge"}, ValueError, r"loss: unknown name 'hinge'; choose one of 'mse'"),
     ({"backend": "cuda"}, ValueError, r"backend: unknown name 'cuda'"),
-    ({"optimizer": "rmsprop"}, ValueError, r"optimizer: unknown name 'rmsprop'"),
+    ({"optimizer": "adadelta"}, ValueError, r"optimizer: unknown name 'adadelta'"),
     ({"batch_size": 0}, ValueError, r"batch_size: must be > 0, got 0"),
     ({"batch_size": -4}, ValueError, r"batch_size: must be > 0, got -4"),
     ({"batch_size": 2.5}, TypeError, r"batch_size: expected an integer"),

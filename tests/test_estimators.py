@@ -422,3 +422,25 @@ def test_the_dual_form_carries_alpha_and_nesterov_through_the_estimator():
         assert model.model_.history.params["dual"] is dual
         fits.append(model.coefs_ + model.intercepts_)
     assert _relative(fits[0], fits[1]) < 1e-10
+
+
+@pytest.mark.parametrize("solver", ["adamw", "nadam", "rmsprop", "adagrad"])
+def test_fastnns_solvers_beyond_scikit_learns(solver):
+    """solver="adamw" | "nadam" | "rmsprop" | "adagrad": each trains with its rule on
+    scikit-learn's objective (a multilabel target of 2 outputs: c = 2, so epsilon is over 2 for
+    the Adam family and over 4 under RMSprop's and Adagrad's root), learns, and goes on with
+    partial_fit."""
+    X, y = blobs(80)
+    Y = np.column_stack([y == 0, y == 1]).astype(int)  # (multilabel: scale 2)
+    model = MLPClassifier(hidden_layer_sizes=(8,), solver=solver, max_iter=40,
+                          learning_rate_init=0.01, random_state=0, n_iter_no_change=np.inf)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, Y)
+    optimizer = model.model_.optimizer
+    assert optimizer.name == solver and model.n_iter_ == 40
+    eps = 1e-8 / (2.0 if solver in ("adamw", "nadam") else 4.0)
+    assert optimizer.eps == pytest.approx(eps)
+    assert model.loss_curve_[-1] < 0.6 * model.loss_curve_[0] and model.score(X, Y) > 0.6
+    model.partial_fit(X, Y)
+    assert model.n_iter_ == 1

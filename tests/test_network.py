@@ -1,6 +1,7 @@
 """The core types: the flat weights and their views, aligned inputs, Objective and Rule."""
 
 import numpy as np
+from helpers import make_rule
 
 from fastnn import network
 
@@ -34,6 +35,6 @@ def test_an_objectives_part_and_a_rules_rate():
     unweighted = network.Objective(2, 0.5, np.empty(0))
     assert unweighted.part(np.array([3])).sample_weights.size == 0
     state = np.zeros(3)
-    rule = network.Rule(network.OPT_SGD, 0.1, 0.9, 0, 0, 0, state, state, np.zeros(1, int), 1)
+    rule = make_rule(network.OPT_SGD, 0.1, state, state, momentum=0.9, nesterov=1)
     faster = rule.at_rate(0.5)
     assert faster.lr == 0.5 and faster.state1 is state and faster.nesterov == 1

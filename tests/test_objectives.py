@@ -6,12 +6,20 @@ primal fit."""
 
 import numpy as np
 import pytest
-from helpers import BACKENDS, GRADCHECK_MAX, assert_close, get, small_model, targets_for
+from helpers import (
+    BACKENDS,
+    GRADCHECK_MAX,
+    assert_close,
+    get,
+    make_rule,
+    small_model,
+    targets_for,
+)
 
 import fastnn
 from fastnn import activations as act_codes
 from fastnn import losses as loss_codes
-from fastnn.network import OPT_SGD, Rule
+from fastnn.network import OPT_SGD
 
 CODES = act_codes.ACTIVATIONS
 LOSS_CODES = loss_codes.LOSSES
@@ -147,8 +155,8 @@ def test_nesterov_step_against_its_formula(backend, dtype):
     rng = np.random.default_rng(7)
     params, grads = (rng.normal(size=12).astype(dtype) for _ in range(2))
     velocity = rng.normal(size=12).astype(dtype)
-    rule = Rule(OPT_SGD, 0.1, 0.9, 0.0, 0.0, 0.0, velocity.copy(), np.zeros(12, dtype),
-                np.zeros(1, np.int64), 1)
+    rule = make_rule(OPT_SGD, 0.1, velocity.copy(), np.zeros(12, dtype), momentum=0.9,
+                     nesterov=1)
     w, g, v = (a.astype(np.float64) for a in (params, grads, velocity))
     expected_velocity = 0.9 * v - 0.1 * g
     expected = w + 0.9 * expected_velocity - 0.1 * g

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import activations as act_codes
 from .. import losses as loss_codes
-from ..network import OPT_SGD
+from ..network import OPT_ADAGRAD, OPT_RMSPROP, OPT_SGD, adam_scalars
 from . import _passes
 
 
@@ -256,37 +256,59 @@ def l2_penalty(W, K):
 
 
 def optimizer_step(rule, params, grads):
-    """One update of every parameter, in place; ``rule.step`` (Adam's t) advances first.
+    """One update of every parameter, in place; ``rule.step`` (t) advances first. Each new value
+    is rounded to the parameters' dtype; the step's scalars are float64.
 
-    SGD:  v = momentum v - lr g;  w = w + v   (Keras' momentum; plain when momentum is 0)
-          Nesterov's: the same v, then w = w + momentum v - lr g
-    Adam: m = b1 m + (1 - b1) g;  s = b2 s + (1 - b2) g^2;
-          w = w - lr_t m / (sqrt(s) + eps),  lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)
-          (the bias corrections folded into the rate: Kingma & Ba's efficient form, Keras'
-          and scikit-learn's)
+    SGD:     v = momentum v - lr g;  w = w + v   (Keras' momentum; plain when momentum is 0)
+             Nesterov's: the same v, then w = w + momentum v - lr g
+    Adam:    m = b1 m + (1 - b1) g;  s = b2 s + (1 - b2) g^2;
+             w = w - lr_t m / (sqrt(s) + eps),  lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)
+             (the bias corrections folded into the rate: Kingma & Ba's efficient form)
+    AdamW:   w = (1 - lr wd) w, then Adam's step
+    Nadam:   Adam's m and s; u_t = b1 (1 - 0.96^t / 2), P_t = u_1 ... u_t;
+             w = w - lr [u_(t+1) m / (1 - P_t u_(t+1)) + (1 - u_t) g / (1 - P_t)]
+                     / (sqrt(s / (1 - b2^t)) + eps)
+    RMSprop: s = rho s + (1 - rho) g^2  (centered: a = rho a + (1 - rho) g, and s - a^2 under
+             the root);  step = lr g / sqrt(s + eps);  p = momentum p + step, w = w - p
+             (without momentum: w = w - step)
+    Adagrad: s = s + g^2;  w = w - lr g / sqrt(s + eps)
     A parameter whose new value or state would not be finite keeps the old ones; the result
     says whether all were finite.
     """
     rule.step[0] += 1
-    typed = params.dtype.type  # each new value is rounded to the parameters' dtype
-    t = int(rule.step[0])
+    typed = params.dtype.type
+    if rule.code not in (OPT_SGD, OPT_RMSPROP, OPT_ADAGRAD):
+        c1, c2, c3, shrink = adam_scalars(rule)
+    arrays = (params, rule.state1) + (() if rule.code == OPT_SGD else (rule.state2,)) + \
+        ((rule.state3,) if len(rule.state3) else ())  # (what the rule updates)
     all_finite = True
     for i in range(len(params)):
         g, w = float(grads[i]), float(params[i])
+        old = [float(array[i]) for array in arrays[1:]]
         if rule.code == OPT_SGD:
-            v = _rounded(typed, rule.momentum * float(rule.state1[i]) - rule.lr * g)
+            v = _rounded(typed, rule.momentum * old[0] - rule.lr * g)
             step = _rounded(typed, rule.momentum * v - rule.lr * g) if rule.nesterov else v
             new = (_rounded(typed, w + step), v)
+        elif rule.code in (OPT_RMSPROP, OPT_ADAGRAD):
+            if rule.code == OPT_ADAGRAD:
+                s = _rounded(typed, old[0] + g * g)
+            else:
+                s = _rounded(typed, rule.rho * old[0] + (1.0 - rule.rho) * g * g)
+            a = _rounded(typed, rule.rho * old[1] + (1.0 - rule.rho) * g) if rule.centered \
+                else old[1]
+            under = _rounded(typed, (s - a * a if rule.centered else s) + rule.eps)
+            step = _rounded(typed, rule.lr * g / math.sqrt(under)) if under >= 0 else math.nan
+            p = _rounded(typed, rule.momentum * old[2] + step) if len(arrays) > 3 else step
+            new = (_rounded(typed, w - p), s, a) + ((p,) if len(arrays) > 3 else ())
         else:
-            m = _rounded(typed, rule.beta1 * float(rule.state1[i]) + (1.0 - rule.beta1) * g)
-            s = _rounded(typed, rule.beta2 * float(rule.state2[i]) + (1.0 - rule.beta2) * g * g)
-            rate = rule.lr * math.sqrt(1.0 - rule.beta2**t) / (1.0 - rule.beta1**t)
-            root = _rounded(typed, _rounded(typed, math.sqrt(s)) + rule.eps)
-            new = (_rounded(typed, w - rate * m / root), m, s)
+            m = _rounded(typed, rule.beta1 * old[0] + (1.0 - rule.beta1) * g)
+            s = _rounded(typed, rule.beta2 * old[1] + (1.0 - rule.beta2) * g * g)
+            root = _rounded(typed, _rounded(typed, math.sqrt(s / c3)) + rule.eps)
+            new = (_rounded(typed, shrink * w - (c1 * m + c2 * g) / root), m, s)
         if not all(math.isfinite(x) for x in new):
             all_finite = False
             continue
-        for array, value in zip((params, rule.state1, rule.state2), new):
+        for array, value in zip(arrays, new):
             array[i] = value
     return all_finite
 

@@ -251,7 +251,7 @@ def _compile_entries(name: str, progress) -> dict:
     flat = rng.random(14).astype(dtype)
     objective = Objective(3, 0.0, np.empty(0))
     rule = Rule(0, 0.1, 0.0, 0.0, 0.0, 0.0, np.zeros_like(flat), np.zeros_like(flat),
-                np.zeros(1, np.int64), 0)
+                np.empty(0, flat.dtype), np.zeros(1, np.int64), np.ones(1), 0, 0.0, 0, 0.0)
     inputs = prepare_inputs(X)
     runs = {
         "train_epochs": lambda: train_epochs(flat, net, objective,

@@ -31,7 +31,7 @@ LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5, 6
 LEAKY_SLOPE = 0.01
 MSE, SSE, BCE, CCE, POISSON = 0, 1, 2, 3, 4
 LOG_EPS = 1e-7
-OPT_SGD, OPT_ADAM = 0, 1
+OPT_SGD, OPT_ADAM, OPT_RMSPROP, OPT_ADAGRAD, OPT_ADAMW, OPT_NADAM = 0, 1, 2, 3, 4, 5
 # fastmath without "nnan"/"ninf": NaN and inf checks must keep working. Nor "nsz": with
 # "reassoc" it lets LLVM fold np.isfinite(x) to True in vectorized loops (x - x == 0).
 FASTMATH = frozenset({"contract", "arcp", "afn", "reassoc"})
@@ -447,17 +447,43 @@ def _sgd_update(params, grads, v, lr, momentum, nesterov):
 
 
 @_jit
-def _adam_update(params, grads, m1, m2, rate, beta1, beta2, eps, decay1, decay2):
-    """Adam (Kingma & Ba's efficient form, Keras' and scikit-learn's): moments m, s of g, the
-    bias corrections in ``rate``; w = w - rate m / (sqrt(s) + eps). ``decay1``, ``decay2``:
-    1 - beta1, 1 - beta2. Returns the count of elements left as they were."""
+def _adam_update(params, grads, m1, m2, scalars):
+    """The Adam family (``fastnn.optimizers``): moments m, s of g, then w = shrink w - (c1 m + c2
+    g) / (sqrt(s / c3) + eps). ``scalars`` (each computed in float64, then cast): rate-free
+    (beta1, beta2, 1 - beta1, 1 - beta2, eps, shrink, c1, c2, c3): Adam's c1 = lr_t, c2 = 0,
+    c3 = 1; Nadam's from its momentum schedule; AdamW's shrink = 1 - lr weight_decay (else 1).
+    Returns the count of elements left as they were."""
+    beta1, beta2, decay1, decay2, eps, shrink, c1, c2, c3 = scalars
     bad = 0
     for i in range(params.shape[0]):
         m = beta1 * m1[i] + decay1 * grads[i]
         s = beta2 * m2[i] + decay2 * grads[i] * grads[i]
-        w = params[i] - rate * m / (np.sqrt(s) + eps)
+        w = shrink * params[i] - (c1 * m + c2 * grads[i]) / (np.sqrt(s / c3) + eps)
         ok = np.isfinite(w) and np.isfinite(m) and np.isfinite(s)
         params[i], m1[i], m2[i] = (w, m, s) if ok else (params[i], m1[i], m2[i])
+        bad += not ok
+    return bad
+
+
+@_jit
+def _rms_update(params, grads, s1, s2, s3, scalars):
+    """RMSprop and Adagrad (``fastnn.optimizers``) as one branch-free loop (it vectorizes):
+    s = keep s + gain g^2, a = keep_a a + gain_a g, step = lr g / sqrt(s - centered a^2 + eps),
+    p = momentum p + step, w -= p. ``scalars`` = (keep, gain, keep_a, gain_a, centered, lr,
+    eps, momentum): RMSprop's (rho, 1 - rho, and for the mean rho, 1 - rho where centered, else
+    1, 0), Adagrad's (1, 1, 1, 0, 0, lr, eps, 0). Returns the count of elements left as they
+    were."""
+    keep, gain, keep_a, gain_a, centered, lr, eps, momentum = scalars
+    bad = 0
+    for i in range(params.shape[0]):
+        g = grads[i]
+        s = keep * s1[i] + gain * g * g
+        a = keep_a * s2[i] + gain_a * g
+        p = momentum * s3[i] + lr * g / np.sqrt(s - centered * a * a + eps)
+        w = params[i] - p
+        ok = np.isfinite(w) and np.isfinite(s) and np.isfinite(a) and np.isfinite(p)
+        params[i], s1[i], s2[i], s3[i] = (w, s, a, p) if ok else \
+            (params[i], s1[i], s2[i], s3[i])
         bad += not ok
     return bad
 
@@ -466,18 +492,37 @@ def _adam_update(params, grads, m1, m2, rate, beta1, beta2, eps, decay1, decay2)
 def update(rule, params, grads):
     """One update of params (``rule.step`` already advanced); True if all stayed finite.
     Hyperparameters are cast to params' dtype: float32 computes in float32, as the numpy
-    backend does; a step's scalars (1 - beta, the bias corrections) are computed in float64,
-    then cast (in float32, 1 - 0.9999 keeps 3 digits)."""
+    backend does; a step's scalars (1 - beta, the bias corrections, the momentum schedule) are
+    computed in float64, then cast (in float32, 1 - 0.9999 keeps 3 digits)."""
     typed = params.dtype.type
     lr = typed(rule.lr)
-    if rule.code == OPT_SGD:
+    code = rule.code
+    if code == OPT_SGD:
         return _sgd_update(params, grads, rule.state1, lr, typed(rule.momentum),
                            rule.nesterov) == 0
-    t = rule.step[0]
-    rate = typed(rule.lr * np.sqrt(1.0 - rule.beta2**t) / (1.0 - rule.beta1**t))
-    return _adam_update(params, grads, rule.state1, rule.state2, rate, typed(rule.beta1),
-                        typed(rule.beta2), typed(rule.eps), typed(1.0 - rule.beta1),
-                        typed(1.0 - rule.beta2)) == 0
+    if code == OPT_RMSPROP or code == OPT_ADAGRAD:
+        adagrad, centered = code == OPT_ADAGRAD, rule.centered == 1
+        scalars = (typed(1.0 if adagrad else rule.rho), typed(1.0 if adagrad else 1.0 - rule.rho),
+                   typed(rule.rho if centered else 1.0), typed(1.0 - rule.rho if centered else 0.0),
+                   typed(1.0 if centered else 0.0), lr, typed(rule.eps), typed(rule.momentum))
+        return _rms_update(params, grads, rule.state1, rule.state2, rule.state3, scalars) == 0
+    t = float(rule.step[0])
+    c1, c2, c3, shrink = rule.lr * np.sqrt(1.0 - rule.beta2**t) / (1.0 - rule.beta1**t), 0.0, \
+        1.0, 1.0
+    if code == OPT_ADAMW:
+        shrink = 1.0 - rule.lr * rule.weight_decay
+    elif code == OPT_NADAM:
+        u = rule.beta1 * (1.0 - 0.5 * 0.96**t)
+        u_next = rule.beta1 * (1.0 - 0.5 * 0.96**(t + 1.0))
+        rule.product[0] *= u
+        product = rule.product[0]
+        c1 = rule.lr * u_next / (1.0 - product * u_next)
+        c2 = rule.lr * (1.0 - u) / (1.0 - product)
+        c3 = 1.0 - rule.beta2**t
+    scalars = (typed(rule.beta1), typed(rule.beta2), typed(1.0 - rule.beta1),
+               typed(1.0 - rule.beta2), typed(rule.eps), typed(shrink), typed(c1), typed(c2),
+               typed(c3))
+    return _adam_update(params, grads, rule.state1, rule.state2, scalars) == 0
 
 
 # ---------------------------------------------------------------- the batch step

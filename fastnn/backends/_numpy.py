@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import activations as act_codes
 from .. import losses as loss_codes
-from ..network import OPT_SGD, issparse
+from ..network import OPT_ADAGRAD, OPT_RMSPROP, OPT_SGD, adam_scalars, issparse
 from . import _passes
 
 
@@ -145,31 +145,38 @@ def l2_penalty(W, K):
 
 
 def optimizer_step(rule, params, grads):
-    """One update of params in place (``rule.step`` advances first): SGD with momentum,
-    ``v = momentum v - lr g; w += v`` (Keras'; Nesterov's: ``w += momentum v - lr g``), or
-    Adam (Kingma & Ba's efficient form: ``w -= lr_t m / (sqrt(v) + eps)``, the bias
-    corrections in ``lr_t = lr sqrt(1 - b2^t) / (1 - b1^t)``, Keras' and scikit-learn's).
-    Elements whose new value or state would not be finite keep the old ones; returns whether
-    all were finite."""
+    """One update of params in place (``rule.step`` advances first), by the rule's formulas
+    (``fastnn.optimizers``: SGD, Nesterov's, Adam, AdamW, Nadam, RMSprop, Adagrad). Elements
+    whose new value or state would not be finite keep the old ones; returns whether all were
+    finite."""
     rule.step[0] += 1
+    g, code = grads, rule.code
     with np.errstate(over="ignore", invalid="ignore"):  # (reported by the result)
-        if rule.code == OPT_SGD:
-            velocity = rule.momentum * rule.state1 - rule.lr * grads
-            new = params + (rule.momentum * velocity - rule.lr * grads if rule.nesterov
+        if code == OPT_SGD:
+            velocity = rule.momentum * rule.state1 - rule.lr * g
+            new = params + (rule.momentum * velocity - rule.lr * g if rule.nesterov
                             else velocity)
-            state = (velocity,)
+            targets, values = (params, rule.state1), (new, velocity)
+        elif code in (OPT_RMSPROP, OPT_ADAGRAD):
+            s = rule.state1 + g * g if code == OPT_ADAGRAD else \
+                rule.rho * rule.state1 + (1.0 - rule.rho) * g * g
+            a = rule.rho * rule.state2 + (1.0 - rule.rho) * g if rule.centered else rule.state2
+            step = rule.lr * g / np.sqrt((s - a * a if rule.centered else s) + rule.eps)
+            moving = len(rule.state3) > 0
+            p = rule.momentum * rule.state3 + step if moving else step
+            targets = (params, rule.state1, rule.state2) + ((rule.state3,) if moving else ())
+            values = (params - p, s, a) + ((p,) if moving else ())
         else:
-            t = int(rule.step[0])
-            m = rule.beta1 * rule.state1 + (1 - rule.beta1) * grads
-            v = rule.beta2 * rule.state2 + (1 - rule.beta2) * grads * grads
-            rate = np.float64(rule.lr * np.sqrt(1 - rule.beta2**t) / (1 - rule.beta1**t))
-            new = params - rate * m / (np.sqrt(v) + v.dtype.type(rule.eps))
-            state = (m, v)
-    finite = np.isfinite(new)  # (SGD's velocity is finite where new is; Adam's v may not be)
-    if rule.code != OPT_SGD:
-        finite &= np.isfinite(state[1])
+            c1, c2, c3, shrink = adam_scalars(rule)
+            m = rule.beta1 * rule.state1 + (1.0 - rule.beta1) * g
+            v = rule.beta2 * rule.state2 + (1.0 - rule.beta2) * g * g
+            new = shrink * params - (c1 * m + c2 * g) / (np.sqrt(v / c3) + rule.eps)
+            targets, values = (params, rule.state1, rule.state2), (new, m, v)
+    finite = np.isfinite(values[0])
+    for value in values[1:]:
+        finite &= np.isfinite(value)
     everywhere = bool(finite.all())
-    for target, value in zip((params, rule.state1, rule.state2), (new, *state)):
+    for target, value in zip(targets, values):
         np.copyto(target, value, where=True if everywhere else finite, casting="unsafe")
     return everywhere
 
