@@ -1,6 +1,6 @@
 """fastnn: dense neural networks from the math up, in loop, NumPy and Numba backends."""
 
-from . import datasets
+from . import callbacks, datasets
 from .backends import available as available_backends
 from .gradcheck import check_gradients
 from .layers import Dense
@@ -23,6 +23,7 @@ __all__ = [
     "Sequential",
     "TrainingDivergedError",
     "available_backends",
+    "callbacks",
     "check_gradients",
     "datasets",
     "load_model",

@@ -49,6 +49,7 @@ class Settings:
     log_every: int | None = None  # a line every that many epochs; None: silent
     stopping: object = None  # a ``training.Stopping`` (early stopping) or None
     comm: object = None  # an mpi4py communicator: data-parallel (each rank trains its share)
+    callbacks: object = None  # a ``callbacks.CallbackList`` or None
 
     @property
     def n_val(self) -> int:

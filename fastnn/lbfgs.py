@@ -36,12 +36,15 @@ def run(fit, recorder, interrupts) -> None:
         interrupts.check()
         if recorder.record(evaluated["value"], evaluated["correct"]):
             raise StopIteration
+        if recorder.done < epochs:
+            recorder.begin()
 
     import scipy.optimize  # (here: 0.1-0.3 s of import that only L-BFGS fits need)
 
     recorder.history.params.update(lbfgs_status=0, lbfgs_message="no iterations asked for")
     if epochs == 0:
         return
+    recorder.begin()
     try:
         result = scipy.optimize.minimize(
             function, iterate.copy(), jac=True, method="L-BFGS-B", callback=callback,

@@ -21,6 +21,7 @@ from . import (
     training,
 )
 from .activations import ACTIVATIONS
+from .callbacks import Callback, CallbackList
 from .layers import Dense
 from .network import Net, issparse, layer_views
 from .version import __version__
@@ -60,6 +61,7 @@ class Sequential:
         self.loss: str | None = None
         self.optimizer: optimizers.Optimizer | None = None
         self.history = training.History()
+        self.stop_training = False  # a callback sets it to end a fit after its epoch
         self._flat: np.ndarray | None = None
         self._sizes: tuple = ()
         if input_dim is not None:
@@ -340,7 +342,8 @@ class Sequential:
             backend: str = "auto", validation_data=None, verbose: int = 0,
             log_every: int | None = None, early_stopping=None, dual="auto", comm=None,
             sample_weight=None, class_weight=None, alpha: float = 0.0,
-            plan: plans.Plan | None = None, validation_split: float = 0.0) -> training.History:
+            plan: plans.Plan | None = None, validation_split: float = 0.0,
+            callbacks=None) -> training.History:
         """Train the network; every argument is checked before any work starts.
 
         Parameters
@@ -369,6 +372,10 @@ class Sequential:
         validation_split : float
             Keras': hold out this share of the samples, the last ones (before any shuffling),
             as validation data (X in memory; ``validation_data`` given wins).
+        callbacks : list of fastnn.callbacks.Callback, optional
+            Keras' protocol (``fastnn.callbacks``): called at the fit's start and end and
+            around each epoch; ``model.stop_training = True`` ends the fit after an epoch; an
+            ``EarlyStopping`` among them is the fit's early stopping.
         verbose : int
             1: a line every ``log_every`` epochs (default: about 20 lines per fit).
         log_every : int, optional
@@ -411,7 +418,7 @@ class Sequential:
                          validation_data=validation_data, verbose=verbose, log_every=log_every,
                          early_stopping=early_stopping, dual=dual, sample_weight=sample_weight,
                          class_weight=class_weight, alpha=alpha, comm=comm, plan=plan,
-                         validation_split=validation_split)
+                         validation_split=validation_split, callbacks=callbacks)
         if comm is not None:
             distributed.check_comm(comm)
         try:
@@ -451,7 +458,7 @@ class Sequential:
                   shuffle=True, seed=None, backend="auto", validation_data=None, verbose=0,
                   log_every=None, early_stopping=None, dual="auto", sample_weight=None,
                   class_weight=None, alpha=0.0, comm=None, plan=None,
-                  validation_split=0.0) -> fitting.Settings:
+                  validation_split=0.0, callbacks=None) -> fitting.Settings:
         """Every argument of ``fit`` checked (on this rank's data), before any work: the
         fit's ``Settings``."""
         plans.backend_name(backend)
@@ -469,6 +476,10 @@ class Sequential:
             log_every = checks.positive_int("log_every", log_every)
         if early_stopping is not None and not isinstance(early_stopping, training.Stopping):
             early_stopping = training.EarlyStopping(patience=early_stopping)
+        early_stopping, called = self._callbacks(callbacks, early_stopping)
+        if called and comm is not None:
+            raise ValueError("callbacks: not available in a data-parallel fit (comm) yet; "
+                             "early stopping is (early_stopping=)")
         X = self._inputs(X)
         Y = checks.targets(y, X.shape[0], self.output_dim, code, self.dtype)
         split = checks.positive_float("validation_split", validation_split, allow_zero=True,
@@ -498,6 +509,13 @@ class Sequential:
             log_every = max(1, epochs // 20)
         if early_stopping is not None:
             early_stopping.check(validation is not None, code in losses.CLASSIFICATION)
+        if called:
+            names = ["loss", "accuracy"] if code in losses.CLASSIFICATION else ["loss"]
+            names += [f"val_{name}" for name in names] if validation is not None else []
+            rated = not isinstance(optimizer, optimizers.LBFGS)
+            called = CallbackList(called, self, names + ["lr"] if rated else names)
+        else:
+            called = None
         if dual not in (True, False, "auto"):
             raise ValueError(f"dual: expected True, False or 'auto', got {dual!r}")
         quiet = not verbose or (comm is not None and comm.Get_rank() != 0)  # (rank 0 logs)
@@ -505,7 +523,31 @@ class Sequential:
             X, Y, objective, optimizer, epochs,
             X.shape[0] if batch_size is None else min(batch_size, X.shape[0]),
             shuffle=shuffle, validation=validation, log_every=None if quiet else log_every,
-            stopping=early_stopping, comm=comm)
+            stopping=early_stopping, comm=comm, callbacks=called)
+
+    @staticmethod
+    def _callbacks(given, early_stopping) -> tuple:
+        """``(early stopping, the other callbacks)`` of ``fit(callbacks=...)``: each a
+        ``fastnn.callbacks.Callback``; an ``EarlyStopping`` among them is the fit's early
+        stopping (one at most)."""
+        if given is None:
+            return early_stopping, []
+        if not isinstance(given, (list, tuple)):
+            raise TypeError(f"callbacks: expected a list of fastnn.callbacks.Callback, got "
+                            f"{type(given).__name__}")
+        others = []
+        for index, callback in enumerate(given):
+            if isinstance(callback, training.EarlyStopping):
+                if early_stopping is not None:
+                    raise ValueError("callbacks: one early stopping per fit: an EarlyStopping "
+                                     "among the callbacks, or early_stopping=, not both")
+                early_stopping = callback
+            elif isinstance(callback, Callback):
+                others.append(callback)
+            else:
+                raise TypeError(f"callbacks[{index}]: expected a fastnn.callbacks.Callback, "
+                                f"got {type(callback).__name__}")
+        return early_stopping, others
 
     @staticmethod
     def _held_out(X, Y, sample_weight, split: float) -> tuple:

@@ -2,15 +2,17 @@
 
 ``run`` drives one fit (``fastnn.fitting.Fit``): the fit runs a chunk of epochs per call
 (``Fit.train``): as many as take about CHUNK_SECONDS (timed on the chunk before), up to the next
-epoch that is validated, checked for early stopping, logged or run at another rate. Between
-chunks Python runs: Ctrl-C (SIGINT) is taken there, so a fit stops within a chunk's time with
-the weights, optimizer state and history of its last completed epoch. The backend reports a
-non-finite loss (the update of that batch is not applied) or a non-finite update, and training
-stops there with the last finite weights: no copies of the weights are kept for it. L-BFGS
-runs its iterations instead (``fastnn.lbfgs``), each one an epoch of the history.
+epoch that is validated, checked for early stopping, logged, called back or run at another
+rate. Between chunks Python runs: Ctrl-C (SIGINT) is taken there, so a fit stops within a
+chunk's time with the weights, optimizer state and history of its last completed epoch. The
+backend reports a non-finite loss (the update of that batch is not applied) or a non-finite
+update, and training stops there with the last finite weights: no copies of the weights are
+kept for it. L-BFGS runs its iterations instead (``fastnn.lbfgs``), each one an epoch of the
+history.
 """
 
 import contextlib
+import math
 import signal
 import sys
 import threading
@@ -36,7 +38,7 @@ class History:
     ----------
     history : dict
         Per metric (``"loss"``, ``"accuracy"``, ``"val_loss"``, ``"val_accuracy"``, ``"lr"``),
-        one value per epoch.
+        one value per epoch (NaN in the epochs of a fit that did not log it).
     epoch : list of int
         The epochs' numbers, counted over every fit of the model.
     seconds : float
@@ -52,9 +54,13 @@ class History:
         self.params: dict = {}  # the last fit's settings and plan (fastnn.plans)
 
     def append(self, epoch: int, metrics: dict) -> None:
+        """One epoch's row; a metric that some fits log and others do not (``val_loss``
+        without validation data) is NaN in the epochs it was not logged in."""
+        for key in metrics.keys() - self.history.keys():
+            self.history[key] = [math.nan] * len(self.epoch)
         self.epoch.append(epoch)
-        for key, value in metrics.items():
-            self.history.setdefault(key, []).append(value)
+        for key, values in self.history.items():
+            values.append(metrics.get(key, math.nan))
 
     def __repr__(self) -> str:
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
@@ -221,6 +227,18 @@ class Recorder:
         self.epochs, self.log_every, self.stopping = epochs, log_every, stopping
         self.done, self.start = 0, time.perf_counter()
         self.scheduled = self.optimizer is not None and self.optimizer.schedule != "constant"
+        self.callbacks, self.logs = fit.settings.callbacks, {}
+
+    @property
+    def epoch(self) -> int:
+        """The next epoch's number, counted over the model's fits from 0."""
+        return self.resumed + self.done
+
+    def begin(self) -> None:
+        """An epoch (an L-BFGS iteration) is about to run: the callbacks' ``on_epoch_begin``
+        (which may set the optimizer's rate)."""
+        if self.callbacks is not None:
+            self.callbacks.on_epoch_begin(self.epoch)
 
     def record(self, value: float, correct: int, lr: float | None = None) -> bool:
         """One epoch whose training loss was ``value`` (``lr``: the rate it ran at); True when
@@ -232,12 +250,18 @@ class Recorder:
             metrics.update(self.fit.validation_metrics())
         if self.scheduled and lr is not None:
             metrics["lr"] = lr
-        epoch = self.resumed + self.done
+        epoch = self.epoch
         self.history.append(epoch, metrics)
         self.done += 1
         if self.log_every and (self.done % self.log_every == 0
                                or self.done in (1, self.epochs)):
             _log(self.done - 1, self.epochs, metrics, time.perf_counter() - self.start)
+        if self.callbacks is not None:
+            self.fit.finish()  # (the model holds this epoch's weights while they run)
+            self.logs = dict(metrics) if lr is None else {**metrics, "lr": lr}
+            self.callbacks.on_epoch_end(epoch, dict(self.logs))
+            if self.callbacks.stop:
+                return True
         if self.stopping is None or not self.stopping.update(epoch, metrics, self.fit.flat):
             return False
         if self.optimizer is not None and self.optimizer.reduce():
@@ -270,11 +294,14 @@ def run(fit, history: History) -> History:
     start = time.perf_counter()
     interrupts = _Interrupts(fit.comm)
     stopping = fit.settings.stopping
+    callbacks = fit.settings.callbacks
     try:
         fit.start()
         if stopping is not None:
             stopping.start(fit.flat)
         recorder = Recorder(history, fit)
+        if callbacks is not None:
+            callbacks.on_train_begin()
         with interrupts.held():
             if fit.lbfgs:
                 lbfgs.run(fit, recorder, interrupts)
@@ -282,6 +309,9 @@ def run(fit, history: History) -> History:
                 _epochs(fit, recorder, interrupts)
             if stopping is not None:
                 stopping.finish(fit.flat)
+        if callbacks is not None:
+            fit.finish()
+            callbacks.on_train_end(dict(recorder.logs))
     except Exception as error:
         if fit.comm is not None and not isinstance(error, TrainingDivergedError):
             distributed.abort_on_error(fit.comm, error)  # (divergence: every rank alike)
@@ -297,7 +327,8 @@ def _epochs(fit, recorder: Recorder, interrupts: _Interrupts) -> None:
     """The epochs of a gradient-descent fit, a chunk of them per call of ``fit.train``."""
     optimizer, n, epochs = fit.optimizer, fit.Y.shape[0], fit.settings.epochs
     one_by_one = (fit.validation is not None or recorder.stopping is not None
-                  or fit.plan.source != "memory" or optimizer.schedule in optimizers.PER_EPOCH)
+                  or recorder.callbacks is not None or fit.plan.source != "memory"
+                  or optimizer.schedule in optimizers.PER_EPOCH)
     most = 1 if one_by_one else max(1, CHUNK_VALUES // n)
     log_every = recorder.log_every
     per_epoch = None  # seconds an epoch took in the last chunk
@@ -315,6 +346,7 @@ def _epochs(fit, recorder: Recorder, interrupts: _Interrupts) -> None:
         if log_every:  # end the chunk at the next epoch that is logged
             logged = epoch if epoch == 0 else (epoch // log_every + 1) * log_every - 1
             count = min(count, max(1, min(logged, epochs - 1) - epoch + 1))
+        recorder.begin()  # (with callbacks one epoch a chunk: they may set the rate)
         lr = optimizer.learning_rate
         fit.at_rate(lr)
         out = np.zeros((count, 2))

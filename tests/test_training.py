@@ -147,3 +147,17 @@ def test_validation_split_holds_out_the_last_samples():
         model.fit(X, y, validation_split=1.0)
     with pytest.raises(ValueError, match="validation_split: 0.99 of 40 samples leaves 0 to"):
         model.fit(X, y, validation_split=0.99)
+
+
+def test_a_metric_some_fits_log_is_nan_in_the_others(tmp_path):
+    """Every metric has one value per epoch, also over fits with and without validation data;
+    such a model saves and loads."""
+    net, X, y, X_val, y_val = _overfitting_setup()
+    net.fit(X, y, loss="bce", epochs=2, validation_data=(X_val, y_val))
+    net.fit(X, y, epochs=1)
+    net.fit(X, y, epochs=1, validation_data=(X_val, y_val))
+    val = net.history.history["val_loss"]
+    assert len(val) == 4 and np.isnan(val[2]) and not np.isnan([val[0], val[1], val[3]]).any()
+    net.save(tmp_path / "net.h5")
+    loaded = fastnn.load_model(tmp_path / "net.h5").history.history
+    np.testing.assert_array_equal(loaded["val_loss"], val)
