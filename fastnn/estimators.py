@@ -68,14 +68,14 @@ class _NoImprovement(Stopping):
     whenever it is beaten at all. More than ``n_iter_no_change`` such epochs stop the fit (an
     adaptive rate is cut instead, and the count restarts). Also records, per epoch, what
     scikit-learn does: ``n_iter_``, ``t_``, ``loss_curve_``, ``validation_scores_``, the
-    verbose lines."""
+    verbose lines; and ``validation_loss_curve_``."""
 
     def __init__(self, estimator, scale, n_samples, validation=None, patience=np.inf,
                  count=0, score=None, optimizer=None):
         self.estimator, self.scale, self.n_samples = estimator, scale, n_samples
-        self.validation = validation  # (X_val, y_val, sample_weight_val) or None
+        self.validation = validation  # (X_val, Y_val, y_val, sample_weight_val) or None
         self.count = count  # epochs without improvement (scikit-learn's _no_improvement_count)
-        self.score, self.optimizer = score, optimizer  # the validation score, the SGD or Adam
+        self.score, self.optimizer = score, optimizer  # (score, loss) on validation; the rule
         self.counting = optimizer is not None  # (lbfgs: only the record, no stopping rule)
         self.patience, self.min_delta = patience, estimator.tol
         self.restore_best_weights = validation is not None
@@ -98,8 +98,9 @@ class _NoImprovement(Stopping):
         if not self.counting:
             return False
         if self.validation is not None:
-            score = self.score(*self.validation)
+            score, validation_loss = self.score(*self.validation)
             est.validation_scores_.append(score)
+            est.validation_loss_curve_.append(validation_loss)
             if est.verbose:
                 print(f"Validation score: {score:f}", flush=True)
             better = score >= est.best_validation_score_ + est.tol
@@ -282,6 +283,7 @@ class _BaseMLP(BaseEstimator):
             self._no_improvement_count = 0
             self.best_loss_ = None if self.early_stopping else np.inf
             self.validation_scores_ = [] if self.early_stopping else None
+            self.validation_loss_curve_ = [] if self.early_stopping else None
             self.best_validation_score_ = -np.inf if self.early_stopping else None
         for stale in ("model_", "_optimizer"):
             self.__dict__.pop(stale, None)
@@ -350,7 +352,7 @@ class _BaseMLP(BaseEstimator):
                               "going to be clipped", stacklevel=4)
             batch = min(self.batch_size, n)
         monitor = _NoImprovement(self, scale, n, validation, self.n_iter_no_change,
-                                 self._no_improvement_count, self._score_on, self._optimizer)
+                                 self._no_improvement_count, self._validated, self._optimizer)
         self.n_iter_ = 0
         try:
             self.model_.fit(X, Y, optimizer=self._optimizer, epochs=1 if incremental else
@@ -362,6 +364,7 @@ class _BaseMLP(BaseEstimator):
                 self._read_weights()
                 raise ValueError(f"{NON_FINITE} ({error})") from error
             self.validation_scores_.append(float("nan"))  # (its weights: the best epoch's)
+            self.validation_loss_curve_.append(float("nan"))
             warnings.warn(f"training stopped: {error}; the weights are the best epoch's",
                           ConvergenceWarning, stacklevel=4)
         finally:
@@ -390,7 +393,7 @@ class _BaseMLP(BaseEstimator):
         if X_val.shape[0] < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' "
                              "or the size of your dataset.")
-        return X, Y, sample_weight, (X_val, self._targets(Y_val), weight_val)
+        return X, Y, sample_weight, (X_val, Y_val, self._targets(Y_val), weight_val)
 
     def _fit_lbfgs(self, X, Y, sample_weight) -> None:
         scale = self._scale()
@@ -437,6 +440,16 @@ class _BaseMLP(BaseEstimator):
         X = validate_data(self, X, reset=False, accept_sparse=["csr", "csc"],
                           dtype=(np.float64, np.float32))
         return self._network().predict(X, backend=self.backend)
+
+    def _validated(self, X, Y, y, sample_weight=None) -> tuple:
+        """(scikit-learn's score, its loss without the L2 penalty) of the current weights on
+        held-out (X, Y) (``y``: Y as labels); NaN where the outputs are not finite."""
+        score = self._score_on(X, y, sample_weight)
+        if np.isnan(score):
+            return score, score
+        value = self.model_.loss_and_gradients(X, Y, self._loss(), self.backend,
+                                               sample_weight)[0]
+        return score, self._scale() * value
 
     def _score_on(self, X, y, sample_weight=None) -> float:
         """scikit-learn's score (accuracy, R^2) of the current weights; NaN where the outputs

@@ -88,6 +88,50 @@ def test_early_stopping_keeps_the_best_validation_epoch():
     assert -1 < regressor.best_validation_score_ <= 1
 
 
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
+def test_the_validation_loss_curve_is_scikit_learns_loss_on_the_held_out_split(name,
+                                                                              monkeypatch):
+    """validation_loss_curve_[best epoch] (whose weights the fit ends with) == scikit-learn's
+    own log_loss / half mean squared error of the final model on the held-out split."""
+    from sklearn import metrics
+
+    import fastnn.estimators
+
+    held_out = []
+
+    def recorded(*arrays, **options):
+        parts = sklearn.model_selection.train_test_split(*arrays, **options)
+        held_out.append(parts[1::2])
+        return parts
+
+    monkeypatch.setattr(fastnn.estimators, "train_test_split", recorded)
+    X, y = blobs(200)
+    X = StandardScaler().fit_transform(X)
+    if name == "MLPRegressor":
+        y = X[:, 0] - 2 * X[:, 1] + 0.3 * np.sin(3 * X[:, 2])
+        model = MLPRegressor(early_stopping=True, max_iter=60, n_iter_no_change=5,
+                             random_state=1, alpha=0.1)
+    else:
+        model = MLPClassifier(early_stopping=True, max_iter=60, n_iter_no_change=5,
+                              random_state=1, learning_rate_init=0.01, alpha=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    X_val, Y_val = held_out[0][:2]
+    curve = model.validation_loss_curve_
+    assert len(curve) == len(model.validation_scores_) == model.n_iter_
+    best = int(np.argmax(model.validation_scores_))
+    if name == "MLPRegressor":
+        expected = metrics.mean_squared_error(Y_val.ravel(), model.predict(X_val)) / 2
+    else:
+        expected = metrics.log_loss(model._label_binarizer.inverse_transform(Y_val),
+                                    model.predict_proba(X_val), labels=model.classes_)
+    assert curve[best] == pytest.approx(expected, rel=1e-10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert MLPClassifier(max_iter=5).fit(X, y > 0).validation_loss_curve_ is None
+
+
 def test_partial_fit_and_warm_start_go_on_from_where_they_were():
     X, y = blobs()
     model = MLPClassifier(random_state=0)
