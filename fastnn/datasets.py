@@ -1,4 +1,5 @@
-"""Data sets: the Coursera cat images (HDF5, via h5py) and the seed-003 planar "flower".
+"""Data sets: the Coursera cat images (HDF5, via h5py), its 2-D "football" data (the
+regularization assignment's ``data.mat``) and the seed-003 planar "flower".
 
 ``load_cat`` reads ``train_catvnoncat.h5`` and ``test_catvnoncat.h5``, both from one folder:
 
@@ -8,6 +9,7 @@
    and ``./datasets`` that holds both files; if neither does, ``fetch_cat`` downloads them into
    the first (with ``download=True``).
 
+``load_football`` reads ``football.mat`` from the same places (``fetch_football``).
 Each file must match its pinned SHA-256, or it is refused (``verify=False`` only warns).
 ``fetch_cat`` tries a list of public mirrors in turn until a file matches its sum.
 """
@@ -39,6 +41,14 @@ CAT_MIRRORS = (
     "https://raw.githubusercontent.com/ramakris/coursera-deeplearning/master/Improving-DeepNN/"
     "datasets",
 )
+FOOTBALL_FILE = "football.mat"
+FOOTBALL_SHA256 = "1218828095bf91d215622d00b2a5b8784c359e29d9d9c5734949b8e60c5bc231"
+# The course's name for it on the mirrors (a folder of the user's may hold either name).
+FOOTBALL_SOURCES = ("data.mat", FOOTBALL_FILE)
+FOOTBALL_MIRRORS = (
+    "https://raw.githubusercontent.com/ramakris/coursera-deeplearning/master/Improving-DeepNN/"
+    "datasets",
+)
 DOWNLOAD_TIMEOUT = 30.0
 IMAGE_SHAPE = (64, 64, 3)
 
@@ -61,24 +71,29 @@ def sha256(path) -> str:
     return digest.hexdigest()
 
 
+def _known(name: str) -> str:
+    """The pinned SHA-256 of the data file ``name``."""
+    return {**CAT_FILES, FOOTBALL_FILE: FOOTBALL_SHA256}[name]
+
+
 def _verify(path: Path, verify: bool) -> None:
-    expected = CAT_FILES[path.name]
+    expected = _known(path.name)
     got = sha256(path)
     if got == expected:
         return
     message = f"{path}: SHA-256 {got} differs from the known {expected}; the file is modified, " \
               f"damaged or another one"
     if verify:
-        raise ValueError(message + " (refused; load_cat(..., verify=False) or the scripts' "
-                                   "--no-verify read it anyway)")
+        raise ValueError(message + " (refused; verify=False or the scripts' --no-verify read "
+                                   "it anyway)")
     warnings.warn(message, ChecksumWarning, stacklevel=3)
 
 
-def _mirrors(url) -> list:
+def _mirrors(url, default=None) -> list:
     """The base URLs to try: ``url`` (one or several), else ``$FASTNN_CAT_URL`` (separated by
-    spaces), else ``CAT_MIRRORS``."""
+    spaces), else ``default`` (``CAT_MIRRORS``)."""
     if url is None:
-        url = os.environ.get("FASTNN_CAT_URL", "").split() or CAT_MIRRORS
+        url = os.environ.get("FASTNN_CAT_URL", "").split() or default or CAT_MIRRORS
     urls = [url] if isinstance(url, str) else list(url)
     if not urls or not all(isinstance(u, str) and u for u in urls):
         raise ValueError(f"url: expected a URL or a list of URLs, got {url!r}")
@@ -94,8 +109,8 @@ def _download(source: str, folder: Path, name: str, timeout: float) -> str | Non
             for block in iter(lambda: response.read(1 << 20), b""):
                 out.write(block)
         got = sha256(temp)
-        if got != CAT_FILES[name]:
-            return f"{source}: SHA-256 {got} differs from the known {CAT_FILES[name]} (refused)"
+        if got != _known(name):
+            return f"{source}: SHA-256 {got} differs from the known {_known(name)} (refused)"
         os.replace(temp, folder / name)
         return None
     except (urllib.error.URLError, TimeoutError, OSError) as error:
@@ -132,16 +147,29 @@ def fetch_cat(url=None, dest=None, timeout: float = DOWNLOAD_TIMEOUT) -> Path:
     OSError
         A file no mirror gives; the message lists what each mirror answered.
     """
-    urls = _mirrors(url)
+    return _fetch({name: (name,) for name in CAT_FILES}, _mirrors(url), dest, timeout)
+
+
+def fetch_football(url=None, dest=None, timeout: float = DOWNLOAD_TIMEOUT) -> Path:
+    """Download ``football.mat`` into ``dest`` as ``fetch_cat`` does (the mirrors' ``data.mat``
+    or ``football.mat``, default ``$FASTNN_CAT_URL``, else ``FOOTBALL_MIRRORS``); returns the
+    folder."""
+    return _fetch({FOOTBALL_FILE: FOOTBALL_SOURCES}, _mirrors(url, FOOTBALL_MIRRORS), dest,
+                  timeout)
+
+
+def _fetch(files: dict, urls: list, dest, timeout: float) -> Path:
+    """Each file (local name: its names on the mirrors) from the first of ``urls`` whose copy
+    matches its pinned sum, into ``dest`` (default ``cache_dir()``)."""
     timeout = checks.positive_float("timeout", timeout)
     dest = Path(dest) if dest is not None else cache_dir()
     dest.mkdir(parents=True, exist_ok=True)
-    for name, expected in CAT_FILES.items():
-        if (dest / name).is_file() and sha256(dest / name) == expected:
+    for name, sources in files.items():
+        if (dest / name).is_file() and sha256(dest / name) == _known(name):
             continue
         failures = []
-        for base in urls:
-            failure = _download(f"{base}/{name}", dest, name, timeout)
+        for source in (f"{base}/{remote}" for base in urls for remote in sources):
+            failure = _download(source, dest, name, timeout)
             if failure is None:
                 break
             failures.append(failure)
@@ -151,43 +179,38 @@ def fetch_cat(url=None, dest=None, timeout: float = DOWNLOAD_TIMEOUT) -> Path:
     return dest
 
 
-def _complete(folder: Path) -> bool:
-    return all((folder / name).is_file() for name in CAT_FILES)
-
-
-def _missing(folder: Path, given_as: str) -> FileNotFoundError:
-    absent = [name for name in CAT_FILES if not (folder / name).is_file()]
+def _missing(folder: Path, given_as: str, names) -> FileNotFoundError:
+    absent = [name for name in names if not (folder / name).is_file()]
     where = "does not exist" if not folder.is_dir() else f"lacks {' and '.join(absent)}"
     return FileNotFoundError(
-        f"{given_as}: the folder {folder} {where}; it must hold both train_catvnoncat.h5 and "
-        f"test_catvnoncat.h5 (from the Coursera deep-learning course). Without a folder, "
-        f"load_cat downloads them into {cache_dir()}.")
+        f"{given_as}: the folder {folder} {where}; it must hold {' and '.join(names)} (from "
+        f"the Coursera deep-learning course). Without a folder, fastnn downloads them into "
+        f"{cache_dir()}.")
 
 
-def _data_folder(path, download: bool) -> Path:
-    """The folder to read both cat files from (see the module's docstring)."""
-    if path is not None:
-        folder = Path(path)
-        if not _complete(folder):
-            raise _missing(folder, f"path {str(path)!r}")
-        return folder
-    if os.environ.get("FASTNN_DATA"):
-        folder = Path(os.environ["FASTNN_DATA"])
-        if not _complete(folder):
-            raise _missing(folder, "$FASTNN_DATA")
-        return folder
+def _data_folder(path, download: bool, names=None, fetch=None) -> Path:
+    """The folder to read the files ``names`` from (default the cat files; ``fetch``
+    downloads them; see the module's docstring)."""
+    names, fetch = list(names or CAT_FILES), fetch or fetch_cat
+    what = "cat data" if fetch is fetch_cat else " and ".join(names)
+    for folder, given_as in ((path, f"path {str(path)!r}"),
+                             (os.environ.get("FASTNN_DATA") or None, "$FASTNN_DATA")):
+        if folder is not None:
+            if not all((Path(folder) / name).is_file() for name in names):
+                raise _missing(Path(folder), given_as, names)
+            return Path(folder)
     for folder in (cache_dir(), Path.cwd() / "datasets"):
-        if _complete(folder):
+        if all((folder / name).is_file() for name in names):
             return folder
     looked = f"they are in neither {cache_dir()} nor {Path.cwd() / 'datasets'}"
     if not download:
-        raise FileNotFoundError(f"cat data: {looked}, and download=False. Pass the folder that "
+        raise FileNotFoundError(f"{what}: {looked}, and download=False. Pass the folder that "
                                 f"holds them (path=..., --data DIR) or set FASTNN_DATA to it.")
     try:
-        return fetch_cat()
+        return fetch()
     except (OSError, ValueError) as error:
         raise FileNotFoundError(
-            f"cat data: {looked}, and downloading them failed: {error}\nPass the folder that "
+            f"{what}: {looked}, and downloading them failed: {error}\nPass the folder that "
             f"holds them (path=..., --data DIR) or set FASTNN_DATA to it.") from error
 
 
@@ -253,6 +276,43 @@ def load_cat(path=None, dtype: str = "float64", download: bool = True, verify: b
         splits.append(_read_split(folder / name, prefix, dtype))
     (X_train, y_train, classes), (X_test, y_test, _) = splits
     return (X_train, y_train), (X_test, y_test), classes
+
+
+def load_football(path=None, download: bool = True, verify: bool = True):
+    """The 2-D "football" data of the course's regularization assignment: where the French
+    goalkeeper kicked the ball (x, y on the field) and whether a French player headed it (1)
+    or the other team's (0).
+
+    ``football.mat`` (the course's ``data.mat``) comes from ``path``, else ``$FASTNN_DATA``,
+    else the cache (downloaded there if ``download``) or ``./datasets``, as the cat files.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        The folder of ``football.mat``.
+    download : bool
+    verify : bool
+        Refuse a file whose SHA-256 differs from the pinned one.
+
+    Returns
+    -------
+    (X_train, y_train), (X_val, y_val)
+        X float64 (211, 2) and (200, 2), y int64 (n,): the course's train and test sets.
+    """
+    import scipy.io  # (here: only this loader needs it)
+
+    folder = _data_folder(path, download, [FOOTBALL_FILE], fetch_football)
+    file = folder / FOOTBALL_FILE
+    _verify(file, verify)
+    try:
+        data = scipy.io.loadmat(file)
+    except (ValueError, OSError) as error:
+        raise ValueError(f"{file}: not a readable MATLAB file ({error})") from error
+    missing = [key for key in ("X", "y", "Xval", "yval") if key not in data]
+    if missing:
+        raise ValueError(f"{file}: lacks the variable(s) {missing}")
+    return ((np.asarray(data["X"], np.float64), np.ravel(data["y"]).astype(np.int64)),
+            (np.asarray(data["Xval"], np.float64), np.ravel(data["yval"]).astype(np.int64)))
 
 
 def make_planar(n: int = 400, seed: int | None = 1):

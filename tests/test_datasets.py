@@ -241,3 +241,51 @@ def test_make_planar():
     assert np.abs(X).max() < 5
     with pytest.raises(ValueError, match="n: must be even"):
         datasets.make_planar(5)
+
+
+def _real_football():
+    folder = real_data_folder()
+    return None if folder is None or not (folder / datasets.FOOTBALL_FILE).is_file() else folder
+
+
+@pytest.mark.skipif(_real_football() is None, reason="set FASTNN_DATA to the folder of "
+                                                     "football.mat")
+def test_load_football_real_file():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (X, y), (X_val, y_val) = datasets.load_football(_real_football(), download=False)
+    assert X.shape == (211, 2) and X_val.shape == (200, 2) and X.dtype == np.float64
+    assert y.shape == (211,) and set(np.unique(y)) == set(np.unique(y_val)) == {0, 1}
+    assert int(y.sum()) == 106  # (0.5024 of 211)
+
+
+def _write_fake_football(path):
+    import scipy.io
+
+    rng = np.random.default_rng(1)
+    scipy.io.savemat(path, {"X": rng.normal(size=(5, 2)), "y": np.arange(5)[:, None] % 2,
+                            "Xval": rng.normal(size=(4, 2)), "yval": np.ones((4, 1))})
+    return datasets.sha256(path)
+
+
+def test_load_football_finds_downloads_and_refuses_as_load_cat(isolated, monkeypatch):
+    """From the mirrors' data.mat into the cache as football.mat; an explicit folder without
+    it, or a changed file, is an error naming it."""
+    mirror = isolated / "mirror"
+    mirror.mkdir()
+    monkeypatch.setattr(datasets, "FOOTBALL_SHA256", _write_fake_football(mirror / "data.mat"))
+    monkeypatch.setattr(datasets, "FOOTBALL_MIRRORS", (mirror.as_uri(),))
+    with pytest.raises(FileNotFoundError, match=r"path '.*': the folder .* does not exist; it "
+                                                r"must hold football.mat"):
+        datasets.load_football(isolated / "nowhere")
+    with pytest.raises(FileNotFoundError, match="football.mat: they are in neither .*, and "
+                                                "download=False"):
+        datasets.load_football(download=False)
+    (X, y), (X_val, y_val) = datasets.load_football()
+    assert X.shape == (5, 2) and y.tolist() == [0, 1, 0, 1, 0] and y_val.dtype == np.int64
+    assert [p.name for p in datasets.cache_dir().iterdir()] == ["football.mat"]
+    _write_fake_football(datasets.cache_dir() / "football.mat")  # the same bytes: accepted
+    (mirror / "data.mat").write_bytes(b"MATLAB 5.0 but not really")
+    (datasets.cache_dir() / "football.mat").write_bytes(b"changed")
+    with pytest.raises(ValueError, match=r"football.mat: SHA-256 .* differs from the known"):
+        datasets.load_football()
