@@ -31,7 +31,7 @@ BEGIN, END = "<!-- benchmark table: begin -->", "<!-- benchmark table: end -->"
 COLUMNS = ("loop", "numpy")  # a column each
 # The rows another row of its workload is measured against (the first one present).
 REFERENCES = ("course", "scikit-learn", "in memory", "alone", "floor", "blas floor",
-              "warm cache")
+              "warm cache", "adam")
 
 
 def run_suite(json_path: Path) -> None:

@@ -340,6 +340,26 @@ def torch_epoch(workload):
     return case
 
 
+def mnist_variant(label):
+    def case(dtype):
+        """One epoch through ``fit`` of the mnist-shape net on numba: Adam as in mnist_epoch
+        ("adam"), with a Dropout(0.2) after its hidden layer, or another optimizer (Keras'
+        defaults): what each addition beyond scikit-learn's MLP costs an epoch."""
+        sizes, acts, loss, n, batch, _ = SHAPES["mnist_epoch"]
+        X, y = _shape_data("mnist_epoch", dtype)
+        dropout = [fastnn.Dropout(0.2)] if label == "adam dropout 0.2" else []
+        model = fastnn.Sequential([fastnn.Dense(sizes[1], activation=acts[0]), *dropout,
+                                   fastnn.Dense(sizes[2], activation=acts[1])],
+                                  input_dim=sizes[0], seed=0, dtype=dtype)
+        optimizer = fastnn.optimizers.get(label.split()[0])
+
+        def run():
+            model.fit(X, y, loss=loss, optimizer=optimizer, epochs=1, batch_size=batch,
+                      backend="numba", dual=False)
+        return Case(run, dense_flops(sizes, n), n, n, "synthetic", rounds=5)
+    return case
+
+
 def planar_fit_per_sample(name):
     def case(dtype):
         """``fit`` of the planar 2-4-1 net, per-sample SGD, 5 epochs a call (a fit's fixed
@@ -551,6 +571,8 @@ WORKLOADS = {
     **{workload: {"numpy": shape_epoch(workload, "numpy"), "numba": shape_epoch(workload, "numba"),
                   "auto": shape_epoch(workload, "auto"), "pytorch": torch_epoch(workload)}
        for workload in SHAPES},
+    "mnist_epoch_additions": {label: mnist_variant(label) for label in (
+        "adam", "adam dropout 0.2", "adamw", "nadam", "rmsprop", "adagrad")},
     "stream_epoch": {"in memory": stream_epoch("in memory"), "hdf5": stream_epoch("hdf5")},
     "estimator_cat_fit": {"scikit-learn": estimator_cat_fit("scikit-learn"),
                           "fastnn": estimator_cat_fit("fastnn")},

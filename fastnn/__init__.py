@@ -3,7 +3,7 @@
 from . import callbacks, datasets
 from .backends import available as available_backends
 from .gradcheck import check_gradients
-from .layers import Dense
+from .layers import Dense, Dropout
 from .model import Sequential, load_model
 from .optimizers import LBFGS, SGD, Adagrad, Adam, AdamW, Nadam, RMSprop
 from .training import EarlyStopping, History, TrainingDivergedError
@@ -14,6 +14,7 @@ __all__ = [
     "Adam",
     "AdamW",
     "Dense",
+    "Dropout",
     "EarlyStopping",
     "History",
     "LBFGS",

@@ -101,8 +101,8 @@ def epoch(fit, count, out, interrupted=None) -> int:
         for begin in range(0, len(order), batch):
             rows = order[begin:begin + batch]
             cut = [len(rows) * r // size for r in range(size + 1)]
-            shares.append((rows, rows[cut[rank]:cut[rank + 1]]))
-        mine = np.unique(np.concatenate([share for _, share in shares])) if shares else \
+            shares.append((rows, rows[cut[rank]:cut[rank + 1]], cut[rank]))
+        mine = np.unique(np.concatenate([share for _, share, _ in shares])) if shares else \
             np.empty(0, np.int64)
         plans.append((start, shares, mine))
     if isinstance(X, streams.Stream):
@@ -112,8 +112,9 @@ def epoch(fit, count, out, interrupted=None) -> int:
     else:
         windows_read = ((start, X) for start, _, _ in plans)
     for (start, shares, mine), (_, data) in zip(plans, windows_read):
-        for batch_rows, share in shares:
+        for batch_rows, share, first in shares:
             whole = objectives.weight_sum(loss, weights, start + batch_rows)
+            fit.net.masking[1:] = rule.step[0], first  # (dropout: this share's masks)
             if len(share):
                 local = data[np.searchsorted(mine, share)] if data is not X else _rows(X, share)
                 part = objective.part(start + share, penalty=False)

@@ -21,7 +21,7 @@ when something reads the model's weights during it.
 
 import numpy as np
 
-from .network import Net, layer_views
+from .network import layer_views
 
 
 class DualFit:
@@ -43,7 +43,7 @@ class DualFit:
         width = n + self.basis.shape[0]
         self.n, self.n_1, self.head = n, n_1, W1.size
         self.sizes = [width] + sizes[1:]
-        self.net = Net(np.array(self.sizes, np.int64), net.acts, net.biases, 1)
+        self.net = net._replace(sizes=np.array(self.sizes, np.int64), dual=1)
         rest = weights.size - W1.size
         self.flat = np.zeros(width * n_1 + rest, weights.dtype)
         self.flat[width * n_1:] = weights[W1.size:]

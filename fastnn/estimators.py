@@ -3,7 +3,8 @@
 Every parameter of scikit-learn's MLPs, with its default and meaning (``alpha``, ``solver``
 "lbfgs"/"sgd"/"adam", ``learning_rate`` schedules, ``nesterovs_momentum``, ``max_fun``,
 ``n_iter_no_change`` (``np.inf`` too), the regressor's ``loss``, ...), plus fastnn's own:
-``backend``, ``dtype`` (None: X's float dtype), ``dual``, the classifier's ``class_weight``, and
+``backend``, ``dtype`` (None: X's float dtype), ``dual``, ``dropout`` (one rate, or one per
+hidden layer: a ``Dropout`` after each hidden layer), the classifier's ``class_weight``, and
 the solvers scikit-learn's MLP has not: ``"adamw"``, ``"nadam"`` (with ``beta_1``, ``beta_2``,
 ``epsilon``; AdamW's weight decay Keras' 0.004), ``"rmsprop"`` (rho 0.9, no momentum) and
 ``"adagrad"`` (its accumulator starting at 0.1), Keras' definitions, at
@@ -46,7 +47,7 @@ except ImportError as error:  # pragma: no cover - the extra is missing
                       "(or scikit-learn itself)") from error
 
 from . import checks
-from .layers import Dense
+from .layers import Dense, Dropout
 from .model import Sequential
 from .optimizers import LBFGS, SGD, Adagrad, Adam, AdamW, Nadam, RMSprop
 from .training import Stopping, TrainingDivergedError
@@ -154,7 +155,7 @@ class _BaseMLP(BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 backend="auto", dtype=None, dual="auto"):
+                 backend="auto", dtype=None, dual="auto", dropout=0.0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -181,6 +182,7 @@ class _BaseMLP(BaseEstimator):
         self.backend = backend
         self.dtype = dtype
         self.dual = dual
+        self.dropout = dropout
 
     # Every parameter's constraint, scikit-learn's (``BaseEstimator._validate_params``: a
     # bad one is an error naming it, before any work) and fastnn's own.
@@ -211,6 +213,7 @@ class _BaseMLP(BaseEstimator):
         "backend": [StrOptions({"auto", "loop", "numpy", "numba"})],
         "dtype": [None, StrOptions({"float64", "float32"})],
         "dual": ["boolean", StrOptions({"auto"})],
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
     }
 
     def _check_params(self) -> tuple:
@@ -221,7 +224,21 @@ class _BaseMLP(BaseEstimator):
         sizes = (sizes,) if isinstance(sizes, (int, np.integer)) else tuple(sizes)
         for size in sizes:
             checks.positive_int("hidden_layer_sizes", size)
+        rates = self._rates(len(sizes))
+        if self.solver == "lbfgs" and any(rates):
+            raise ValueError("dropout: the lbfgs solver minimizes one objective, and dropout "
+                             "draws new masks every step; use another solver")
         return sizes
+
+    def _rates(self, hidden: int) -> list:
+        """``dropout`` as one rate per hidden layer (checked)."""
+        rates = self.dropout
+        rates = [rates] * hidden if isinstance(rates, Real) else list(np.ravel(rates))
+        if len(rates) != hidden:
+            raise ValueError(f"dropout: expected one rate, or one per hidden layer ({hidden}), "
+                             f"got {len(rates)}")
+        return [checks.positive_float(f"dropout[{i}]", float(rate), allow_zero=True,
+                                      below_one=True) for i, rate in enumerate(rates)]
 
     # ---------------------------------------------------------------- fitting
     def fit(self, X, y, sample_weight=None):
@@ -290,14 +307,17 @@ class _BaseMLP(BaseEstimator):
 
     def _network(self) -> Sequential:
         """``model_``, the fastnn network, with the weights of ``coefs_`` and ``intercepts_``
-        (built from them where it is missing or of other shapes)."""
+        (built from them where it is missing or has other layers)."""
         shapes = [coef.shape for coef in self.coefs_]
+        layers = []
+        for shape, rate in zip(shapes[:-1], self._rates(len(shapes) - 1)):
+            layers += [Dense(shape[1], activation=self.activation)] + \
+                ([Dropout(rate)] if rate else [])
+        layers.append(Dense(shapes[-1][1], activation=self.out_activation_))
         model = getattr(self, "model_", None)
-        if model is None or [layer.units for layer in model.layers] != \
-                [shape[1] for shape in shapes] or model.input_dim != shapes[0][0]:
-            hidden = [Dense(shape[1], activation=self.activation) for shape in shapes[:-1]]
-            output = Dense(shapes[-1][1], activation=self.out_activation_)
-            model = Sequential([*hidden, output], input_dim=shapes[0][0], init="zeros",
+        if model is None or repr(model.layers) != repr(layers) or \
+                model.input_dim != shapes[0][0]:
+            model = Sequential(layers, input_dim=shapes[0][0], init="zeros",
                                dtype=self.coefs_[0].dtype.name)
             self.model_ = model
         model.set_weights([array for pair in zip(self.coefs_, self.intercepts_)
@@ -485,7 +505,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 backend="auto", dtype=None, dual="auto", class_weight=None):
+                 backend="auto", dtype=None, dual="auto", dropout=0.0, class_weight=None):
         super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha,
                          batch_size=batch_size, learning_rate=learning_rate,
                          learning_rate_init=learning_rate_init, power_t=power_t,
@@ -494,7 +514,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                          nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
                          validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
                          epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
-                         backend=backend, dtype=dtype, dual=dual)
+                         backend=backend, dtype=dtype, dual=dual,
+                         dropout=dropout)
         self.class_weight = class_weight
 
     def _validate_input(self, X, y, incremental: bool, reset: bool):
@@ -657,7 +678,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 backend="auto", dtype=None, dual="auto"):
+                 backend="auto", dtype=None, dual="auto", dropout=0.0):
         super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha,
                          batch_size=batch_size, learning_rate=learning_rate,
                          learning_rate_init=learning_rate_init, power_t=power_t,
@@ -666,7 +687,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                          nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
                          validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
                          epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
-                         backend=backend, dtype=dtype, dual=dual)
+                         backend=backend, dtype=dtype, dual=dual,
+                         dropout=dropout)
         self.loss = loss
 
     def _validate_input(self, X, y, incremental: bool, reset: bool):

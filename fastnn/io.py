@@ -9,8 +9,9 @@ Layout (format version 1)::
                      state2, state3 (RMSprop with momentum), step, product (absent: none)
     /history/<key>   one dataset per metric; /history/epoch
     /shuffle         the shuffling stream where the last fit left it (absent: none yet):
-                     dataset key (624 uint32), attrs pos, has_gauss, cached_gaussian, and
-                     dataset order (the last epoch's order of the samples; absent: none)
+                     dataset key (624 uint32), attrs pos, has_gauss, cached_gaussian,
+                     dropout_key (absent: derived from the state), and dataset order (the
+                     last epoch's order of the samples; absent: none)
 
 Writes go to a temporary file beside the target (``.NAME.fastnn-HOST-PID-XXXX.tmp``), then
 ``os.replace`` moves it onto the target: an interrupted save never leaves a half-written file at
@@ -32,7 +33,7 @@ import h5py
 import numpy as np
 
 from . import checks, optimizers
-from .layers import Dense
+from .layers import Dense, Dropout
 from .network import param_count
 
 FORMAT = "fastnn-model"
@@ -124,7 +125,7 @@ class ModelRecord:
     """What a model file holds: the model's description and state, as plain values (the model
     makes one to save, and itself from one it loads)."""
 
-    layers: list  # Dense layers
+    layers: list  # Dense and Dropout layers
     input_dim: int
     init: str
     seed: int | None
@@ -150,7 +151,7 @@ def _write(file, record: ModelRecord) -> None:
         "format": FORMAT, "format_version": FORMAT_VERSION, "fastnn_version": record.version,
         "dtype": record.dtype, "init": record.init, "input_dim": record.input_dim,
         "seed": -1 if record.seed is None else record.seed, "loss": record.loss or "",
-        "layers": json.dumps([layer.get_config() for layer in record.layers]),
+        "layers": json.dumps([_layer_config(layer) for layer in record.layers]),
     })
     weights = file.create_group("weights")
     for index, array in enumerate(record.weights):
@@ -173,10 +174,11 @@ def _write(file, record: ModelRecord) -> None:
     for key, values in record.metrics.items():
         history.create_dataset(key, data=np.asarray(values, dtype=np.float64))
     if record.shuffle is not None:
-        (_, key, pos, has_gauss, cached), order = record.shuffle
+        (_, key, pos, has_gauss, cached), order, dropout_key = record.shuffle
         group = file.create_group("shuffle")
         group.create_dataset("key", data=key)
-        group.attrs.update({"pos": pos, "has_gauss": has_gauss, "cached_gaussian": cached})
+        group.attrs.update({"pos": pos, "has_gauss": has_gauss, "cached_gaussian": cached,
+                            "dropout_key": dropout_key})
         if order is not None:
             group.create_dataset("order", data=order)
 
@@ -202,7 +204,8 @@ class _Reader:
         try:
             if kind is str:
                 return value.decode() if isinstance(value, bytes) else str(value)
-            if kind is int and float(value) != int(value):
+            if kind is int and not isinstance(value, (int, np.integer)) \
+                    and float(value) != int(value):
                 raise ValueError(value)
             return kind(value)
         except (TypeError, ValueError) as error:
@@ -246,21 +249,23 @@ def read_model(path) -> ModelRecord:
                              f"fastnn {file.attrs.get('fastnn_version')}; this fastnn reads up to "
                              f"version {FORMAT_VERSION}: upgrade fastnn")
         try:
-            layers = [Dense(**config) for config in read.json("layers")]
-        except (TypeError, ValueError) as error:
-            raise read.error("layers", f"does not describe Dense layers: {error}") from error
+            layers = [_layer(config) for config in read.json("layers")]
+        except (TypeError, ValueError, AttributeError) as error:
+            raise read.error("layers", f"does not describe Dense and Dropout layers: "
+                                       f"{error}") from error
+        dense = [layer for layer in layers if isinstance(layer, Dense)]
         input_dim = read.attr("input_dim", int, required=False)
         if input_dim is None:  # (files written before input_dim was stored)
-            input_dim = np.shape(read.array("weights/W0"))[0] if layers else 0
-        sizes = [input_dim] + [layer.units for layer in layers]
+            input_dim = np.shape(read.array("weights/W0"))[0] if dense else 0
+        sizes = [input_dim] + [layer.units for layer in dense]
         weights = []
         for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             weights.append(read.array(f"weights/W{index}", (n_in, n_out)))
             weights.append(read.array(f"weights/b{index}", (n_out,)))
         loss = read.attr("loss", str)
-        if loss and layers:
+        if loss and dense:
             try:
-                checks.loss_output(checks.loss_name(loss), layers[-1].activation)
+                checks.loss_output(checks.loss_name(loss), dense[-1].activation)
             except ValueError as error:
                 raise read.error("loss", str(error)) from error
         seed = read.attr("seed", int)
@@ -276,8 +281,22 @@ def read_model(path) -> ModelRecord:
             state = ("MT19937", read.array("shuffle/key", (624,)).astype(np.uint32),
                      read.attr("pos", int, group), read.attr("has_gauss", int, group),
                      read.attr("cached_gaussian", float, group))
-            record.shuffle = (state, read.array("shuffle/order") if "order" in group else None)
+            record.shuffle = (state, read.array("shuffle/order") if "order" in group else None,
+                              read.attr("dropout_key", int, group, required=False))
     return record
+
+
+def _layer_config(layer) -> dict:
+    """A layer's settings as the file keeps them (a Dropout's with ``class``; a Dense's as
+    they were before there were other layers)."""
+    return {"class": "Dropout", **layer.get_config()} if isinstance(layer, Dropout) else \
+        layer.get_config()
+
+
+def _layer(config: dict):
+    """The layer of a config ``_layer_config`` wrote."""
+    config = dict(config)
+    return Dropout(**config) if config.pop("class", "Dense") == "Dropout" else Dense(**config)
 
 
 def _read_optimizer(read, group, size: int, dtype: str):

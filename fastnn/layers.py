@@ -1,4 +1,4 @@
-"""Layers: configuration only. The math is in the backends."""
+"""Layers: configuration only. The math is in the backends (dropout's masks: ``fastnn.dropout``)."""
 
 from . import checks
 
@@ -36,3 +36,30 @@ class Dense:
     def __repr__(self) -> str:
         return (f"Dense({self.units}, activation={self.activation!r}"
                 + ("" if self.use_bias else ", use_bias=False") + ")")
+
+
+class Dropout:
+    """Inverted dropout on the layer's inputs (Keras'): in training each unit is kept with
+    probability ``1 - rate`` and scaled by ``1 / (1 - rate)``; inference and evaluation pass
+    through. It goes between ``Dense`` layers (or before the first: dropping inputs).
+
+    Parameters
+    ----------
+    rate : float
+        The share of units dropped, in [0, 1).
+
+    Raises
+    ------
+    ValueError, TypeError
+        A rate outside [0, 1), or not a number.
+    """
+
+    def __init__(self, rate: float):
+        self.rate = checks.positive_float("rate", rate, allow_zero=True, below_one=True)
+
+    def get_config(self) -> dict:
+        """The settings, as ``Dropout(**config)`` takes them."""
+        return {"rate": self.rate}
+
+    def __repr__(self) -> str:
+        return f"Dropout({self.rate!r})"

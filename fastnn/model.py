@@ -1,4 +1,5 @@
-"""Sequential: a stack of Dense layers with its weights in one flat vector.
+"""Sequential: a stack of Dense layers (and Dropout between them) with its weights in one flat
+vector.
 
 The model knows *what* to compute; a backend (``fastnn.backends``) knows *how*.
 """
@@ -22,17 +23,17 @@ from . import (
 )
 from .activations import ACTIVATIONS
 from .callbacks import Callback, CallbackList
-from .layers import Dense
+from .layers import Dense, Dropout
 from .network import Net, issparse, layer_views
 from .version import __version__
 
 
 class Sequential:
-    """A feedforward network of Dense layers.
+    """A feedforward network of Dense layers, with Dropout between them where wanted.
 
     Parameters
     ----------
-    layers : list of Dense
+    layers : list of Dense and Dropout
     input_dim : int, optional
         Features per sample. Without it the model is built by the first ``fit``/``predict``.
     init : str
@@ -75,21 +76,41 @@ class Sequential:
             self._flat = self._flat.copy()
 
     # ------------------------------------------------------------------ structure
-    def add(self, layer: Dense) -> None:
+    def add(self, layer) -> None:
         """Append a layer (before the model is built).
 
         Raises
         ------
         TypeError
-            Not a Dense layer.
+            Not a Dense or Dropout layer.
         ValueError
-            The model is built already.
+            The model is built already; a Dropout right after another.
         """
-        if not isinstance(layer, Dense):
-            raise TypeError(f"layers: expected fastnn.Dense, got {type(layer).__name__}")
+        if not isinstance(layer, (Dense, Dropout)):
+            raise TypeError(f"layers: expected fastnn.Dense or fastnn.Dropout, got "
+                            f"{type(layer).__name__}")
         if getattr(self, "_flat", None) is not None:
             raise ValueError("layers: the model is already built; add layers before fit/predict")
+        if isinstance(layer, Dropout) and self.layers and isinstance(self.layers[-1], Dropout):
+            raise ValueError(f"layers[{len(self.layers)}]: a Dropout right after another; "
+                             f"use one Dropout with the rate you want")
         self.layers.append(layer)
+
+    @property
+    def _dense(self) -> list:
+        """The Dense layers, in order (those that have weights)."""
+        return [layer for layer in self.layers if isinstance(layer, Dense)]
+
+    def _rates(self) -> np.ndarray:
+        """float64 (Dense layers,): the dropout rate of each Dense layer's inputs."""
+        rates, rate = [], 0.0
+        for layer in self.layers:
+            if isinstance(layer, Dropout):
+                rate = layer.rate
+            else:
+                rates.append(rate)
+                rate = 0.0
+        return np.array(rates, np.float64)
 
     def build(self, input_dim: int) -> None:
         """Draw the initial weights for ``input_dim`` features per sample (``init``, ``seed``).
@@ -100,11 +121,14 @@ class Sequential:
             ``input_dim`` not a positive int; a model without layers.
         """
         input_dim = checks.positive_int("input_dim", input_dim)
-        if not self.layers:
+        if not self._dense:
             raise ValueError("layers: the model has no layers; pass a list of fastnn.Dense")
-        self._sizes = (input_dim,) + tuple(layer.units for layer in self.layers)
+        if isinstance(self.layers[-1], Dropout):
+            raise ValueError("layers: a Dropout after the last Dense layer would drop the "
+                             "network's outputs; put it between Dense layers")
+        self._sizes = (input_dim,) + tuple(layer.units for layer in self._dense)
         self._flat = initializers.initial_weights(self.init, self._sizes, self.seed, self.dtype)
-        for layer, (_, b) in zip(self.layers, self._views()):
+        for layer, (_, b) in zip(self._dense, self._views()):
             if not layer.use_bias:
                 b[...] = 0
 
@@ -118,16 +142,22 @@ class Sequential:
 
     @property
     def output_dim(self) -> int:
-        return self.layers[-1].units
+        return self._dense[-1].units
 
     def _views(self) -> list:
         return layer_views(self._flat, self._sizes)
 
-    def _net(self) -> Net:
-        """The network as the kernels see it."""
-        return Net(np.array(self._sizes, dtype=np.int64),
-                   np.array([ACTIVATIONS[layer.activation] for layer in self.layers], np.int64),
-                   np.array([layer.use_bias for layer in self.layers], dtype=np.int64), 0)
+    def _net(self, training: bool = False) -> Net:
+        """The network as the kernels see it; in ``training``, with its dropout (the masks'
+        key: the shuffling stream's)."""
+        dense = self._dense
+        net = Net(np.array(self._sizes, dtype=np.int64),
+                  np.array([ACTIVATIONS[layer.activation] for layer in dense], np.int64),
+                  np.array([layer.use_bias for layer in dense], dtype=np.int64), 0)
+        rates = self._rates()
+        if not training or not rates.any():
+            return net
+        return net._replace(drops=rates, masking=np.array([self._shuffle.key, 0, 0], np.int64))
 
     def _require_built(self, X=None) -> None:
         """Build from X (already checked) if not built yet; without X, not built is an error."""
@@ -192,9 +222,9 @@ class Sequential:
     def _loss_code(self, loss) -> int:
         """The code of ``loss`` (None: the last loss used, else the output's natural one),
         checked against the output layer (bce and cce need probability outputs)."""
-        if not self.layers:
+        if not self._dense:
             raise ValueError("layers: the model has no layers; pass a list of fastnn.Dense")
-        output = self.layers[-1].activation
+        output = self._dense[-1].activation
         if loss is None:
             loss = self.loss or {"sigmoid": "bce", "softmax": "cce",
                                  "exp": "poisson"}.get(output, "mse")
@@ -447,8 +477,8 @@ class Sequential:
         self.history.params = {"epochs": settings.epochs, "batch_size": settings.batch,
                                "plan": chosen.row, "backend": chosen.backend,
                                "dual": chosen.dual, "engine": chosen.engine, "why": chosen.why}
-        self._live = fitting.Fit(chosen, self._flat, self._net(), settings, self._shuffle,
-                                 problem)
+        self._live = fitting.Fit(chosen, self._flat, self._net(training=True), settings,
+                                 self._shuffle, problem)
         try:
             return training.run(self._live, self.history)
         finally:
@@ -487,6 +517,13 @@ class Sequential:
         if split and validation_data is None:
             X, Y, sample_weight, validation_data = self._held_out(X, Y, sample_weight, split)
         objective = self._objective(code, Y, sample_weight, class_weight, alpha)
+        rates = self._rates()
+        if rates.any() and isinstance(optimizer, optimizers.LBFGS):
+            raise ValueError("optimizer: L-BFGS needs one objective to minimize; dropout draws "
+                             "new masks every step (use SGD, Adam, ... or remove the Dropout)")
+        if rates.size and rates[0] > 0 and issparse(X):
+            raise ValueError("X: sparse inputs cannot be dropped (a Dropout before the first "
+                             "Dense layer); drop later layers' inputs, or pass X dense")
         if isinstance(optimizer, optimizers.LBFGS) and batch_size is not None \
                 and batch_size < X.shape[0]:
             raise ValueError(f"batch_size: L-BFGS trains on the full batch; got {batch_size} "
@@ -569,13 +606,14 @@ class Sequential:
         """What the planner knows of a computation on X (an array, a sparse matrix, a stream:
         only its shape and, if sparse, its count of nonzeros are read)."""
         n, n_in = (int(size) for size in X.shape)
-        sizes = (n_in,) + tuple(layer.units for layer in self.layers)
+        sizes = (n_in,) + tuple(layer.units for layer in self._dense)
         sparse = issparse(X)
+        rates = self._rates()
         return plans.Problem(sizes, n, n if batch is None else batch, epochs,
                              np.dtype(self.dtype).itemsize, solver, n_val,
                              X.nnz / max(n * n_in, 1) if sparse else 1.0,
                              streamed=isinstance(X, streams.Stream), parallel=comm is not None,
-                             sparse=sparse)
+                             sparse=sparse, input_dropout=bool(rates.size and rates[0] > 0))
 
     def plan(self, X, epochs: int = 1, batch_size: int | None = None, optimizer=None,
              backend: str = "auto", dual="auto", n_val: int = 0) -> plans.Plan:
@@ -664,6 +702,10 @@ class Sequential:
         n_in = self.input_dim
         total = 0
         for index, layer in enumerate(self.layers):
+            if isinstance(layer, Dropout):
+                lines.append(f"{f'dropout_{index} ({layer.rate:g})':<28}"
+                             f"{f'(None, {n_in})' if n_in else '':>12}{0:>12}")
+                continue
             params = (n_in * layer.units + layer.units) if n_in else 0
             total += params
             lines.append(f"{f'dense_{index} ({layer.activation})':<28}"

@@ -26,13 +26,26 @@ OPT_ADAMW = 4
 OPT_NADAM = 5
 
 
+NO_DROPOUT = np.zeros(0)
+
+
 class Net(NamedTuple):
-    """A network as the kernels see it."""
+    """A network as the kernels see it. ``drops`` and ``masking`` only change training
+    (``train_epochs``, ``loss_and_gradients``); a forward pass or evaluation drops nothing."""
 
     sizes: np.ndarray  # int64 (layers + 1,): the widths, input first
     acts: np.ndarray  # int64 (layers,): each layer's activation code
     biases: np.ndarray  # int64 (layers,): 1 where a layer has a trained bias (0: b stays zero)
     dual: int  # 1: the first layer is in the dual form (its gradient by ``dual_backward``)
+    drops: np.ndarray = NO_DROPOUT  # float64 (layers,): the dropout rate of each layer's
+    # inputs (``fastnn.dropout``); empty: no dropout
+    masking: np.ndarray = np.zeros(3, np.int64)  # int64 (3,): the masks' key (>= 0), and for
+    # ``loss_and_gradients`` the step and the batch position of its first sample
+    # (``train_epochs`` takes the step from the rule and counts positions from 0)
+
+    def dropping(self) -> bool:
+        """Whether training drops units anywhere."""
+        return bool(self.drops.shape[0]) and bool((self.drops > 0).any())
 
 
 class Objective(NamedTuple):

@@ -77,6 +77,7 @@ class Problem:
     streamed: bool = False  # X is read window by window (an h5py dataset or a memmap)
     parallel: bool = False  # data-parallel over an MPI communicator
     sparse: bool = False  # X is a sparse matrix
+    input_dropout: bool = False  # a Dropout before the first Dense layer
 
     @property
     def source(self) -> str:
@@ -157,6 +158,10 @@ def dual_applies(problem: Problem) -> str | None:
         return "the dual form needs X in memory (its Gram matrix); X is read window by window"
     if problem.source == "mpi":
         return "the dual form does not run data-parallel"
+    if problem.input_dropout:
+        return ("dropout before the first layer drops inputs, so its update leaves the span "
+                "of X's rows that the dual form trains in (dropout between later layers keeps "
+                "it)")
     return None
 
 

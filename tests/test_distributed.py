@@ -36,7 +36,7 @@ def test_two_ranks_train_as_one_process_does():
                            str(HERE / "mpi" / "check_data_parallel.py")],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "ok 15 cases on 2 ranks"
+    assert done.stdout.strip().splitlines()[-1] == "ok 24 cases on 2 ranks"
 
 
 def _faults(mode):

@@ -197,7 +197,7 @@ def _damaged(tmp_path, change):
      r"field 'format_version' is not a valid int: 'one'"),
     (lambda f: f.attrs.__setitem__("layers", "[{"), r"field 'layers' is not valid JSON"),
     (lambda f: f.attrs.__setitem__("layers", '[{"units": 0}]'),
-     r"field 'layers' does not describe Dense layers: units: must be > 0"),
+     r"field 'layers' does not describe Dense and Dropout layers: units: must be > 0"),
     (lambda f: f.attrs.__delitem__("dtype"), r"field 'dtype' is missing"),
     (lambda f: (f["weights"].__delitem__("W0"),
                 f["weights"].create_dataset("W0", data=np.ones((5, 6)))),

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .. import activations as act_codes
+from .. import dropout
 from .. import losses as loss_codes
 from ..network import OPT_ADAGRAD, OPT_RMSPROP, OPT_SGD, adam_scalars
 from . import _passes
@@ -67,6 +68,18 @@ def take_rows(X, rows):
         for k in range(X.shape[1]):
             batch[r, k] = X[rows[r], k]
     return batch
+
+
+def dropout_scales(key, step, layer, first, rate, M):
+    """M (m, n) = each unit's factor in training, 0 (dropped) or 1 / (1 - rate) (kept), for
+    the samples at batch positions first, first + 1, ... (``fastnn.dropout``)."""
+    kept = dropout.scale(rate, M.dtype)
+    with np.errstate(over="ignore"):  # (the generator's arithmetic wraps around)
+        for r in range(M.shape[0]):
+            stream = dropout.sample_stream(np.uint64(key), np.uint64(step), np.uint64(layer),
+                                           np.uint64(first + r))
+            for j in range(M.shape[1]):
+                M[r, j] = kept if dropout.uniform(stream, np.uint64(j)) >= rate else 0
 
 
 def dense_forward(X, W, b, act):

@@ -84,6 +84,12 @@ def take_rows(X, rows):
     return X[rows] if issparse(X) else _c(X[rows])
 
 
+def dropout_scales(key, step, layer, first, rate, M):
+    """M (m, n) = each unit's factor, 0 or 1 / (1 - rate), at batch positions first, ...
+    (``fastnn.dropout``'s generator, compiled)."""
+    kernels.dropout_scales(int(key), int(step), int(layer), int(first), float(rate), M)
+
+
 def dense_forward(X, W, b, act):
     """Z = X @ W + b;  A = act(Z).  X (m, n_in), dense or sparse -> Z, A (m, n_out)."""
     W = _c(W)

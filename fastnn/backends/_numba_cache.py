@@ -27,21 +27,28 @@ from numba.core.caching import (
     FunctionCache,
     IndexDataCacheFile,
     _CacheLocator,
+    _hash_source_file,
     _SourceFileBackedLocatorMixin,
 )
 
-from .. import compiling
+from .. import compiling, dropout
 
 _damaged: list = []  # the first damaged cache entry of this process (warned about once)
 unsaved: list = []  # kernels whose entry could not be saved in this process
 
 
 class _Locator(_SourceFileBackedLocatorMixin, _CacheLocator):
-    """``compiling.cache_folder()``; Numba's source stamp (a hash of the file's contents)."""
+    """``compiling.cache_folder()``; Numba's source stamp (a hash of the file's contents) of
+    the kernel's file and of ``fastnn/dropout.py``, whose functions the kernels compile too."""
 
     def __init__(self, py_func, py_file, folder):
         self._py_file, self._lineno, self._folder = py_file, py_func.__code__.co_firstlineno, \
             str(folder)
+
+    def get_source_stamp(self):
+        stat = os.stat(dropout.__file__)
+        return super().get_source_stamp(), _hash_source_file(dropout.__file__, stat.st_mtime,
+                                                             stat.st_size)
 
     def get_cache_path(self):
         return self._folder

@@ -5,7 +5,9 @@ the kernels it calls or the constants it reads: a kernel here that called one in
 would keep running the old callee after an edit. So every ``@njit`` function, the compile
 options and the constants live in this one file (the constants are written out; a test checks
 them against ``fastnn.activations`` and ``fastnn.losses``), and an edit anywhere in it reaches
-every kernel. ``_numba.py`` runs them.
+every kernel. The one exception is dropout's generator, written once for every backend in
+``fastnn/dropout.py`` and compiled from there (``register_jitable``): that file is part of
+every kernel's cache key (``_numba_cache``). ``_numba.py`` runs them.
 
 One engine: a batch at a time, samples as rows (like the numpy backend), every product through
 ``_product`` (BLAS from compiled code: NumPy's own gemm, ``_blas``; plain loops for tiny ones), the
@@ -21,10 +23,14 @@ import numpy as np
 from numba import njit, types
 from numba.core import cgutils
 from numba.core.imputils import impl_ret_borrowed
-from numba.extending import intrinsic, overload
+from numba.extending import intrinsic, overload, register_jitable
 from numba.np.arrayobj import make_array, populate_array
 
+from .. import dropout
 from . import _blas, _numba_cache
+
+for _generator in (dropout.mix, dropout.sample_stream, dropout.uniform):
+    register_jitable(_generator)  # (compiled where a kernel calls it; still plain Python)
 
 # The codes of fastnn.activations and fastnn.losses, and the optimizer rules of fastnn.network.
 LINEAR, SIGMOID, TANH, RELU, LEAKY_RELU, SOFTMAX, EXP = 0, 1, 2, 3, 4, 5, 6
@@ -550,20 +556,26 @@ def _layer_table(net):
 
 
 @_jit(nrt=True)
-def _work(table, example, batch, gather, dual):
-    """(Z, A, D, E, Xb, L, P): Z and A of every unit of ``batch`` samples, two delta blocks as
-    wide as the widest layer, room for ``gather`` rows of inputs, for each sample's loss
-    (float64), and (``dual``) for K W1, the product behind a dual first layer's L2 penalty."""
+def _work(table, example, batch, gather, dual, rates):
+    """(Z, A, D, E, Xb, L, P, Dr, M): Z and A of every unit of ``batch`` samples, two delta
+    blocks as wide as the widest layer, room for ``gather`` rows of inputs, for each sample's
+    loss (float64), (``dual``) for K W1, the product behind a dual first layer's L2 penalty,
+    and (dropout ``rates``) for the dropped inputs of every layer and their factors
+    (``_drop_at``)."""
     units, widest = 0, 0
     for layer in range(table.shape[0]):
         units += table[layer, N_OUT]
         widest = max(widest, table[layer, N_OUT], table[layer, N_IN] if layer > 0 else 0)
     dtype = example.dtype
     input_weights = table[0, N_IN] * table[0, N_OUT]
+    dropped = 0
+    if rates.shape[0] > 0:
+        dropped = batch * (units + (table[0, N_IN] if rates[0] > 0 else 0))
     return (np.empty(batch * units, dtype), np.empty(batch * units, dtype),
             np.empty(batch * widest, dtype), np.empty(batch * widest, dtype),
             np.empty(gather * table[0, N_IN], dtype), np.empty(batch),
-            np.empty(input_weights if dual else 0, dtype))
+            np.empty(input_weights if dual else 0, dtype), np.empty(dropped, dtype),
+            np.empty(dropped, dtype))
 
 
 @intrinsic
@@ -701,24 +713,77 @@ def _layer_output(table, layer, Z, A, b):
     _activate(table[layer, ACT], Z, A)
 
 
+# ---------------------------------------------------------------- dropout
+# ``drop`` = (rates, key, step, first): the dropout rate of each layer's inputs (float64; empty:
+# none, as in inference), the masks' key, the update's step and the batch position of the
+# first sample (``fastnn.dropout``). A layer's dropped inputs and their factors live in the
+# work arrays Dr and M: the network's inputs first (where they are dropped), then the units of
+# each layer, as in Z and A.
+
 @_jit
-def _forward(flat, table, X_batch, m, work):
-    """Z and A of every layer for the batch X_batch of m samples, into the work arrays (the
-    output layer's: ``_output``)."""
+def _drop(A, M, D, key, step, layer, first, rate):
+    """D = A M: M the factors (0: dropped, 1 / (1 - rate): kept) of dropout on ``layer``'s
+    inputs A (m, n), the samples at batch positions first, first + 1, ... of update ``step``."""
+    kept, zero = A.dtype.type(1.0 / (1.0 - rate)), A.dtype.type(0)
+    for r in range(A.shape[0]):
+        stream = dropout.sample_stream(np.uint64(key), np.uint64(step), np.uint64(layer),
+                                       np.uint64(first + r))
+        for j in range(A.shape[1]):
+            M[r, j] = kept if dropout.uniform(stream, np.uint64(j)) >= rate else zero
+            D[r, j] = A[r, j] * M[r, j]
+
+
+@_jit(inline="always", nrt=True)  # (callable alone; inlined, its caller's flags hold)
+def _drop_at(table, layer, m, work, rates):
+    """(Dr, M) of ``layer``'s inputs (m, n_in): views of the work arrays."""
+    batch = work[0].shape[0] // (table[-1, U_AT] + table[-1, N_OUT])
+    head = table[0, N_IN] if rates[0] > 0 else 0
+    at = 0 if layer == 0 else batch * (head + table[layer - 1, U_AT])
+    n = table[layer, N_IN]
+    return _block(work[7], at, m, n), _block(work[8], at, m, n)
+
+
+@_jit(inline="always", nrt=True)  # (callable alone; inlined, its caller's flags hold)
+def _dropped(table, layer, A, work, drop):
+    """``layer``'s inputs A (m, n_in) as it reads them in training: A itself, or (dropout)
+    A times its factors, in the work arrays."""
+    rates = drop[0]
+    if rates.shape[0] == 0 or rates[layer] == 0:
+        return A
+    D, M = _drop_at(table, layer, A.shape[0], work, rates)
+    _drop(A, M, D, drop[1], drop[2], layer, drop[3], rates[layer])
+    return D
+
+
+def _input_dropout(X_batch, table, work, drop):
+    """The first layer's inputs as it reads them in training (dense X: dropped where the
+    network's inputs are; sparse X is never: ``Sequential.fit`` refuses it)."""
+
+
+_dense_or_sparse(_input_dropout,
+                 lambda X_batch, table, work, drop: _dropped(table, NO, X_batch, work, drop),
+                 lambda X_batch, table, work, drop: X_batch, nrt=True)
+
+
+@_jit
+def _forward(flat, table, X_batch, m, work, drop):
+    """Z and A of every layer for the batch X_batch of m samples (its first layer's inputs as
+    it reads them), into the work arrays (the output layer's: ``_output``); the inputs of the
+    layers after it dropped by ``drop`` (see above)."""
     Zs, As = work[0], work[1]
     batch = Zs.shape[0] // (table[-1, U_AT] + table[-1, N_OUT])
     W, b = _layer_params(flat, table, 0)
-    inputs = _block(As, 0, m, table[0, N_OUT])
+    A = _block(As, 0, m, table[0, N_OUT])
     Z = _block(Zs, 0, m, table[0, N_OUT])
     _first_product(X_batch, W, Z)
-    _layer_output(table, NO, Z, inputs, b)
+    _layer_output(table, NO, Z, A, b)
     for layer in range(1, table.shape[0]):
+        inputs = _dropped(table, layer, A, work, drop)
         n_out, at = table[layer, N_OUT], batch * table[layer, U_AT]
         W, b = _layer_params(flat, table, layer)
         Z, A = _block(Zs, at, m, n_out), _block(As, at, m, n_out)
         _product(inputs, W, Z)
         _layer_output(table, layer, Z, A, b)
-        inputs = A
 
 
 @_jit(inline="always", nrt=True)  # (callable alone; inlined, its caller's flags hold)
@@ -730,13 +795,15 @@ def _output(table, work, m):
 
 
 @_jit
-def _backward(flat, table, dual, X_batch, rows, work, grads):
+def _backward(flat, table, dual, X_batch, rows, work, grads, rates):
     """The gradients of every layer into ``grads`` from dL/dZ of the output (in work's first
-    delta block). In the dual form the first layer's weight gradient is 0 but for the batch's
-    rows: dW[rows[r]] = dL/dZ1 of sample r (``dual_backward``)."""
+    delta block), the inputs dropped by ``rates`` as ``_forward`` left them. In the dual form
+    the first layer's weight gradient is 0 but for the batch's rows: dW[rows[r]] = dL/dZ1 of
+    sample r (``dual_backward``)."""
     Zs, As, D, E = work[0], work[1], work[2], work[3]
     batch = Zs.shape[0] // (table[-1, U_AT] + table[-1, N_OUT])
     m = rows.shape[0]
+    dropping = rates.shape[0] > 0
     for layer in range(table.shape[0] - 1, -1, -1):
         n_in, n_out = table[layer, N_IN], table[layer, N_OUT]
         W, _ = _layer_params(flat, table, layer)
@@ -749,6 +816,8 @@ def _backward(flat, table, dual, X_batch, rows, work, grads):
                     dW[rows[r], j] += dZ[r, j]
         elif layer == 0:
             _first_gradient(X_batch, dZ, dW)
+        elif dropping and rates[layer] > 0:
+            _product_tn(_drop_at(table, layer, m, work, rates)[0], dZ, dW)
         else:
             _product_tn(_block(As, batch * table[layer - 1, U_AT], m, n_in), dZ, dW)
         _column_sums(dZ, db, table[layer, BIAS])
@@ -756,6 +825,11 @@ def _backward(flat, table, dual, X_batch, rows, work, grads):
             at = batch * table[layer - 1, U_AT]
             dA = _block(E, 0, m, n_in)
             _product_nt(dZ, W, dA)
+            if dropping and rates[layer] > 0:  # (dropped units pass no gradient back)
+                M = _drop_at(table, layer, m, work, rates)[1]
+                for r in range(m):
+                    for j in range(n_in):
+                        dA[r, j] *= M[r, j]
             activation_backward(table[layer - 1, ACT], _block(Zs, at, m, n_in),
                                  _block(As, at, m, n_in), dA)
             D, E = E, D
@@ -797,19 +871,20 @@ def _l2(flat, table, K, c, work, grads):
 
 
 @_jit
-def _step(flat, table, dual, objective, inputs, Y, rows, work, grads):
+def _step(flat, table, dual, objective, inputs, Y, rows, work, grads, drop):
     """``(loss, correct)`` of the batch X[rows], Y[rows] (``objective``: the loss, the samples'
     weights and the L2 penalty); its gradient into ``grads``. ``inputs``: (X_batch, K), the
     batch's inputs as the first layer reads them (``_batch_inputs``) and a dual first layer's
-    Gram matrix (``_gram_of``), views its caller holds."""
+    Gram matrix (``_gram_of``), views its caller holds; ``drop``: dropout (see above)."""
     X_batch, K = inputs
     m = rows.shape[0]
-    _forward(flat, table, X_batch, m, work)
+    X_batch = _input_dropout(X_batch, table, work, drop)
+    _forward(flat, table, X_batch, m, work, drop)
     Z, A = _output(table, work, m)
     value, correct, s = _batch_loss(objective.loss, table[-1, ACT], Z, A, Y, rows,
                                     objective.sample_weights, _block(work[2], 0, m, Z.shape[1]),
                                     work[5])
-    _backward(flat, table, dual, X_batch, rows, work, grads)
+    _backward(flat, table, dual, X_batch, rows, work, grads, drop[0])
     if objective.alpha > 0:
         value += _l2(flat, table, K, objective.alpha / s, work, grads)
     return value, correct
@@ -826,7 +901,7 @@ def train_epochs(flat, net, objective, X, Y, orders, batch_size, rule, out):
     table = _layer_table(net)
     n = orders.shape[1]
     batch = min(batch_size, n)
-    work = _work(table, flat, batch, _input_rows(X, batch), net.dual)
+    work = _work(table, flat, batch, _input_rows(X, batch), net.dual, net.drops)
     grads = np.empty_like(flat)
     loss, K = objective.loss, _gram_of(X, net.dual, work[6])
     for e in range(orders.shape[0]):
@@ -837,7 +912,7 @@ def train_epochs(flat, net, objective, X, Y, orders, batch_size, rule, out):
             rows = orders[e, start:stop]
             value, batch_correct = _step(flat, table, net.dual, objective,
                                          (_batch_inputs(X, rows, work[4]), K), Y, rows, work,
-                                         grads)
+                                         grads, (net.drops, net.masking[0], rule.step[0], NO))
             if not np.isfinite(value):  # stop before this batch's update
                 out[e, 0], out[e, 1] = value, correct
                 return e
@@ -857,10 +932,10 @@ def gradients(flat, net, objective, X, Y, grads):
     dual net's X is its Gram matrix K: the samples are its first Y.shape[0] rows)."""
     table = _layer_table(net)
     m = Y.shape[0]
-    work, rows = _work(table, flat, m, NO, net.dual), np.arange(m)
+    work, rows = _work(table, flat, m, NO, net.dual, net.drops), np.arange(m)
     return _step(flat, table, net.dual, objective,
                  (_batch_inputs(X, rows, work[4]), _gram_of(X, net.dual, work[6])), Y, rows,
-                 work, grads)
+                 work, grads, (net.drops, net.masking[0], net.masking[1], net.masking[2]))
 
 
 @_jit(nrt=True)
@@ -868,11 +943,12 @@ def forward_rows(flat, net, X, Z, A):
     """Z, A (m, k) = the output layer's Z and A for X (m, n_in), CHUNK_ROWS at a time."""
     table = _layer_table(net)
     m = Z.shape[0]
-    work = _work(table, flat, min(m, CHUNK_ROWS), NO, NO)
+    rates = np.empty(0)  # (no dropout)
+    work = _work(table, flat, min(m, CHUNK_ROWS), NO, NO, rates)
     for start in range(0, m, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, m)
         _forward(flat, table, _batch_inputs(X, np.arange(start, stop), work[4]), stop - start,
-                 work)
+                 work, (rates, NO, NO, NO))
         Z_out, A_out = _output(table, work, stop - start)
         for r in range(stop - start):
             for j in range(Z.shape[1]):
@@ -884,7 +960,8 @@ def evaluate(flat, net, loss, X, Y):
     """``(loss, correct)`` of the network on X, Y, CHUNK_ROWS at a time (float64 sums)."""
     table = _layer_table(net)
     m, k = Y.shape[0], Y.shape[1]
-    work = _work(table, flat, min(m, CHUNK_ROWS), NO, NO)
+    rates = np.empty(0)  # (no dropout)
+    work = _work(table, flat, min(m, CHUNK_ROWS), NO, NO, rates)
     each, no_weights = work[5], np.empty(0)
     no_delta = np.empty((0, k), flat.dtype)
     total = 0.0
@@ -892,7 +969,7 @@ def evaluate(flat, net, loss, X, Y):
     for start in range(0, m, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, m)
         _forward(flat, table, _batch_inputs(X, np.arange(start, stop), work[4]), stop - start,
-                 work)
+                 work, (rates, NO, NO, NO))
         Z, A = _output(table, work, stop - start)
         correct += _batch_loss(loss, table[-1, ACT], Z, A, Y, np.arange(start, stop),
                                no_weights, no_delta, each)[1]
@@ -902,6 +979,12 @@ def evaluate(flat, net, loss, X, Y):
 
 
 # ---------------------------------------------------------------- one layer (the contract's ops)
+
+@_jit(nrt=True)
+def dropout_scales(key, step, layer, first, rate, M):
+    """M (m, n) = dropout's factors on ``layer``'s inputs (``_drop``)."""
+    _drop(np.ones_like(M), M, np.empty_like(M), key, step, layer, first, rate)
+
 
 @_jit(nrt=True)
 def dense_forward(X, W, b, act, Z, A):

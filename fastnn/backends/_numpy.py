@@ -3,6 +3,7 @@
 import numpy as np
 
 from .. import activations as act_codes
+from .. import dropout
 from .. import losses as loss_codes
 from ..network import OPT_ADAGRAD, OPT_RMSPROP, OPT_SGD, adam_scalars, issparse
 from . import _passes
@@ -44,6 +45,18 @@ def prepare_inputs(X):
 def take_rows(X, rows):
     """The batch: X[rows] (a copy, by fancy indexing)."""
     return X[rows]
+
+
+def dropout_scales(key, step, layer, first, rate, M):
+    """M (m, n) = each unit's factor, 0 or 1 / (1 - rate), at batch positions first, ...
+    (the generator of ``fastnn.dropout`` on arrays)."""
+    m, n = M.shape
+    positions = np.arange(first, first + m, dtype=np.uint64)[:, None]
+    with np.errstate(over="ignore"):  # (the generator's arithmetic wraps around)
+        streams = dropout.sample_stream(np.uint64(key), np.uint64(step), np.uint64(layer),
+                                        positions)
+        kept = dropout.uniform(streams, np.arange(n, dtype=np.uint64)) >= rate
+    M[...] = np.where(kept, dropout.scale(rate, M.dtype), M.dtype.type(0))
 
 
 def dense_forward(X, W, b, act):

@@ -7,6 +7,10 @@ Shapes (``m`` samples, ``n_in`` inputs, ``n_out`` outputs, ``k`` targets per sam
   backend reads fastest; ``train_epochs`` then gets ``inputs`` in place of X.
 - ``take_rows(X, rows) -> batch``: the samples X[rows] of one batch, in the form this backend's
   ``dense_forward`` and ``dense_backward`` accept as their X (a copy, or X and the indices).
+- ``dropout_scales(key, step, layer, first, rate, M)``: M (m, n) = each unit's factor in
+  training, 0 (dropped) or 1 / (1 - rate) (kept) in M's dtype, for the samples at batch
+  positions first, first + 1, ... of update ``step``, on ``layer``'s inputs
+  (``fastnn.dropout``: the same bits in every backend).
 - ``dense_forward(X, W, b, act) -> (Z, A)``: X (m, n_in), W (n_in, n_out), b (n_out,);
   Z, A (m, n_out).
 - ``activation_backward(act, Z, A, dA) -> dZ``: all (m, n_out).
@@ -33,15 +37,18 @@ Shapes (``m`` samples, ``n_in`` inputs, ``n_out`` outputs, ``k`` targets per sam
   its correct predictions (``correct_count``).
 - ``loss_and_gradients(flat, net, objective, X, Y, grads) -> (loss, correct)``: fills the flat
   ``grads`` with the gradient of the batch's objective (``Objective``: the loss, weighted, plus
-  the L2 penalty).
+  the L2 penalty); a net with dropout (``Net.drops``) drops by the masks of step
+  ``net.masking[1]``, the samples at batch positions from ``net.masking[2]``.
 - ``train_epochs(flat, net, objective, batches, rule, out) -> int``: one epoch of updates for
   each row of ``batches.orders`` (epochs, n) (``network.Batches``: the inputs, the targets, the
   orders, the batch size): the samples in that order, in batches. ``out[e] = (loss,
   correct)`` of epoch e: the epoch's training loss (see ``losses.EpochLoss``) and its correct
   predictions, from each batch's forward pass. Returns the epochs completed: fewer when a
   batch's loss is not finite (its update is not applied; its loss is left in ``out[e, 0]``)
-  or an update met a non-finite value (``out[e, 0]`` finite). Batch by batch, layer by layer
-  in Python (loop and numpy), or whole epochs in one compiled call (numba).
+  or an update met a non-finite value (``out[e, 0]`` finite). With dropout, each batch's masks
+  are those of the rule's step before its update, its samples at positions 0, 1, ... Batch by
+  batch, layer by layer in Python (loop and numpy), or whole epochs in one compiled call
+  (numba).
 - ``compile_kernels(name, progress=None) -> dict``: make the kernels of the set ``name``
   (``fastnn.compiling``: a dtype and a kind of X, e.g. ``"float64-dense"``) ready in this
   process and, where they compile, in the cache; ``{kernel: seconds}``, ``progress(kernel,
@@ -57,6 +64,7 @@ penalty of its first layer is ``l2_penalty(W1, K)``.
 OPS = (
     "prepare_inputs",
     "take_rows",
+    "dropout_scales",
     "dense_forward",
     "activation_backward",
     "dense_backward",

@@ -31,6 +31,7 @@ def bind(kernels):
     kernels (``kernels`` maps the layer-kernel names of the backend contract to functions)."""
     take_rows = kernels["take_rows"]
     dense_forward = kernels["dense_forward"]
+    dropout_scales = kernels["dropout_scales"]
     activation_backward = kernels["activation_backward"]
     dense_backward = kernels["dense_backward"]
     dual_backward = kernels["dual_backward"]
@@ -55,21 +56,34 @@ def bind(kernels):
 
     def loss_and_gradients(flat, net, objective, X, Y, grads):
         """Forward, loss, then backpropagation by the chain rule; fills ``grads`` (flat);
-        ``(loss, correct)``."""
+        ``(loss, correct)``. With dropout, the masks of step ``net.masking[1]``, the samples
+        at batch positions from ``net.masking[2]``."""
         rows = np.arange(len(Y))  # (a dual net's X is K: its first n rows are the samples)
         return _layer_batch(_Trained.of(flat, grads, net), net, objective, X, (X[:len(Y)], rows),
-                            Y)
+                            Y, (int(net.masking[1]), int(net.masking[2])))
 
-    def _layer_batch(trained, net, objective, X_all, batch, Y):
+    def _dropped(net, layer, A, at):
+        """(A with the units dropout drops from ``layer``'s inputs, their factors M), or (A,
+        None) where that layer drops nothing; ``at``: (step, position of A's first row)."""
+        if not net.drops.shape[0] or net.drops[layer] == 0:
+            return A, None
+        M = np.empty_like(A)
+        dropout_scales(int(net.masking[0]), at[0], layer, at[1], float(net.drops[layer]), M)
+        return A * M, M
+
+    def _layer_batch(trained, net, objective, X_all, batch, Y, at):
         """``(loss, correct)`` of ``batch`` = (X, rows): the inputs X of the samples ``rows``
-        of X_all, their targets Y; fills the gradients (``trained``: ``_Trained``)."""
+        of X_all, their targets Y; fills the gradients (``trained``: ``_Trained``). ``at``:
+        (step, position of the first sample) of dropout's masks."""
         (X, rows), layers, grad_layers = batch, trained.layers, trained.grad_layers
         loss, alpha = int(objective.loss), float(objective.alpha)
         weights = objective.sample_weights[rows] if len(objective.sample_weights) else None
-        inputs, caches = [], []
+        inputs, scales, caches = [], [], []
         A = X
-        for (W, b), act in zip(layers, net.acts):
+        for layer, ((W, b), act) in enumerate(zip(layers, net.acts)):
+            A, M = _dropped(net, layer, A, at)
             inputs.append(A)
+            scales.append(M)
             Z, A = dense_forward(A, W, b, int(act))
             caches.append((Z, A))
         Z, A = caches[-1]
@@ -86,6 +100,8 @@ def bind(kernels):
             grad_layers[layer][1][...] = db if net.biases[layer] else 0
             if layer > 0:
                 Z, A = caches[layer - 1]
+                if scales[layer] is not None:  # (dropped units pass no gradient back)
+                    dX = dX * scales[layer]
                 dZ = activation_backward(int(net.acts[layer - 1]), Z, A, dX)
         value += loss_codes.add_penalty(
             layers, grad_layers, alpha, loss_codes.weight_sum(loss, weights, len(rows)),
@@ -99,7 +115,8 @@ def bind(kernels):
             batch = X[rows], np.arange(*rows.indices(len(Y)))
         else:
             batch = take_rows(X, rows), rows
-        value, correct = _layer_batch(trained, net, objective, X, batch, Y[rows])
+        value, correct = _layer_batch(trained, net, objective, X, batch, Y[rows],
+                                      (int(rule.step[0]), 0))
         if not np.isfinite(value):
             return value, correct, False
         return value, correct, optimizer_step(rule, trained.flat, trained.grads)
