@@ -80,3 +80,15 @@ def real_data_folder():
 
 needs_cat_files = pytest.mark.skipif(real_data_folder() is None,
                                      reason="set FASTNN_DATA to the folder of the cat files")
+
+
+def real_football_folder():
+    """$FASTNN_DATA if it holds the course's football.mat, else None."""
+    folder = os.environ.get("FASTNN_DATA")
+    if folder and (Path(folder) / datasets.FOOTBALL_FILE).is_file():
+        return Path(folder)
+    return None
+
+
+needs_football = pytest.mark.skipif(real_football_folder() is None,
+                                    reason="set FASTNN_DATA to the folder of football.mat")

@@ -10,7 +10,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from helpers import needs_cat_files, real_data_folder
+from helpers import needs_cat_files, needs_football, real_data_folder, real_football_folder
 
 from fastnn import datasets
 
@@ -243,17 +243,11 @@ def test_make_planar():
         datasets.make_planar(5)
 
 
-def _real_football():
-    folder = real_data_folder()
-    return None if folder is None or not (folder / datasets.FOOTBALL_FILE).is_file() else folder
-
-
-@pytest.mark.skipif(_real_football() is None, reason="set FASTNN_DATA to the folder of "
-                                                     "football.mat")
+@needs_football
 def test_load_football_real_file():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        (X, y), (X_val, y_val) = datasets.load_football(_real_football(), download=False)
+        (X, y), (X_val, y_val) = datasets.load_football(real_football_folder(), download=False)
     assert X.shape == (211, 2) and X_val.shape == (200, 2) and X.dtype == np.float64
     assert y.shape == (211,) and set(np.unique(y)) == set(np.unique(y_val)) == {0, 1}
     assert int(y.sum()) == 106  # (0.5024 of 211)

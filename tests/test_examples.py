@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import BACKENDS, needs_cat_files, real_data_folder
+from helpers import BACKENDS, needs_cat_files, needs_football, real_data_folder
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "examples"))
 
@@ -14,6 +14,7 @@ import learning_rates  # noqa: E402
 import linear_net  # noqa: E402
 import neuron_and_network  # noqa: E402
 import planar  # noqa: E402
+import regularization  # noqa: E402
 import softmax_classifier  # noqa: E402
 import xor_table  # noqa: E402
 
@@ -119,3 +120,29 @@ def test_sklearn_comparison_on_the_cat_data(capsys):
     assert 0.5 <= ours["train"] <= 1 and ours["train"] == theirs["train"]
     assert result["weights"] < 1e-8  # the same steps from the same weights
     assert "| fastnn.estimators.MLPClassifier |" in capsys.readouterr().out
+
+
+@needs_football
+def test_regularization_reproduces_the_course():
+    """No regularization and L2: the course's printed costs and accuracies (30,000 iterations);
+    dropout (other masks than the course's fixed ones): the best test accuracy of the three."""
+    results = regularization.main(["--backend", "numba"])
+    for way in ("none", "l2"):
+        course, result = regularization.COURSE[way], results[way]
+        np.testing.assert_allclose([result["costs"][i] for i in (0, 10000, 20000)],
+                                   course["costs"], rtol=1e-6)
+        assert result["train_accuracy"] == course["train"]
+        assert result["test_accuracy"] == course["test"]
+    dropped = results["dropout"]
+    assert dropped["costs"][0] == pytest.approx(0.6557, abs=0.01)
+    assert 0.92 <= dropped["train_accuracy"] <= results["none"]["train_accuracy"] + 0.02
+    assert dropped["test_accuracy"] >= max(results["l2"]["test_accuracy"], 0.925)
+
+
+@needs_football
+def test_regularization_backends_agree_on_a_short_run():
+    results = [regularization.main(["--backend", b, "--epochs", "30"]) for b in BACKENDS]
+    for result in results[1:]:
+        for way in regularization.WAYS:
+            np.testing.assert_allclose(result[way]["costs"], results[0][way]["costs"],
+                                       rtol=1e-12)
