@@ -4,6 +4,8 @@ vector.
 The model knows *what* to compute; a backend (``fastnn.backends``) knows *how*.
 """
 
+from pathlib import Path
+
 import numpy as np
 
 from . import (
@@ -15,6 +17,7 @@ from . import (
     io,
     losses,
     objectives,
+    onnx_export,
     optimizers,
     plans,
     shuffling,
@@ -655,6 +658,32 @@ class Sequential:
             {key: list(values) for key, values in self.history.history.items()},
             self.history.seconds, None if self._shuffle is None else self._shuffle.get_state(),
             __version__), path)
+
+    def to_onnx(self, path) -> Path:
+        """Write the inference graph to ONNX at ``path`` (``fastnn.onnx_export``): X (n_samples,
+        n_in) to what ``predict`` gives, one ``Gemm`` and activation per ``Dense`` (``Dropout``
+        passes through), in the model's dtype, opset 17. Needs ``pip install 'fastnn[onnx]'``.
+
+        The file appears whole or not at all, as with ``save``.
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        pathlib.Path
+            ``path``.
+
+        Raises
+        ------
+        ImportError
+            Without the onnx package.
+        """
+        self._require_built()
+        graph = onnx_export.build(list(self.layers), self.get_weights(), self.input_dim,
+                                  self.dtype)
+        return onnx_export.write(graph, path)
 
     @classmethod
     def load(cls, path) -> "Sequential":

@@ -15,6 +15,7 @@ DEFERRED = {
     "scipy.optimize": "L-BFGS only (0.1-0.3 s to import)",
     "scipy.sparse": "sparse X only (0.1 s to import)",
     "scipy.io": "the football data only",
+    "onnx": "the [onnx] extra",
     "llvmlite": "only where numba runs",
     "fcntl": "a lock, on POSIX",
     "msvcrt": "a lock, on Windows",
