@@ -92,3 +92,16 @@ def real_football_folder():
 
 needs_football = pytest.mark.skipif(real_football_folder() is None,
                                     reason="set FASTNN_DATA to the folder of football.mat")
+
+
+def count_train_calls(monkeypatch) -> list:
+    """Patch ``Fit.train`` to record each call's epoch count; returns the list it appends to."""
+    calls = []
+    real = fastnn.fitting.Fit.train
+
+    def counted(fit, count, out, interrupted):
+        calls.append(count)
+        return real(fit, count, out, interrupted)
+
+    monkeypatch.setattr(fastnn.fitting.Fit, "train", counted)
+    return calls

@@ -4,7 +4,7 @@ import csv
 
 import numpy as np
 import pytest
-from helpers import small_model
+from helpers import count_train_calls, small_model
 
 import fastnn
 from fastnn import callbacks, training
@@ -109,14 +109,7 @@ def test_stop_training_ends_the_fit_after_that_epoch(backend):
 
 
 def test_callbacks_run_the_compiled_engine_one_epoch_a_call(monkeypatch):
-    calls = []
-    real = fastnn.fitting.Fit.train
-
-    def counted(fit, count, out, interrupted):
-        calls.append(count)
-        return real(fit, count, out, interrupted)
-
-    monkeypatch.setattr(fastnn.fitting.Fit, "train", counted)
+    calls = count_train_calls(monkeypatch)
     monkeypatch.setattr(training, "CHUNK_SECONDS", 10.0)
     X, y = _data()
     net = small_model((3, 4, 1), ("tanh", "sigmoid"))

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import small_model
+from helpers import count_train_calls, small_model
 
 import fastnn
 from fastnn import training
@@ -108,14 +108,7 @@ def test_history_goes_on_over_fits():
 
 def test_a_long_fit_runs_in_chunks_of_about_chunk_seconds(monkeypatch):
     """Each chunk is one call of the backend: as many epochs as took CHUNK_SECONDS before."""
-    calls = []
-    real = fastnn.fitting.Fit.train
-
-    def counted(fit, count, out, interrupted):
-        calls.append(count)
-        return real(fit, count, out, interrupted)
-
-    monkeypatch.setattr(fastnn.fitting.Fit, "train", counted)
+    calls = count_train_calls(monkeypatch)
     monkeypatch.setattr(training, "CHUNK_SECONDS", 1e-3)
     X, y = np.random.default_rng(0).normal(size=(50, 3)), np.arange(50) % 2
     net = small_model((3, 4, 1), ("tanh", "sigmoid"))
