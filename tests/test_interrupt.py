@@ -26,7 +26,7 @@ import numpy as np
 import fastnn
 
 backend, dual, optimizer, batch = sys.argv[1], sys.argv[2] == "dual", sys.argv[3], sys.argv[4]
-batch = None if batch == "full" else int(batch)
+batch, rate = None if batch == "full" else int(batch), float(sys.argv[6])
 rng = np.random.default_rng(0)
 X = rng.normal(size=(60, 300))
 y = (X[:, 0] > 0).astype(int)
@@ -35,7 +35,8 @@ if sys.argv[2] == "stream":  # read window by window from a file
     X = np.load(sys.argv[5], mmap_mode="r")
 
 def model():
-    return fastnn.Sequential([fastnn.Dense(8, activation="relu"),
+    dropped = [fastnn.Dropout(rate)] if rate else []  # on the hidden layer: masks by step
+    return fastnn.Sequential([fastnn.Dense(8, activation="relu"), *dropped,
                               fastnn.Dense(1, activation="sigmoid")], input_dim=300, seed=1)
 
 def opt():
@@ -65,18 +66,19 @@ print(json.dumps({"stopped": stopped, "epochs": epochs, "same": same, "state": s
                   "after": len(net.history.epoch), "plan": net.history.params["plan"]}))
 """
 
-PLANS = [("numba", "primal", "adam", "8"), ("numba", "dual", "sgd", "full"),
-         ("numba", "primal", "sgd", "1"), ("numpy", "primal", "adam", "8"),
-         ("numba", "stream", "adam", "8")]
+PLANS = [("numba", "primal", "adam", "8", 0.0), ("numba", "dual", "sgd", "full", 0.0),
+         ("numba", "primal", "sgd", "1", 0.0), ("numpy", "primal", "adam", "8", 0.0),
+         ("numba", "stream", "adam", "8", 0.0), ("numba", "dual", "sgd", "full", 0.3),
+         ("numpy", "primal", "adam", "8", 0.3)]
 
 
-@pytest.mark.parametrize("backend,dual,optimizer,batch", PLANS)
+@pytest.mark.parametrize("backend,dual,optimizer,batch,dropout", PLANS)
 def test_ctrl_c_stops_a_fit_within_a_second_at_a_completed_epoch(backend, dual, optimizer,
-                                                                 batch, tmp_path):
+                                                                 batch, dropout, tmp_path):
     if backend not in fastnn.available_backends():
         pytest.skip(f"{backend} is not installed")
     child = subprocess.Popen([sys.executable, "-c", CHILD, backend, dual, optimizer, batch,
-                              str(tmp_path / "X.npy")],
+                              str(tmp_path / "X.npy"), str(dropout)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     watchdog = threading.Timer(120, child.kill)  # (a hang ends the child: its reads end too)
     watchdog.start()
