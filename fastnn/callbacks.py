@@ -17,7 +17,7 @@ import math
 import os
 from pathlib import Path
 
-from . import checks
+from . import checks, io
 from .training import EarlyStopping
 
 __all__ = ["Callback", "CallbackList", "CSVLogger", "EarlyStopping", "LearningRateScheduler",
@@ -113,7 +113,10 @@ class ModelCheckpoint(Callback):
 
     def __init__(self, path, monitor: str = "val_loss", save_best_only: bool = False,
                  mode: str = "auto"):
-        self.path, self.save_best_only = os.fspath(path), bool(save_best_only)
+        self.path, self.save_best_only = os.fspath(path), checks.flag("save_best_only",
+                                                                      save_best_only)
+        if "{" not in os.path.dirname(self.path):  # (a folder named by the logs: at the save)
+            io.check_folder(self.path)
         self.monitor = monitor if self.save_best_only else None  # (what the fit must log)
         self.sign, self.best = _sign(mode, monitor), math.inf
 
@@ -203,7 +206,9 @@ class CSVLogger(Callback):
     names in sorted order; ``append`` goes on with an existing file."""
 
     def __init__(self, path, separator: str = ",", append: bool = False):
-        self.path, self.separator, self.append = Path(path), separator, bool(append)
+        self.path, self.separator = Path(path), separator
+        self.append = checks.flag("append", append)
+        io.check_folder(self.path)
         self._file = self._writer = None
 
     def on_train_begin(self, logs=None) -> None:

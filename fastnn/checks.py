@@ -54,6 +54,13 @@ def positive_int(name: str, value, allow_zero: bool = False) -> int:
     return int(value)
 
 
+def flag(name: str, value) -> bool:
+    """True or False (NumPy's bools too); anything else is a TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
+
+
 def positive_float(name: str, value, allow_zero: bool = False, below_one: bool = False) -> float:
     """A finite real > 0 (or >= 0), optionally < 1."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

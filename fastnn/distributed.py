@@ -94,6 +94,7 @@ def epoch(fit, count, out, interrupted=None) -> int:
     layers, grad_layers = layer_views(fit.flat, fit.net.sizes), layer_views(grads, fit.net.sizes)
     buffer = np.zeros(P + 2)  # float64: the gradient, the loss, the correct predictions
     total = losses.EpochLoss(loss)
+    dropping = fit.net.dropping()
     windows = _windows(X, batch, fit.shuffler, fit.settings.shuffle)
     plans = []
     for start, order in windows:  # each window's batches, their shares, the rows this rank reads
@@ -114,7 +115,8 @@ def epoch(fit, count, out, interrupted=None) -> int:
     for (start, shares, mine), (_, data) in zip(plans, windows_read):
         for batch_rows, share, first in shares:
             whole = objectives.weight_sum(loss, weights, start + batch_rows)
-            fit.net.masking[1:] = rule.step[0], first  # (dropout: this share's masks)
+            if dropping:  # (this share's masks; a net without dropout shares its default)
+                fit.net.masking[1:] = rule.step[0], first
             if len(share):
                 local = data[np.searchsorted(mine, share)] if data is not X else _rows(X, share)
                 part = objective.part(start + share, penalty=False)

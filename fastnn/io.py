@@ -96,10 +96,19 @@ def _umask() -> int:
     return mask
 
 
+def check_folder(path) -> None:
+    """A FileNotFoundError naming ``path`` where its folder does not exist (or is a file)."""
+    folder = Path(os.path.realpath(path)).parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{os.fspath(path)}: the folder {folder} does not exist "
+                                f"{'(it is a file)' if folder.exists() else ''}".rstrip())
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside ``path`` to write; on success it replaces ``path`` (the
     target of a symlink), with the old file's mode or, for a new file, the umask's."""
+    check_folder(path)
     target = Path(os.path.realpath(path))
     remove_stale_temporaries(target)
     try:

@@ -25,9 +25,7 @@ class Dense:
     def __init__(self, units: int, activation: str = "linear", use_bias: bool = True):
         self.units = checks.positive_int("units", units)
         self.activation = checks.activation_name(activation)
-        if not isinstance(use_bias, bool):
-            raise TypeError(f"use_bias: expected True or False, got {use_bias!r}")
-        self.use_bias = use_bias
+        self.use_bias = checks.flag("use_bias", use_bias)
 
     def get_config(self) -> dict:
         """The settings, as ``Dense(**config)`` takes them."""

@@ -502,8 +502,7 @@ class Sequential:
             batch_size = checks.positive_int("batch_size", batch_size)
         if seed is not None and not isinstance(seed, np.random.RandomState):
             checks.seed("seed", seed)
-        if not isinstance(shuffle, bool):
-            raise TypeError(f"shuffle: expected True or False, got {shuffle!r}")
+        shuffle = checks.flag("shuffle", shuffle)
         verbose = checks.positive_int("verbose", verbose, allow_zero=True)
         if log_every is not None:
             log_every = checks.positive_int("log_every", log_every)
@@ -681,6 +680,7 @@ class Sequential:
             Without the onnx package.
         """
         self._require_built()
+        io.check_folder(path)
         graph = onnx_export.build(list(self.layers), self.get_weights(), self.input_dim,
                                   self.dtype)
         return onnx_export.write(graph, path)

@@ -83,9 +83,7 @@ class Optimizer:
         self.min_lr = min_lr
         self.decay_rate = decay_rate
         self.decay_steps = decay_steps
-        if not isinstance(staircase, (bool, np.bool_)):
-            raise TypeError(f"staircase: expected True or False, got {staircase!r}")
-        self.staircase = bool(staircase)
+        self.staircase = checks.flag("staircase", staircase)
         self.state1 = self.state2 = self.state3 = None
         self.step = np.zeros(1, dtype=np.int64)
         self.product = np.ones(1)
@@ -205,9 +203,7 @@ class SGD(Optimizer):
                  **schedule):
         super().__init__(lr, **schedule)
         self.momentum = momentum
-        if not isinstance(nesterov, (bool, np.bool_)):
-            raise TypeError(f"nesterov: expected True or False, got {nesterov!r}")
-        self.nesterov = bool(nesterov)
+        self.nesterov = checks.flag("nesterov", nesterov)
 
     def get_config(self) -> dict:
         config = {**super().get_config(), "momentum": self.momentum}
@@ -335,9 +331,7 @@ class RMSprop(Optimizer):
         self.rho = rho
         self.eps = eps
         self.momentum = momentum
-        if not isinstance(centered, (bool, np.bool_)):
-            raise TypeError(f"centered: expected True or False, got {centered!r}")
-        self.centered = bool(centered)
+        self.centered = checks.flag("centered", centered)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "rho": self.rho, "eps": self.eps,

@@ -23,7 +23,6 @@ class Shuffle:
         self.order: np.ndarray | None = None
         self.key = key_of(self.rng.get_state())
 
-
     def next(self, n: int) -> np.ndarray:
         """The next epoch's order of ``n`` samples: the last one's, shuffled (the samples in
         order where there was none, or it had another length)."""

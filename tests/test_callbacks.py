@@ -279,3 +279,14 @@ def test_bad_callbacks_are_named_before_any_work():
         net.fit(X, y, loss="bce", optimizer=fastnn.SGD(0.1), epochs=1,
                 callbacks=[callbacks.LearningRateScheduler(lambda epoch, lr: -lr)])
     assert net.history.epoch == []
+
+
+def test_file_callbacks_name_a_missing_folder_before_the_fit(tmp_path):
+    missing = tmp_path / "absent"
+    for make in (lambda: callbacks.ModelCheckpoint(missing / "m.h5"),
+                 lambda: callbacks.CSVLogger(missing / "l.csv")):
+        with pytest.raises(FileNotFoundError, match="the folder .*absent does not exist"):
+            make()
+    callbacks.ModelCheckpoint(tmp_path / "{epoch}" / "m.h5")  # (a folder from the logs: later)
+    with pytest.raises(TypeError, match="save_best_only: expected True or False"):
+        callbacks.ModelCheckpoint(tmp_path / "m.h5", save_best_only="yes")

@@ -221,3 +221,12 @@ def test_file_layout_is_documented(tmp_path):
         assert file.attrs["format"] == "fastnn-model"
         assert json.loads(file.attrs["layers"])[1]["activation"] == "softmax"
         assert sorted(file["weights"]) == ["W0", "W1", "b0", "b1"]
+
+
+def test_a_save_into_a_missing_folder_names_it(tmp_path):
+    model = small_model((3, 2), ("linear",))
+    with pytest.raises(FileNotFoundError, match="the folder .*absent does not exist"):
+        model.save(tmp_path / "absent" / "m.h5")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(FileNotFoundError, match=r"does not exist \(it is a file\)"):
+        model.save(tmp_path / "file" / "m.h5")

@@ -95,6 +95,8 @@ def test_errors_before_any_work(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="not built"):
         fastnn.Sequential([fastnn.Dense(2)]).to_onnx(tmp_path / "m.onnx")
     model = fastnn.Sequential([fastnn.Dense(2)], input_dim=3, seed=0)
+    with pytest.raises(FileNotFoundError, match="the folder .*absent does not exist"):
+        model.to_onnx(tmp_path / "absent" / "m.onnx")
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match=r"pip install 'fastnn\[onnx\]'"):
         model.to_onnx(tmp_path / "m.onnx")
